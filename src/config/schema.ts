@@ -1,0 +1,110 @@
+import type { SourcePos } from '../errors.js';
+
+/** The `common` section of a floe config. */
+export interface CommonConfig {
+  /** Other floe hosts, as base URLs (`http://10.0.0.2:8080`). */
+  hosts: string[];
+  /** Prefix of the HTTP API. Default `/build/api`. */
+  baseUrl: string;
+  /** Where this config came from (informational; a git path is resolved by the loader). */
+  configPath?: string;
+  /** Run store kind. Default `local`. */
+  storeType: 'memory' | 'local';
+  /** Directory for the LevelDB store and the fetch cache. Default `<workspace-root>/../store` i.e. `.floe/store`. */
+  storeRoot?: string;
+  /** Directory under which run workspaces are made. Default `.floe/ws`. */
+  workspaceRoot?: string;
+  /** Private key used for git over ssh when a task gives none. */
+  gitKey?: string;
+}
+
+export type FormFieldType = 'text' | 'string' | 'bool' | 'int' | 'number';
+
+export interface FormField {
+  id: string;
+  prompt: string;
+  type: FormFieldType;
+  /** Default value shown in the form and used when a trigger gives none. */
+  value?: string;
+  /** Choices for a select-like field. */
+  options?: string[];
+  required?: boolean;
+}
+
+export interface FormConfig {
+  title: string;
+  fields: FormField[];
+}
+
+export type TriggerType = 'data' | 'timer' | 'poll-git';
+
+export interface TriggerConfig {
+  id: string;
+  name: string;
+  type: TriggerType;
+  /** Type-specific options, already checked by the trigger's parser. */
+  opts: Record<string, unknown>;
+  /** data triggers: the form; undefined for a form-less data trigger. */
+  form?: FormConfig;
+  /** timer and poll-git triggers: seconds between firings/polls. */
+  periodSec?: number;
+  at: SourcePos;
+}
+
+export type MergeType = 'all' | 'any';
+
+export interface TaskConfig {
+  id: string;
+  name: string;
+  class: 'task';
+  /** The event tag that starts this task. */
+  listen: string;
+  type: string;
+  /** Exit statuses that count as success. Default [0]. */
+  good: number[];
+  ignoreFail: boolean;
+  useStatus: boolean;
+  /** Raw opts as written (templates unexpanded); the node type parses them. */
+  opts: Record<string, unknown>;
+  at: SourcePos;
+}
+
+export interface MergeConfig {
+  id: string;
+  name: string;
+  class: 'merge';
+  wait: string[];
+  type: MergeType;
+  at: SourcePos;
+}
+
+export type NodeConfig = TaskConfig | MergeConfig;
+
+export interface FlowRef {
+  id: string;
+  ver: number;
+}
+
+export interface FlowConfig {
+  id: string;
+  ver: number;
+  name: string;
+  reuseSpace: boolean;
+  hostTags: string[];
+  resourceTags: string[];
+  /** `KEY=value` entries; values may hold `{{ws}}` or start with `.`. */
+  env: string[];
+  /** Reference to a file that supplies this flow's nodes when a run starts. */
+  flowFile?: string;
+  triggers: TriggerConfig[];
+  /** Tasks and merges, in file order. */
+  nodes: NodeConfig[];
+  at: SourcePos;
+}
+
+export interface Config {
+  /** Absolute path of the file the config was read from (or a label such as `<inline>`). */
+  file: string;
+  common: CommonConfig;
+  flows: FlowConfig[];
+}

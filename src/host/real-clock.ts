@@ -1,0 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../hub/deps.js';
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  after: (ms, signal) => sleep(ms, undefined, { signal }),
+};

@@ -1,0 +1,78 @@
+import type { FlowConfig, FormConfig, TaskConfig } from '../config/schema.js';
+import type { DataAnswer } from '../nodes/node-type.js';
+import type { RunStatus } from './events.js';
+import { listenersOf, type ListenerIndex } from './listeners.js';
+import type { OutputLine, RunRecord } from './run.js';
+
+export interface RunningNode {
+  task: TaskConfig;
+  controller: AbortController;
+  /** Distinguishes a node's executions when a flow runs the same node more than once. */
+  token: number;
+}
+
+export interface DataWaiter {
+  form: FormConfig;
+  resolve(a: DataAnswer): void;
+}
+
+/** In-memory state of a run executing on this host; the record is what gets persisted. */
+export class ActiveRun {
+  listeners: ListenerIndex;
+  readonly mergeSeen = new Map<string, Set<string>>();
+  readonly mergeFired = new Set<string>();
+  readonly running = new Map<string, RunningNode>();
+  readonly dataWaiters = new Map<string, DataWaiter>();
+  /** Events of this run enqueued but not routed yet. */
+  inFlight = 0;
+  /** Waiting for the flow-file to load. */
+  loading = false;
+  ending?: { status: RunStatus; reason?: string };
+  vars: Record<string, unknown> = {};
+  env: Record<string, string> = {};
+  outputN = 0;
+  outBuf: OutputLine[] = [];
+  outFlush: Promise<void> = Promise.resolve();
+  outScheduled = false;
+
+  constructor(
+    readonly record: RunRecord,
+    public flow: FlowConfig,
+  ) {
+    this.listeners = listenersOf(flow);
+  }
+
+  setFlow(flow: FlowConfig): void {
+    this.flow = flow;
+    this.listeners = listenersOf(flow);
+  }
+
+  /** Nothing executing, nothing in flight: the run can make no further progress by itself. */
+  isIdle(): boolean {
+    return !this.ending && !this.loading && this.running.size === 0 && this.inFlight === 0;
+  }
+
+  /** Records a tag arriving at a merge; true when the merge fires now. */
+  mergeArrive(id: string, type: 'all' | 'any', wait: string[], tag: string): boolean {
+    if (this.mergeFired.has(id)) return false;
+    let seen = this.mergeSeen.get(id);
+    if (!seen) this.mergeSeen.set(id, (seen = new Set()));
+    seen.add(tag);
+    const fires = type === 'any' || wait.every((w) => seen.has(w));
+    if (fires) this.mergeFired.add(id);
+    return fires;
+  }
+
+  /** Merges that heard some but not all of their tags: why an idle run is stuck. */
+  stalledMerges(): string[] {
+    const out: string[] = [];
+    for (const [id, seen] of this.mergeSeen) {
+      if (this.mergeFired.has(id)) continue;
+      const merge = this.flow.nodes.find((n) => n.id === id);
+      if (merge?.class !== 'merge') continue;
+      const missing = merge.wait.filter((w) => !seen.has(w));
+      out.push(`merge ${id} still waits for ${missing.join(', ')}`);
+    }
+    return out;
+  }
+}

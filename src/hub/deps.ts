@@ -1,0 +1,63 @@
+import type { Config, FlowConfig } from '../config/schema.js';
+import type { NodeRegistry } from '../nodes/node-type.js';
+import type { Store } from '../store/store.js';
+import type { RunRef, Values } from './events.js';
+
+/** Time, injected so the hub can be tested with a manual clock. */
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`; rejects with an AbortError if `signal` aborts first. */
+  after(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Makes (or reuses) the directory a run works in. */
+export interface Workspaces {
+  prepare(ref: RunRef, flow: FlowConfig): Promise<string>;
+}
+
+/** Loads a flow's `flow-file` when one of its runs starts. */
+export interface FlowFileLoader {
+  load(flow: FlowConfig, values: Values, config: Config): Promise<FlowConfig>;
+}
+
+/** One observed ref of a polled git repository. */
+export interface GitRefState {
+  ref: string;
+  hash: string;
+}
+
+/** Lists a remote repository's refs for poll-git triggers. */
+export interface GitPoller {
+  listRefs(url: string, patterns: string[], gitKey?: string): Promise<GitRefState[]>;
+}
+
+/** Kills process groups left over from a host that crashed. */
+export interface ProcessReaper {
+  kill(pgid: number): void;
+}
+
+/** The structured logger the hub writes its run state changes to (pino-compatible subset). */
+export interface HubLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface HubDeps {
+  hostName: string;
+  hostTags: string[];
+  clock: Clock;
+  store: Store;
+  nodes: NodeRegistry;
+  workspaces: Workspaces;
+  /** Directory for caches that outlive runs. */
+  cacheDir: string;
+  /** Environment every task starts from (the host's own, usually). */
+  baseEnv?: Record<string, string>;
+  log?: HubLog;
+  flowFiles?: FlowFileLoader;
+  gitPoller?: GitPoller;
+  reaper?: ProcessReaper;
+  /** Time running tasks get to finish on `stop()` before they are killed. Default 10s. */
+  graceMs?: number;
+}

@@ -1,0 +1,52 @@
+import type { FlowRef, FormConfig, TriggerType } from '../config/schema.js';
+
+/** Values carried by a trigger or a data node answer: form field id -> value. */
+export type Values = Record<string, string>;
+
+/** An adopted, globally unique reference to one run: `h1-3` of flow build/1. */
+export interface RunRef {
+  flowRef: FlowRef;
+  run: string;
+}
+
+export type RunStatus = 'pending' | 'running' | 'good' | 'bad' | 'cancelled';
+
+export type OutputStream = 'stdout' | 'stderr' | 'floe';
+
+/**
+ * Everything that happens in a hub is one of these. The same shapes travel over the
+ * websocket and between hosts, so add fields rather than rename them.
+ */
+export type HubEvent =
+  /** An un-adopted trigger: matched to its flow and adopted into a run. */
+  | { kind: 'trigger'; tag: 'trigger.good'; flowRef: FlowRef; trigger: string; triggerType: TriggerType; values: Values; by?: string }
+  /** A node inside a run emitted its tag (`trigger.good`, `task.build.good`, `task.test.3`, `merge.signed.good`). */
+  | { kind: 'node'; tag: string; ref: RunRef; node: string; good: boolean; status?: number }
+  | { kind: 'add-pend'; tag: 'sys.add-pend'; ref: RunRef; trigger: string; values: Values }
+  | { kind: 'pend-waiting'; tag: 'sys.pend-waiting'; ref: RunRef; reason: string }
+  | { kind: 'remove-pend'; tag: 'sys.remove-pend'; ref: RunRef }
+  | { kind: 'activate'; tag: 'sys.activate'; ref: RunRef; execHost: string; workspace: string }
+  | { kind: 'node-start'; tag: 'sys.node-start'; ref: RunRef; node: string; attempt: number }
+  | { kind: 'node-output'; tag: 'sys.node-output'; ref: RunRef; node: string; stream: OutputStream; line: string; n: number }
+  | { kind: 'node-end'; tag: 'sys.node-end'; ref: RunRef; node: string; status: number; good: boolean; emitted: string; reason?: string }
+  | { kind: 'data-required'; tag: 'sys.data-required'; ref: RunRef; node: string; form: FormConfig }
+  | { kind: 'data-answered'; tag: 'sys.data-answered'; ref: RunRef; node: string; by: string }
+  | { kind: 'end'; tag: 'sys.end'; ref: RunRef; status: RunStatus; reason?: string };
+
+export type HubEventKind = HubEvent['kind'];
+
+/** An event as published to subscribers: numbered in publication order on this host. */
+export type PublishedEvent = HubEvent & { seq: number; at: number };
+
+/** Tags that nodes may listen to; `sys.*` is reserved for system events. */
+export function isSystemTag(tag: string): boolean {
+  return tag.startsWith('sys.');
+}
+
+export function runKey(ref: RunRef): string {
+  return ref.run;
+}
+
+export function flowKey(ref: FlowRef): string {
+  return `${ref.id}/${ref.ver}`;
+}

@@ -1,0 +1,66 @@
+import type { FormConfig, TriggerType } from '../config/schema.js';
+import type { OutputStream, RunRef, RunStatus, Values } from './events.js';
+
+export type NodeStatus = 'running' | 'waiting-data' | 'good' | 'bad' | 'stopped';
+
+/** What a run knows of one of its nodes. */
+export interface NodeRecord {
+  id: string;
+  status: NodeStatus;
+  startTime: number;
+  endTime?: number;
+  /** Exit status (exec) or 0/1 for other task types. */
+  exitStatus?: number;
+  /** The tag the node emitted when it finished. */
+  emitted?: string;
+  attempts: number;
+  reason?: string;
+  /** data nodes: the form waiting for input, who answered and when. */
+  form?: FormConfig;
+  answeredBy?: string;
+  answeredAt?: number;
+  values?: Values;
+  /** Process groups started for this node, killed after a crash on restart. */
+  pgids?: number[];
+}
+
+export interface TriggerRecord {
+  id: string;
+  type: TriggerType;
+  values: Values;
+  by?: string;
+}
+
+/** One run in any of its three lists: pending (a pend), active, or archive. */
+export interface RunRecord {
+  ref: RunRef;
+  /** Host that adopted the trigger into this run. */
+  adoptedBy: string;
+  /** Host executing (or that executed) it. */
+  execHost?: string;
+  status: RunStatus;
+  trigger: TriggerRecord;
+  /** Arrival time (adoption). */
+  createdAt: number;
+  startTime?: number;
+  endTime?: number;
+  /** Why it ended bad or was cancelled. */
+  reason?: string;
+  /** While pending: why it has not started yet. */
+  waiting?: string;
+  workspace?: string;
+  nodes: Record<string, NodeRecord>;
+}
+
+export interface OutputLine {
+  node: string;
+  stream: OutputStream;
+  line: string;
+  at: number;
+  /** Position of the line within the run's output, from 0. */
+  n: number;
+}
+
+export function isFinished(status: RunStatus): boolean {
+  return status === 'good' || status === 'bad' || status === 'cancelled';
+}

@@ -1,0 +1,110 @@
+import type { FlowConfig, TriggerConfig } from '../config/schema.js';
+import type { Store } from '../store/store.js';
+import type { Clock, GitPoller, GitRefState, HubLog } from './deps.js';
+import type { Values } from './events.js';
+
+export interface TriggerSourceContext {
+  flow: FlowConfig;
+  trigger: TriggerConfig;
+  clock: Clock;
+  store: Store;
+  log?: HubLog;
+  /** Adopt a run of the flow with these values. */
+  fire(values: Values): Promise<unknown>;
+}
+
+/** Something that fires a flow's trigger by itself (timers, pollers). */
+export interface TriggerSource {
+  start(signal: AbortSignal): void;
+}
+
+/** Fires every `period` seconds while the host runs. */
+export class TimerTrigger implements TriggerSource {
+  constructor(private readonly ctx: TriggerSourceContext) {}
+
+  start(signal: AbortSignal): void {
+    const periodMs = (this.ctx.trigger.periodSec ?? 60) * 1000;
+    const loop = async () => {
+      for (;;) {
+        await this.ctx.clock.after(periodMs, signal);
+        await this.ctx.fire({ period: String(this.ctx.trigger.periodSec ?? 60) });
+      }
+    };
+    loop().catch(() => {}); // ends when the host stops (AbortError)
+  }
+}
+
+/**
+ * Polls a git repository every `period` seconds and fires once per ref whose hash changed
+ * since the last poll. The first poll of a trigger only records what is there, so starting a
+ * host does not fire a run for every branch. Seen hashes are kept in the store, so a restart
+ * neither misses nor repeats a change.
+ */
+export class GitPollTrigger implements TriggerSource {
+  constructor(
+    private readonly ctx: TriggerSourceContext,
+    private readonly poller: GitPoller,
+    private readonly gitKey?: string,
+  ) {}
+
+  private get metaKey(): string {
+    return `poll-git/${this.ctx.flow.id}/${this.ctx.flow.ver}/${this.ctx.trigger.id}`;
+  }
+
+  start(signal: AbortSignal): void {
+    const periodMs = (this.ctx.trigger.periodSec ?? 60) * 1000;
+    const loop = async () => {
+      for (;;) {
+        await this.pollOnce().catch((err: unknown) =>
+          this.ctx.log?.warn({ err, flow: this.ctx.flow.id, trigger: this.ctx.trigger.id }, 'poll-git failed'),
+        );
+        await this.ctx.clock.after(periodMs, signal);
+      }
+    };
+    loop().catch(() => {});
+  }
+
+  async pollOnce(): Promise<void> {
+    const opts = this.ctx.trigger.opts;
+    const url = String(opts.url);
+    const include = toList(opts.refs, ['refs/heads/*']);
+    const exclude = toList(opts['exclude-refs'], []).map(globToRegExp);
+    const refs = (await this.poller.listRefs(url, include, this.gitKey)).filter(
+      (r) => include.map(globToRegExp).some((re) => re.test(r.ref)) && !exclude.some((re) => re.test(r.ref)),
+    );
+    const raw = await this.ctx.store.getMeta(this.metaKey);
+    const seen: Record<string, string> | undefined = raw ? (JSON.parse(raw) as Record<string, string>) : undefined;
+    const now: Record<string, string> = {};
+    for (const r of refs) now[r.ref] = r.hash;
+    if (seen) {
+      for (const r of refs) if (seen[r.ref] !== r.hash) await this.ctx.fire(valuesOf(r));
+    }
+    await this.ctx.store.putMeta(this.metaKey, JSON.stringify(now));
+  }
+}
+
+function valuesOf(r: GitRefState): Values {
+  const short = r.ref.replace(/^refs\/(heads|tags)\//, '');
+  return { ref: short, branch: short, hash: r.hash, 'git-ref': r.ref };
+}
+
+function toList(v: unknown, dflt: string[]): string[] {
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+  return dflt;
+}
+
+/** `refs/heads/*` style globs: `*` matches within one path segment, `**` across segments. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*' && glob[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}

@@ -1,0 +1,18 @@
+import { dataNode } from './data.js';
+import { endNode } from './end.js';
+import { execNode } from './exec.js';
+import { fetchNode } from './fetch.js';
+import { gitCheckoutNode } from './git-checkout.js';
+import type { NodeRegistry, NodeType } from './node-type.js';
+import { timerNode } from './timer.js';
+
+/** Every task type floe knows; a new type is one file and one line here. */
+const ALL: NodeType[] = [execNode, fetchNode, gitCheckoutNode, dataNode, timerNode, endNode] as NodeType[];
+
+export function createNodeRegistry(types: NodeType[] = ALL): NodeRegistry {
+  const byName = new Map(types.map((t) => [t.type, t]));
+  return {
+    get: (type) => byName.get(type),
+    types: () => [...byName.keys()],
+  };
+}

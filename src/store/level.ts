@@ -1,0 +1,348 @@
+import { mkdir } from 'node:fs/promises';
+import { Level } from 'level';
+import { FloeError } from '../errors.js';
+import type { OutputLine, RunRecord } from '../hub/run.js';
+import type { ArchivePage, ArchiveQuery, OutputQuery, Store } from './store.js';
+
+/*
+ * Keys (one LevelDB, JSON values; `<id>` is a run id, `<flow>` a flow id):
+ *
+ *   run!<id>                  -> RunRecord, whichever list the run is in
+ *   pend!<arrival seq>        -> run id; key order is the pending list's arrival order
+ *   act!<id>                  -> run id
+ *   arc!<archive seq>         -> run id; read in reverse for newest first
+ *   arcf!<flow>!<archive seq> -> run id; the same, one range per flow
+ *   out!<id>!<n>              -> OutputLine
+ *   meta!<key>                -> string, the hub's own bookkeeping
+ *   sys!run-counter           -> last run number handed out
+ *   sys!archive-seq           -> last archive seq used
+ *
+ * Numbers are zero-padded to 16 digits (enough for 2^53) so byte order is numeric order.
+ * Ids inside keys are URI-encoded with '!' escaped too: a run `a!1` must not fall inside
+ * the `out!a!` range of run `a`. Counters live under `sys!`, not `meta!`, so no meta
+ * key the hub picks can overwrite them.
+ *
+ * Paging the archive is one reverse range read bounded by `lt <prefix><before>` with
+ * `limit + 1`, then one getMany of the run records: the cost depends on the page size,
+ * not on how many runs are archived.
+ *
+ * Crash safety:
+ * - Each method writes one batch. LevelDB applies a batch atomically through its log, so
+ *   a move (delete the old list's key, put the new list's key and the record) is seen
+ *   after a crash entirely or not at all: a run is never in two lists, nor in none.
+ * - A promise resolves only after its batch is written (fsynced unless `sync: false`), and
+ *   the in-memory pending/active/counters change only after that, so memory never gets
+ *   ahead of disk and the hub never acknowledges what a crash could lose.
+ * - Writes run one at a time. Concurrent LevelDB writes may finish in any order, so two
+ *   counter puts in flight could leave the smaller number on disk after the larger one
+ *   was handed out; queuing them also lets each write decide on a settled cache.
+ * - The archive seq is saved in the same batch as the archive keys it numbers, so after a
+ *   restart it is at least every stored one. The arrival seq is not saved: reopening
+ *   continues after the last `pend!` key, and only the order of pending keys matters.
+ */
+
+type Stored = RunRecord | OutputLine | string | number;
+type Op = { type: 'put'; key: string; value: Stored } | { type: 'del'; key: string };
+
+/** Page size of `listArchive` when the query gives none. */
+const DEFAULT_ARCHIVE_LIMIT = 50;
+const RUN_COUNTER = 'sys!run-counter';
+const ARCHIVE_SEQ = 'sys!archive-seq';
+const PEND = 'pend!';
+const ACT = 'act!';
+const ARC = 'arc!';
+
+export interface LevelStoreOptions {
+  /** fsync every write (default true); without it a write survives a process crash but not a power cut. */
+  sync?: boolean;
+}
+
+interface Pend {
+  seq: number;
+  run: RunRecord;
+}
+
+/** The store for `store-type: local`: LevelDB in one directory under store-root. */
+export class LevelStore implements Store {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly db: Level<string, Stored>,
+    private readonly sync: boolean,
+    private runCounter: number,
+    private archiveSeq: number,
+    private nextPendSeq: number,
+    /** Map order is insertion order, which is the pending list's arrival order. */
+    private readonly pending: Map<string, Pend>,
+    private readonly active: Map<string, RunRecord>,
+  ) {}
+
+  /** Opens (creating if needed) the store in `dir` and loads the pending and active lists. */
+  static async open(dir: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
+    await mkdir(dir, { recursive: true });
+    const db = new Level<string, Stored>(dir, { valueEncoding: 'json' });
+    await db.open();
+    try {
+      const runCounter = asCount(await db.get(RUN_COUNTER), RUN_COUNTER);
+      const archiveSeq = asCount(await db.get(ARCHIVE_SEQ), ARCHIVE_SEQ);
+      const pendIds: string[] = [];
+      const pendSeqs: number[] = [];
+      for await (const [key, id] of db.iterator({ gte: PEND, lt: prefixEnd(PEND) })) {
+        pendIds.push(asString(id, key));
+        pendSeqs.push(Number(key.slice(PEND.length)));
+      }
+      const activeIds: string[] = [];
+      for await (const [key, id] of db.iterator({ gte: ACT, lt: prefixEnd(ACT) })) activeIds.push(asString(id, key));
+
+      const pending = new Map<string, Pend>();
+      (await readRuns(db, pendIds)).forEach((run, i) => pending.set(pendIds[i], { seq: pendSeqs[i], run }));
+      const nextPendSeq = (pendSeqs[pendSeqs.length - 1] ?? 0) + 1; // keys come in ascending order
+      const active = new Map((await readRuns(db, activeIds)).map((run, i) => [activeIds[i], run] as const));
+      return new LevelStore(db, opts.sync ?? true, runCounter, archiveSeq, nextPendSeq, pending, active);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  nextRunNumber(): Promise<number> {
+    return this.serial(async () => {
+      const n = this.runCounter + 1;
+      await this.write([{ type: 'put', key: RUN_COUNTER, value: n }]);
+      this.runCounter = n;
+      return n;
+    });
+  }
+
+  addPend(run: RunRecord): Promise<void> {
+    const record = structuredClone(run);
+    const id = record.ref.run;
+    return this.serial(async () => {
+      // The disk read is for archived runs only; ids come from the counter, so this is a guard.
+      if (this.pending.has(id) || this.active.has(id) || (await this.db.get(runKey(id))) !== undefined) {
+        throw new FloeError('conflict', `run ${id} is already stored`);
+      }
+      const seq = this.nextPendSeq;
+      await this.write([
+        { type: 'put', key: runKey(id), value: record },
+        { type: 'put', key: pendKey(seq), value: id },
+      ]);
+      this.nextPendSeq = seq + 1;
+      this.pending.set(id, { seq, run: record });
+    });
+  }
+
+  activate(run: RunRecord): Promise<void> {
+    const record = structuredClone(run);
+    const id = record.ref.run;
+    return this.serial(async () => {
+      const pend = this.pending.get(id);
+      const ops: Op[] = [{ type: 'put', key: runKey(id), value: record }];
+      if (pend) {
+        ops.push({ type: 'del', key: pendKey(pend.seq) }, { type: 'put', key: actKey(id), value: id });
+      } else if (!this.active.has(id)) {
+        if ((await this.db.get(runKey(id))) !== undefined) {
+          throw new FloeError('conflict', `run ${id} is archived; it cannot become active`);
+        }
+        // A run adopted by another host was never pending here; it becomes active all the same.
+        ops.push({ type: 'put', key: actKey(id), value: id });
+      }
+      await this.write(ops);
+      this.pending.delete(id);
+      this.active.set(id, record);
+    });
+  }
+
+  updateRun(run: RunRecord): Promise<void> {
+    const record = structuredClone(run);
+    const id = record.ref.run;
+    return this.serial(async () => {
+      if (!this.active.has(id)) throw new FloeError('not-found', `run ${id} is not active`);
+      await this.write([{ type: 'put', key: runKey(id), value: record }]);
+      this.active.set(id, record);
+    });
+  }
+
+  updatePend(run: RunRecord): Promise<void> {
+    const record = structuredClone(run);
+    const id = record.ref.run;
+    return this.serial(async () => {
+      const pend = this.pending.get(id);
+      if (!pend) throw new FloeError('not-found', `run ${id} is not pending`);
+      await this.write([{ type: 'put', key: runKey(id), value: record }]);
+      pend.run = record;
+    });
+  }
+
+  archive(run: RunRecord): Promise<void> {
+    const record = structuredClone(run);
+    const id = record.ref.run;
+    return this.serial(async () => {
+      const pend = this.pending.get(id);
+      const ops: Op[] = [{ type: 'put', key: runKey(id), value: record }];
+      if (pend) ops.push({ type: 'del', key: pendKey(pend.seq) });
+      else if (this.active.has(id)) ops.push({ type: 'del', key: actKey(id) });
+      else if ((await this.db.get(runKey(id))) !== undefined) {
+        // Archived already (a retry after a crash): save the newer state, keep its place.
+        await this.write(ops);
+        return;
+      }
+      const seq = this.archiveSeq + 1;
+      ops.push(
+        { type: 'put', key: ARC + pad(seq), value: id },
+        { type: 'put', key: archiveFlowPrefix(record.ref.flowRef.id) + pad(seq), value: id },
+        { type: 'put', key: ARCHIVE_SEQ, value: seq },
+      );
+      await this.write(ops);
+      this.archiveSeq = seq;
+      this.pending.delete(id);
+      this.active.delete(id);
+    });
+  }
+
+  appendOutput(run: string, lines: OutputLine[]): Promise<void> {
+    const prefix = outputPrefix(run);
+    // Cloned now: the batch encodes later, and the caller may reuse its line objects meanwhile.
+    const ops: Op[] = lines.map((line) => ({ type: 'put', key: prefix + pad(line.n), value: structuredClone(line) }));
+    if (ops.length === 0) return Promise.resolve();
+    return this.serial(() => this.write(ops));
+  }
+
+  async listPending(): Promise<RunRecord[]> {
+    return [...this.pending.values()].map((p) => structuredClone(p.run));
+  }
+
+  async listActive(): Promise<RunRecord[]> {
+    return [...this.active.values()].map((r) => structuredClone(r));
+  }
+
+  async listArchive(q: ArchiveQuery = {}): Promise<ArchivePage> {
+    const limit = checkCount('limit', q.limit ?? DEFAULT_ARCHIVE_LIMIT, 1);
+    const prefix = q.flow === undefined ? ARC : archiveFlowPrefix(q.flow);
+    const lt = q.before === undefined ? prefixEnd(prefix) : prefix + pad(checkCount('before', q.before, 0));
+    const seqs: number[] = [];
+    const ids: string[] = [];
+    // One more than asked tells whether an older page exists without another read.
+    for await (const [key, id] of this.db.iterator({ gte: prefix, lt, reverse: true, limit: limit + 1 })) {
+      seqs.push(Number(key.slice(prefix.length)));
+      ids.push(asString(id, key));
+    }
+    const hasMore = ids.length > limit;
+    const runs = await readRuns(this.db, hasMore ? ids.slice(0, limit) : ids);
+    return hasMore ? { runs, next: seqs[limit - 1] } : { runs };
+  }
+
+  async getRun(run: string): Promise<RunRecord | undefined> {
+    const cached = this.pending.get(run)?.run ?? this.active.get(run);
+    if (cached) return structuredClone(cached);
+    const stored = await this.db.get(runKey(run));
+    return stored === undefined ? undefined : asRun(stored, runKey(run));
+  }
+
+  async getOutput(run: string, q: OutputQuery = {}): Promise<OutputLine[]> {
+    const from = checkCount('from', q.from ?? 0, 0);
+    const limit = q.limit === undefined ? Infinity : checkCount('limit', q.limit, 0);
+    if (limit === 0) return [];
+    const prefix = outputPrefix(run);
+    const range = { gte: prefix + pad(from), lt: prefixEnd(prefix) };
+    const lines: OutputLine[] = [];
+    // With a node filter the limit counts matching lines, so the read cannot be limited.
+    const values = this.db.values(q.node === undefined ? { ...range, limit } : range);
+    for await (const value of values) {
+      const line = asLine(value, prefix);
+      if (q.node !== undefined && line.node !== q.node) continue;
+      lines.push(line);
+      if (lines.length >= limit) break;
+    }
+    return lines;
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const value = await this.db.get(metaKey(key));
+    return value === undefined ? undefined : asString(value, metaKey(key));
+  }
+
+  putMeta(key: string, value: string): Promise<void> {
+    return this.serial(() => this.write([{ type: 'put', key: metaKey(key), value }]));
+  }
+
+  /** Waits for queued writes, then closes the database. */
+  close(): Promise<void> {
+    return this.serial(() => this.db.close());
+  }
+
+  private write(ops: Op[]): Promise<void> {
+    return this.db.batch(ops, { sync: this.sync });
+  }
+
+  /** Runs `op` after every earlier write has settled; a failed write does not stop later ones. */
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(op);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** 16 digits hold every safe integer; a larger bound is clamped so it cannot outgrow the keys. */
+function pad(n: number): string {
+  return String(Math.min(n, Number.MAX_SAFE_INTEGER)).padStart(16, '0');
+}
+
+function keyPart(s: string): string {
+  return encodeURIComponent(s).replace(/!/g, '%21');
+}
+
+/** The first key after every key starting with `prefix`: its last '!' bumped to '"'. */
+function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + '"';
+}
+
+const runKey = (id: string): string => `run!${keyPart(id)}`;
+const pendKey = (seq: number): string => PEND + pad(seq);
+const actKey = (id: string): string => ACT + keyPart(id);
+const archiveFlowPrefix = (flow: string): string => `arcf!${keyPart(flow)}!`;
+const outputPrefix = (run: string): string => `out!${keyPart(run)}!`;
+const metaKey = (key: string): string => `meta!${key}`;
+
+async function readRuns(db: Level<string, Stored>, ids: string[]): Promise<RunRecord[]> {
+  if (ids.length === 0) return [];
+  const keys = ids.map(runKey);
+  const values: (Stored | undefined)[] = await db.getMany(keys);
+  return values.map((v, i) => asRun(v, keys[i]));
+}
+
+// The narrowing below guards against a store written by something else, not against
+// floe's own writes; each failure names the key so the damaged store can be inspected.
+
+function asRun(value: Stored | undefined, key: string): RunRecord {
+  if (typeof value !== 'object' || value === null || !('ref' in value)) throw corrupt(key);
+  return value;
+}
+
+function asLine(value: Stored | undefined, key: string): OutputLine {
+  if (typeof value !== 'object' || value === null || !('n' in value)) throw corrupt(key);
+  return value;
+}
+
+function asString(value: Stored | undefined, key: string): string {
+  if (typeof value !== 'string') throw corrupt(key);
+  return value;
+}
+
+function asCount(value: Stored | undefined, key: string): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number') throw corrupt(key);
+  return value;
+}
+
+function corrupt(key: string): FloeError {
+  return new FloeError('internal', `store: missing or malformed value at ${key}`);
+}
+
+/** Rejects a count that is not an integer >= min; the server narrows input, this guards the rest. */
+function checkCount(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new FloeError('bad-request', `${name} must be an integer >= ${min}, got ${value}`);
+  }
+  return value;
+}

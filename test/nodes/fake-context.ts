@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OutputStream } from '../../src/hub/events.js';
+import type { Clock } from '../../src/hub/deps.js';
+import type { NodeContext } from '../../src/nodes/node-type.js';
+
+export interface OutputRecord {
+  stream: OutputStream;
+  line: string;
+  at: number;
+}
+
+/** A NodeContext over a fresh temp workspace and cache dir, recording what the node reports. */
+export interface FakeContext extends NodeContext {
+  lines: OutputRecord[];
+  pgids: number[];
+  /** Output lines of one stream, in order. */
+  linesOf(stream: OutputStream): string[];
+  /** Removes the temp dirs. */
+  cleanup(): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  after: (ms, signal) => sleep(ms, undefined, { signal }),
+};
+
+function hostEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+export async function fakeContext(overrides: Partial<NodeContext> = {}): Promise<FakeContext> {
+  const root = await mkdtemp(path.join(tmpdir(), 'floe-node-'));
+  const workspace = path.join(root, 'ws');
+  const cacheDir = path.join(root, 'cache');
+  await Promise.all([mkdir(workspace), mkdir(cacheDir)]);
+  const lines: OutputRecord[] = [];
+  const pgids: number[] = [];
+  const ctx: FakeContext = {
+    ref: { flowRef: { id: 'build', ver: 1 }, run: 'h1-1' },
+    nodeId: 'task',
+    workspace,
+    cacheDir,
+    env: hostEnv(),
+    vars: {},
+    clock: realClock,
+    output: (stream, line) => lines.push({ stream, line, at: Date.now() }),
+    onProcess: (pgid) => pgids.push(pgid),
+    requestData: () => Promise.reject(new Error('requestData is not available in node tests')),
+    ...overrides,
+    lines,
+    pgids,
+    linesOf: (stream) => lines.filter((l) => l.stream === stream).map((l) => l.line),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+  return ctx;
+}
+
+/** Records check.error / check.warn calls from parseOpts. */
+export function recordingCheck(): { errors: string[]; warnings: string[]; error(f: string | undefined, m: string): void; warn(f: string | undefined, m: string): void } {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  return {
+    errors,
+    warnings,
+    error: (f, m) => errors.push(`${f ?? ''}: ${m}`),
+    warn: (f, m) => warnings.push(`${f ?? ''}: ${m}`),
+  };
+}
+
+/** True while `pid` is a live process (a zombie awaiting its reaper counts as gone). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return stat !== '' && !stat.startsWith('Z');
+  } catch {
+    return false; // ps exits 1 when the pid is gone
+  }
+}
+
+/** Pids of the processes in group `pgid`. */
+export function groupMembers(pgid: number): number[] {
+  const out = execFileSync('ps', ['-e', '-o', 'pid=,pgid=,stat='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length === 3 && Number(f[1]) === pgid && !f[2].startsWith('Z'))
+    .map((f) => Number(f[0]));
+}
