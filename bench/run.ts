@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       `floe bench (node ${process.version}, ${os.cpus().length} cpus, local store, N=${N})`,
       row('floor: node spawns /bin/true', floorMs),
       row('trigger -> first task started (hub only)', summarize(toNodeStart)),
-      row('trigger -> first task `true` ran and ended', summarize(toStart), floorMs),
+      row('trigger -> one-task run of `true` archived', summarize(toStart), floorMs),
       row(`per task, ${CHAIN}-task chain of \`true\``, summarize(perTask), floorMs),
     ];
     process.stdout.write(`${out.join('\n')}\n`);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/validate.js';
 import type { Config } from '../config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, formatPos, type ConfigProblem } from '../errors.js';
 import { Hub } from '../hub/hub.js';
 import { createNodeRegistry } from '../nodes/index.js';
 import type { NodeRegistry } from '../nodes/node-type.js';
@@ -35,17 +35,18 @@ export interface Host {
 }
 
 /** Loads and validates the config; ConfigError carries every problem with file:line:col. */
-export async function loadHostConfig(file: string, registry: NodeRegistry): Promise<{ config: Config; warnings: string[] }> {
+export async function loadHostConfig(file: string, registry: NodeRegistry): Promise<{ config: Config; warnings: ConfigProblem[] }> {
   const { config, problems } = await loadConfig(file, registry);
   const errors = problems.filter((p) => p.severity === 'error');
   if (!config || errors.length > 0) throw new ConfigError(problems);
-  return { config, warnings: problems.filter((p) => p.severity === 'warning').map((p) => p.message) };
+  return { config, warnings: problems.filter((p) => p.severity === 'warning') };
 }
 
 /** Wires a hub to the real world: LevelDB (or memory), processes, the clock, the file system. */
 export async function startHost(opts: HostOptions): Promise<Host> {
   const registry = createNodeRegistry();
-  const { config } = await loadHostConfig(opts.configFile, registry);
+  const { config, warnings } = await loadHostConfig(opts.configFile, registry);
+  for (const w of warnings) opts.log.warn({ at: formatPos(w.at), field: w.at.path }, w.message);
   const configDir = path.dirname(path.resolve(opts.configFile));
   const workspaceRoot = path.resolve(opts.root ?? path.resolve(configDir, config.common.workspaceRoot ?? '.floe/ws'));
   const storeRoot = path.resolve(configDir, config.common.storeRoot ?? '.floe/store');

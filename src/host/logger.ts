@@ -12,7 +12,7 @@ export function createLogger(opts: { pretty?: boolean; level?: string } = {}): L
   const level = opts.level ?? process.env.FLOE_LOG ?? 'info';
   const base = { level, redact: { paths: REDACT, censor: '[redacted]' }, base: undefined };
   if (opts.pretty ?? process.stdout.isTTY) {
-    return pino(base, pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return pino(base, pretty({ sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   return pino(base);
 }
