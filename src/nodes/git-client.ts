@@ -1,6 +1,6 @@
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { LineSplitter } from './process-group.js';
-import { shellQuote } from './template.js';
+import { shellQuote } from './shell-scanner.js';
 
 export interface GitClientOptions {
   /** The environment git runs with (PATH, HOME...); git's own variables are dropped from it. */
