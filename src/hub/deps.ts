@@ -58,6 +58,8 @@ export interface HubDeps {
   flowFiles?: FlowFileLoader;
   gitPoller?: GitPoller;
   reaper?: ProcessReaper;
+  /** How many published events to keep for subscribers that reconnect. Default 10,000. */
+  eventHistory?: number;
   /** Time running tasks get to finish on `stop()` before they are killed. Default 10s. */
   graceMs?: number;
 }

@@ -5,6 +5,7 @@ import type { DataAnswer, NodeContext, NodeResult, OptsCheck } from '../nodes/no
 import { renderEnvEntry } from '../nodes/template.js';
 import type { ArchivePage, ArchiveQuery, OutputQuery } from '../store/store.js';
 import { ActiveRun } from './active-run.js';
+import { EventRing } from './event-ring.js';
 import type { HubDeps } from './deps.js';
 import type { HubEvent, OutputStream, PublishedEvent, RunRef, RunStatus, Values } from './events.js';
 import { taskOutcome } from './listeners.js';
@@ -72,6 +73,8 @@ export class Hub {
   private readonly flowsByKey = new Map<string, FlowConfig>();
   private readonly sources: TriggerSource[] = [];
   private seq = 0;
+  /** The last published events, for subscribers that reconnect and ask for what they missed. */
+  private readonly history: EventRing;
   private execToken = 0;
   private started = false;
   private stopping = false;
@@ -84,6 +87,7 @@ export class Hub {
     private readonly deps: HubDeps,
   ) {
     for (const f of config.flows) this.flowsByKey.set(`${f.id}/${f.ver}`, f);
+    this.history = new EventRing(deps.eventHistory ?? 10_000);
   }
 
   get hostName(): string {
@@ -154,6 +158,31 @@ export class Hub {
     return new Promise((resolve, reject) => {
       this.enqueue({ kind: 'answer', run, node, values, by, done: { resolve, reject } });
     });
+  }
+
+  /** Start a new run of the same flow with the trigger values of `run`. */
+  async rerun(run: string, by?: string): Promise<RunRef[]> {
+    const old = await this.findRun(run);
+    if (!old) throw new FloeError('not-found', `no run ${run}`);
+    const flow = this.findFlow(old.ref.flowRef.id, old.ref.flowRef.ver);
+    if (!flow) throw new FloeError('conflict', `flow ${old.ref.flowRef.id} version ${old.ref.flowRef.ver} of run ${run} is no longer in the config`);
+    if (this.stopping) throw new FloeError('shutting-down', 'host is shutting down and takes no new runs');
+    const trig = flow.triggers.find((t) => t.id === old.trigger.id);
+    if (!trig) throw new FloeError('conflict', `trigger ${old.trigger.id} of run ${run} is no longer in flow ${flow.id}`);
+    return this.adopt(flow, trig, { ...old.trigger.values }, by);
+  }
+
+  /**
+   * Events published after `seq`, oldest first; undefined when some of them are no longer
+   * kept, so the caller must reload state instead of replaying.
+   */
+  eventsSince(seq: number): PublishedEvent[] | undefined {
+    return this.history.since(Math.max(0, seq), this.seq);
+  }
+
+  /** Sequence number of the last published event. */
+  lastSeq(): number {
+    return this.seq;
   }
 
   /** Cancel a pending or active run: its processes are killed and it is archived as cancelled. */
@@ -281,6 +310,7 @@ export class Hub {
 
   private publish(e: HubEvent): void {
     const published = { ...e, seq: ++this.seq, at: this.deps.clock.now() } as PublishedEvent;
+    this.history.push(published);
     const ref = 'ref' in e ? e.ref : undefined;
     const flowId = ref ? ref.flowRef.id : e.kind === 'trigger' ? e.flowRef.id : undefined;
     for (const { fn, filter } of this.subscribers) {

@@ -64,3 +64,31 @@ export interface OutputLine {
 export function isFinished(status: RunStatus): boolean {
   return status === 'good' || status === 'bad' || status === 'cancelled';
 }
+
+/** The short form of a run used in every listing: the API's run summary. */
+export interface RunSummary {
+  ref: RunRef;
+  execHost?: string;
+  status: RunStatus;
+  startTime?: number;
+  endTime?: number;
+  /** When it was adopted (pending since). */
+  createdAt: number;
+  trigger: TriggerRecord;
+  reason?: string;
+  waiting?: string;
+}
+
+export function runSummary(r: RunRecord): RunSummary {
+  return {
+    ref: r.ref,
+    execHost: r.execHost,
+    status: r.status,
+    startTime: r.startTime,
+    endTime: r.endTime,
+    createdAt: r.createdAt,
+    trigger: r.trigger,
+    reason: r.reason,
+    waiting: r.waiting,
+  };
+}

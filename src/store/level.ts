@@ -244,6 +244,7 @@ export class LevelStore implements Store {
     const limit = q.limit === undefined ? Infinity : checkCount('limit', q.limit, 0);
     if (limit === 0) return [];
     const prefix = outputPrefix(run);
+    if (q.tail !== undefined) return this.tailOutput(prefix, checkCount('tail', q.tail, 0), q.node);
     const range = { gte: prefix + pad(from), lt: prefixEnd(prefix) };
     const lines: OutputLine[] = [];
     // With a node filter the limit counts matching lines, so the read cannot be limited.
@@ -255,6 +256,20 @@ export class LevelStore implements Store {
       if (lines.length >= limit) break;
     }
     return lines;
+  }
+
+  /** The last `n` lines, read backwards so a long log costs only what is returned. */
+  private async tailOutput(prefix: string, n: number, node: string | undefined): Promise<OutputLine[]> {
+    if (n === 0) return [];
+    const lines: OutputLine[] = [];
+    const range = { gte: prefix, lt: prefixEnd(prefix), reverse: true };
+    for await (const value of this.db.values(node === undefined ? { ...range, limit: n } : range)) {
+      const line = asLine(value, prefix);
+      if (node !== undefined && line.node !== node) continue;
+      lines.push(line);
+      if (lines.length >= n) break;
+    }
+    return lines.reverse();
   }
 
   async getMeta(key: string): Promise<string | undefined> {

@@ -118,6 +118,11 @@ export class MemoryStore implements Store {
   async getOutput(run: string, q: OutputQuery = {}): Promise<OutputLine[]> {
     const from = checkCount('from', q.from ?? 0, 0);
     const limit = q.limit === undefined ? Infinity : checkCount('limit', q.limit, 0);
+    if (q.tail !== undefined) {
+      const n = checkCount('tail', q.tail, 0);
+      const mine = (this.output.get(run) ?? []).filter((l) => q.node === undefined || l.node === q.node);
+      return n === 0 ? [] : mine.slice(-n).map((l) => structuredClone(l));
+    }
     const result: OutputLine[] = [];
     for (const line of this.output.get(run) ?? []) {
       if (result.length >= limit) break;

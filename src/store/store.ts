@@ -20,6 +20,8 @@ export interface OutputQuery {
   /** First line number (`n`) to return. */
   from?: number;
   limit?: number;
+  /** Only the last `tail` lines (after the node filter); `from` and `limit` are then ignored. */
+  tail?: number;
 }
 
 /**

@@ -314,3 +314,39 @@ test('task output lines are published as they come and kept with the run', async
   const kept = await t.hub.getOutput(ref.run);
   assert.deepEqual(kept.map((l) => [l.node, l.line, l.n]), [['a', 'one', 0], ['a', 'two', 1]]);
 });
+
+test('eventsSince replays what a subscriber missed, or says it is too old to replay', async () => {
+  const t = await startHub(
+    flow(`
+      - { name: a, listen: trigger.good, type: sim }`),
+    { deps: { eventHistory: 5 } },
+  );
+  const [r1] = await t.hub.trigger('f');
+  await t.ended(r1.run);
+  const last = t.hub.lastSeq();
+  assert.deepEqual(t.hub.eventsSince(last), []);
+  assert.deepEqual(t.hub.eventsSince(last - 3)?.map((e) => e.seq), [last - 2, last - 1, last]);
+  assert.deepEqual(t.hub.eventsSince(last - 5)?.map((e) => e.seq), [last - 4, last - 3, last - 2, last - 1, last]);
+  assert.equal(t.hub.eventsSince(last - 6), undefined, 'older than the history keeps');
+  assert.deepEqual(t.hub.eventsSince(last - 2), t.events.slice(-2));
+});
+
+test('rerun starts a new run with the same trigger values', async () => {
+  const t = await startHub(`
+flows:
+  - id: f
+    triggers:
+      - { name: start, type: data, opts: { form: { title: Go, fields: [{ id: who, prompt: Who, type: text }] } } }
+    tasks:
+      - { name: a, listen: trigger.good, type: sim }
+`);
+  const [r1] = await t.hub.trigger('f', { values: { who: 'ann' } });
+  await t.ended(r1.run);
+  const [r2] = await t.hub.rerun(r1.run, 'bob');
+  assert.notEqual(r2.run, r1.run);
+  await t.ended(r2.run);
+  const again = await t.hub.findRun(r2.run);
+  assert.deepEqual(again?.trigger.values, { who: 'ann' });
+  assert.equal(again?.trigger.by, 'bob');
+  await assert.rejects(t.hub.rerun('h1-99'), { code: 'not-found' });
+});
