@@ -1,10 +1,12 @@
 import { createNodeRegistry } from './nodes/index.js';
 import { loadConfig } from './config/validate.js';
 import { describeFlowGraph } from './config/graph.js';
-import { ConfigError, formatProblem } from './errors.js';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, FloeError, formatProblem } from './errors.js';
 import { FlagError, HOST_FLAGS, parseFlags, usage, type FlagSpec } from './flags.js';
 import { createLogger } from './host/logger.js';
 import { startHost } from './host/host.js';
+import { serveHost, type Serving } from './server/serve.js';
 
 const CHECK_FLAGS: FlagSpec[] = [{ name: 'conf', kind: 'string', default: 'default.yml', help: 'config file to check' }];
 
@@ -46,6 +48,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.err(`floe: ${err.message}\n`);
       return 2;
     }
+    if (err instanceof FloeError && err.code === 'bad-request') {
+      io.err(`floe: ${err.message}\n`);
+      return 1;
+    }
     if (err instanceof ConfigError) {
       io.err(`${err.problems.map(formatProblem).join('\n')}\n`);
       return 1;
@@ -86,8 +92,28 @@ async function runHost(argv: string[], io: Io): Promise<number> {
     log,
     graceMs: process.env.FLOE_GRACE_MS ? Number(process.env.FLOE_GRACE_MS) : undefined,
   });
+  let serving: Serving;
+  try {
+    let adminToken = typeof values.admin === 'string' ? values.admin : undefined;
+    if (!adminToken) {
+      adminToken = randomBytes(18).toString('base64url');
+      // Printed once, to the terminal only: the log never carries secrets.
+      io.err(`floe: no -admin given; this host's admin token is ${adminToken}\n`);
+    }
+    serving = await serveHost({
+      host,
+      hostName,
+      tags: values.tags as string[],
+      adminToken,
+      pub: { bind: String(values.pub_bind), cert: optional(values.pub_cert), key: optional(values.pub_key) },
+      prv: values.prv_bind ? { bind: String(values.prv_bind), cert: optional(values.prv_cert), key: optional(values.prv_key) } : undefined,
+      log,
+    });
+  } catch (err) {
+    await host.stop();
+    throw err;
+  }
   log.info({ host: hostName, tags: values.tags, conf: values.conf, workspaces: host.workspaceRoot, flows: host.config.flows.map((f) => f.id) }, 'host started');
-  if (values.pub_bind) log.warn({ pub_bind: values.pub_bind }, 'the HTTP API is not in this version yet; pub_bind is not served');
   await new Promise<void>((resolve) => {
     let signalled = false;
     const onSignal = (sig: NodeJS.Signals) => {
@@ -97,14 +123,21 @@ async function runHost(argv: string[], io: Io): Promise<number> {
       }
       signalled = true;
       log.info({ signal: sig }, 'stopping: no new runs, running tasks get a grace period');
-      host.stop().then(resolve, (err: unknown) => {
-        log.error({ err }, 'error while stopping');
-        resolve();
-      });
+      serving
+        .close()
+        .then(() => host.stop())
+        .then(resolve, (err: unknown) => {
+          log.error({ err }, 'error while stopping');
+          resolve();
+        });
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
   log.info({}, 'host stopped');
   return 0;
+}
+
+function optional(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
 }

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'conflict'
   | 'unauthorized'
   | 'forbidden'
+  | 'too-large'
   | 'shutting-down'
   | 'internal';
 

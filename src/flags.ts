@@ -13,7 +13,7 @@ export const HOST_FLAGS: FlagSpec[] = [
   { name: 'host_name', kind: 'string', default: 'h1', help: 'name of this host; run ids are <host_name>-<n>' },
   { name: 'admin', kind: 'string', help: 'admin token accepted by the API (a random one is made when absent)' },
   { name: 'tags', kind: 'list', default: 'master', help: 'comma separated host tags, matched against flow host-tags' },
-  { name: 'pub_bind', kind: 'bind', help: 'host:port of the public API and dashboard, e.g. 127.0.0.1:8080 (port 0 picks one)' },
+  { name: 'pub_bind', kind: 'bind', default: '127.0.0.1:8080', help: 'host:port of the public API and dashboard (port 0 picks a free one)' },
   { name: 'pub_cert', kind: 'string', help: 'TLS certificate file for pub_bind' },
   { name: 'pub_key', kind: 'string', help: 'TLS key file for pub_bind' },
   { name: 'prv_bind', kind: 'bind', help: 'host:port of the host-to-host API (defaults to pub_bind)' },

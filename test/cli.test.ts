@@ -64,7 +64,7 @@ test('SIGTERM stops a host gracefully: running tasks finish, state persists, exi
       - { name: work, listen: trigger.good, type: exec, opts: { shell: 'sleep 0.5; echo finished' } }
 `,
   );
-  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-host_name=h7'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-host_name=h7', '-pub_bind=127.0.0.1:0', '-admin=t0ken'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
   const lines: Array<{ msg: string; run?: string; status?: string }> = [];
   await new Promise<void>((resolve) => {

@@ -27,7 +27,7 @@ flows:
       - { name: work, listen: trigger.good, type: exec, opts: { shell: 'echo $$ > "$FLOE_WS/pid"; test -f "$FAST" || sleep 60' } }
 `;
   await writeFile(path.join(dir, 'floe.yml'), yaml);
-  const child = spawn(process.execPath, [bin, '-conf', path.join(dir, 'floe.yml'), '-host_name=h1', '--tags', 'master'], {
+  const child = spawn(process.execPath, [bin, '-conf', path.join(dir, 'floe.yml'), '-host_name=h1', '--tags', 'master', '-pub_bind=127.0.0.1:0', '-admin=kill9-token'], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,39 @@
+import type { Router, RouterContext } from '@koa/router';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Hub } from '../hub/hub.js';
+import type { Auth, Session } from './auth.js';
+import type { Metrics } from './metrics.js';
+
+/** What this host says of itself in `GET /hosts`. */
+export interface HostSelf {
+  name: string;
+  tags: string[];
+  /** Public base URL, once the server listens. */
+  url?: string;
+}
+
+/** Everything a route module may use. */
+export interface ApiDeps {
+  hub: Hub;
+  auth: Auth;
+  config: Config;
+  host: HostSelf;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export interface ApiState {
+  /** Set by the auth middleware on every route but login and health. */
+  session?: Session;
+}
+
+export type ApiRouter = Router<ApiState>;
+export type ApiContext = RouterContext<ApiState>;
+
+/** The session of an authenticated request (the auth middleware guarantees it). */
+export function sessionOf(ctx: ApiContext): Session {
+  const s = ctx.state.session;
+  if (!s) throw new Error('route reached without a session');
+  return s;
+}

@@ -1,0 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttp, type Server as HttpServer } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { FloeError } from '../errors.js';
+import { parseBind } from '../flags.js';
+
+export interface BindSpec {
+  /** host:port; port 0 picks a free one. */
+  bind: string;
+  cert?: string;
+  key?: string;
+}
+
+export interface Listening {
+  server: HttpServer;
+  url: string;
+  /** Which binds this server serves. */
+  roles: Array<'pub' | 'prv'>;
+}
+
+type Handler = Parameters<typeof createHttp>[1];
+
+/**
+ * Starts one server per distinct bind: the public API, and the host-to-host API on prv_bind
+ * (the same server when both binds are equal). TLS when a cert and key are given.
+ */
+export async function listen(handler: Handler, pub: BindSpec, prv?: BindSpec): Promise<Listening[]> {
+  const specs: Array<{ spec: BindSpec; roles: Array<'pub' | 'prv'> }> = [{ spec: pub, roles: ['pub'] }];
+  if (prv && prv.bind !== pub.bind) specs.push({ spec: prv, roles: ['prv'] });
+  else specs[0].roles.push('prv');
+  const out: Listening[] = [];
+  try {
+    for (const { spec, roles } of specs) out.push({ ...(await listenOne(handler, spec)), roles });
+  } catch (err) {
+    await closeAll(out.map((l) => l.server));
+    throw err;
+  }
+  return out;
+}
+
+async function listenOne(handler: Handler, spec: BindSpec): Promise<{ server: HttpServer; url: string }> {
+  const addr = parseBind(spec.bind);
+  if (!addr) throw new FloeError('bad-request', `bad bind ${spec.bind}: expected host:port`);
+  const tls = spec.cert !== undefined && spec.key !== undefined;
+  const server: HttpServer = tls
+    ? (createHttps({ cert: await readTlsFile(spec.cert!, 'certificate'), key: await readTlsFile(spec.key!, 'key') }, handler) as unknown as HttpServer)
+    : createHttp(handler);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new FloeError('bad-request', `cannot listen on ${spec.bind}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`)),
+    );
+    server.listen(addr.port, addr.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  return { server, url: `${tls ? 'https' : 'http'}://${host}:${port}` };
+}
+
+async function readTlsFile(file: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new FloeError('bad-request', `cannot read TLS ${what} ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export async function closeAll(servers: HttpServer[]): Promise<void> {
+  await Promise.all(
+    servers.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeAllConnections?.();
+        }),
+    ),
+  );
+}

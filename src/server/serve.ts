@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { Host } from '../host/host.js';
+import { Auth } from './auth.js';
+import { createApp } from './app.js';
+import { closeAll, listen, type BindSpec } from './listen.js';
+import { Metrics } from './metrics.js';
+import { attachWebsocket } from './ws.js';
+
+export interface ServeOptions {
+  host: Host;
+  hostName: string;
+  tags: string[];
+  adminToken: string;
+  pub: BindSpec;
+  prv?: BindSpec;
+  log: Logger;
+  /** Session lifetime; default 12 hours. */
+  sessionTtlMs?: number;
+  now?: () => number;
+}
+
+export interface Serving {
+  urls: string[];
+  /** The public API's base URL (scheme://host:port). */
+  pubUrl: string;
+  auth: Auth;
+  close(): Promise<void>;
+}
+
+/** Puts a host's hub on the network: the API, the websocket, metrics. */
+export async function serveHost(opts: ServeOptions): Promise<Serving> {
+  const { host, log } = opts;
+  const auth = new Auth({ adminToken: opts.adminToken, sessionTtlMs: opts.sessionTtlMs ?? 12 * 3600_000, now: opts.now ?? Date.now });
+  const metrics = new Metrics(host.hub);
+  const self = { name: opts.hostName, tags: opts.tags, url: undefined as string | undefined };
+  const deps = { hub: host.hub, auth, config: host.config, host: self, log, metrics };
+  const app = createApp(deps);
+  const listening = await listen(app.callback(), opts.pub, opts.prv);
+  const pubUrl = listening.find((l) => l.roles.includes('pub'))!.url;
+  self.url = pubUrl;
+  const ws = attachWebsocket(listening.map((l) => l.server), deps);
+  for (const l of listening) log.info({ url: l.url, serves: l.roles }, `listening on ${l.url}`);
+  return {
+    urls: listening.map((l) => l.url),
+    pubUrl,
+    auth,
+    close: async () => {
+      await ws.close();
+      await closeAll(listening.map((l) => l.server));
+    },
+  };
+}
