@@ -27,8 +27,13 @@ type Handler = Parameters<typeof createHttp>[1];
  */
 export async function listen(handler: Handler, pub: BindSpec, prv?: BindSpec): Promise<Listening[]> {
   const specs: Array<{ spec: BindSpec; roles: Array<'pub' | 'prv'> }> = [{ spec: pub, roles: ['pub'] }];
-  if (prv && prv.bind !== pub.bind) specs.push({ spec: prv, roles: ['prv'] });
-  else specs[0].roles.push('prv');
+  // Port 0 asks for a free port, so two port-0 binds are two servers, never one.
+  const shared = !prv || (prv.bind === pub.bind && parseBind(pub.bind)?.port !== 0);
+  if (shared && prv && (prv.cert !== pub.cert || prv.key !== pub.key)) {
+    throw new FloeError('bad-request', `pub_bind and prv_bind are both ${pub.bind}, so they share one server, but their TLS cert/key differ`);
+  }
+  if (shared) specs[0].roles.push('prv');
+  else specs.push({ spec: prv, roles: ['prv'] });
   const out: Listening[] = [];
   try {
     for (const { spec, roles } of specs) out.push({ ...(await listenOne(handler, spec)), roles });

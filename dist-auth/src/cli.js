@@ -1,0 +1,141 @@
+import { createNodeRegistry } from './nodes/index.js';
+import { loadConfig } from './config/validate.js';
+import { describeFlowGraph } from './config/graph.js';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, FloeError, formatProblem } from './errors.js';
+import { FlagError, HOST_FLAGS, parseFlags, usage } from './flags.js';
+import { createLogger } from './host/logger.js';
+import { startHost } from './host/host.js';
+import { serveHost } from './server/serve.js';
+const CHECK_FLAGS = [{ name: 'conf', kind: 'string', default: 'default.yml', help: 'config file to check' }];
+const HELP = `floe: an event-driven CI workflow engine
+
+usage:
+  floe [flags]              start a host
+  floe check [-conf FILE]   validate a config and print each flow's graph of events
+  floe --help               this text
+
+flags (each as -name=value, --name=value or --name value):
+${usage(HOST_FLAGS)}
+
+A host stops on SIGINT or SIGTERM: it takes no new runs, gives running tasks a grace
+period, persists its state and exits 0.
+`;
+const stdio = {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+};
+/** Runs the floe command line; resolves with the exit code (a host resolves when it stops). */
+export async function main(argv, io = stdio) {
+    if (argv.includes('--help') || argv.includes('-help') || argv.includes('-h') || argv[0] === 'help') {
+        io.out(HELP);
+        return 0;
+    }
+    try {
+        if (argv[0] === 'check')
+            return await check(argv.slice(1), io);
+        return await runHost(argv, io);
+    }
+    catch (err) {
+        if (err instanceof FlagError) {
+            io.err(`floe: ${err.message}\n`);
+            return 2;
+        }
+        if (err instanceof FloeError && err.code === 'bad-request') {
+            io.err(`floe: ${err.message}\n`);
+            return 1;
+        }
+        if (err instanceof ConfigError) {
+            io.err(`${err.problems.map(formatProblem).join('\n')}\n`);
+            return 1;
+        }
+        throw err;
+    }
+}
+async function check(argv, io) {
+    const { values, rest } = parseFlags(argv, CHECK_FLAGS);
+    if (rest.length > 0)
+        throw new FlagError(`unexpected argument ${rest[0]}; usage: floe check -conf FILE`);
+    const file = String(values.conf);
+    const { config, problems } = await loadConfig(file, createNodeRegistry());
+    for (const p of problems)
+        io.err(`${formatProblem(p)}\n`);
+    const errors = problems.filter((p) => p.severity === 'error').length;
+    if (config)
+        for (const flow of config.flows)
+            io.out(`${describeFlowGraph(flow)}\n`);
+    const warnings = problems.length - errors;
+    io.out(`${file}: ${config?.flows.length ?? 0} flows, ${errors} errors, ${warnings} warnings\n`);
+    return errors > 0 ? 1 : 0;
+}
+async function runHost(argv, io) {
+    const { values, rest } = parseFlags(argv, HOST_FLAGS);
+    if (rest.length > 0)
+        throw new FlagError(`unexpected argument ${rest[0]}; flags look like -name=value (see floe --help)`);
+    const hostName = String(values.host_name);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.]*$/.test(hostName)) {
+        throw new FlagError(`flag -host_name is letters, digits, _ and . (it prefixes run ids like ${hostName.replace(/[^A-Za-z0-9_.]/g, '') || 'h1'}-3); got "${hostName}"`);
+    }
+    for (const [cert, key] of [['pub_cert', 'pub_key'], ['prv_cert', 'prv_key']]) {
+        if ((values[cert] === undefined) !== (values[key] === undefined))
+            throw new FlagError(`flags -${cert} and -${key} go together`);
+    }
+    const log = createLogger();
+    const host = await startHost({
+        configFile: String(values.conf),
+        hostName,
+        tags: values.tags,
+        root: typeof values.root === 'string' ? values.root : undefined,
+        log,
+        graceMs: process.env.FLOE_GRACE_MS ? Number(process.env.FLOE_GRACE_MS) : undefined,
+    });
+    let serving;
+    try {
+        let adminToken = typeof values.admin === 'string' ? values.admin : undefined;
+        if (!adminToken) {
+            adminToken = randomBytes(18).toString('base64url');
+            // Printed once, to the terminal only: the log never carries secrets.
+            io.err(`floe: no -admin given; this host's admin token is ${adminToken}\n`);
+        }
+        serving = await serveHost({
+            host,
+            hostName,
+            tags: values.tags,
+            adminToken,
+            pub: { bind: String(values.pub_bind), cert: optional(values.pub_cert), key: optional(values.pub_key) },
+            prv: values.prv_bind ? { bind: String(values.prv_bind), cert: optional(values.prv_cert), key: optional(values.prv_key) } : undefined,
+            log,
+        });
+    }
+    catch (err) {
+        await host.stop();
+        throw err;
+    }
+    log.info({ host: hostName, tags: values.tags, conf: values.conf, workspaces: host.workspaceRoot, flows: host.config.flows.map((f) => f.id) }, 'host started');
+    await new Promise((resolve) => {
+        let signalled = false;
+        const onSignal = (sig) => {
+            if (signalled) {
+                io.err(`floe: ${sig} again, exiting now\n`);
+                process.exit(130);
+            }
+            signalled = true;
+            log.info({ signal: sig }, 'stopping: no new runs, running tasks get a grace period');
+            serving
+                .close()
+                .then(() => host.stop())
+                .then(resolve, (err) => {
+                log.error({ err }, 'error while stopping');
+                resolve();
+            });
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+    });
+    log.info({}, 'host stopped');
+    return 0;
+}
+function optional(v) {
+    return typeof v === 'string' ? v : undefined;
+}
+//# sourceMappingURL=cli.js.map

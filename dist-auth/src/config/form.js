@@ -1,0 +1,209 @@
+import { isUrlFriendlyId } from './ids.js';
+import { didYouMean } from './suggest.js';
+export const FORM_KEYS = ['title', 'fields'];
+export const FORM_FIELD_KEYS = ['id', 'prompt', 'type', 'value', 'options', 'required'];
+export const FORM_FIELD_TYPES = ['text', 'string', 'bool', 'int', 'number'];
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function isFieldType(v) {
+    return typeof v === 'string' && FORM_FIELD_TYPES.includes(v);
+}
+function describe(v) {
+    if (v === null || v === undefined)
+        return 'nothing';
+    if (Array.isArray(v))
+        return 'a list';
+    if (typeof v === 'object')
+        return 'a map';
+    if (typeof v === 'string')
+        return `string ${JSON.stringify(v)}`;
+    return `${typeof v} ${String(v)}`;
+}
+/** A single submitted or default value as the string a run carries; undefined for lists and maps. */
+function scalarText(v) {
+    if (typeof v === 'string')
+        return v;
+    if (typeof v === 'number' || typeof v === 'boolean')
+        return String(v);
+    return undefined;
+}
+/** Why `value` does not fit `field`, or the normalised value. */
+function checkValue(field, value) {
+    const s = value.trim();
+    switch (field.type) {
+        case 'bool':
+            if (!/^(true|false)$/i.test(s))
+                return { error: `"${field.id}" must be true or false, got "${value}"` };
+            return { value: s.toLowerCase() };
+        case 'int':
+            if (!/^[+-]?\d+$/.test(s))
+                return { error: `"${field.id}" must be an integer, got "${value}"` };
+            return { value: s };
+        case 'number':
+            if (s === '' || !Number.isFinite(Number(s)))
+                return { error: `"${field.id}" must be a number, got "${value}"` };
+            return { value: s };
+        case 'text':
+        case 'string':
+            if (field.options && !field.options.includes(value)) {
+                return { error: `"${field.id}" must be one of ${field.options.map((o) => `"${o}"`).join(', ')}, got "${value}"` };
+            }
+            return { value };
+    }
+}
+/**
+ * Parse a data form (`{title, fields: [...]}`) from a trigger's or data node's opts.
+ * Problems go to `check` under `field` (e.g. `form.fields[1].type`); returns undefined when
+ * `raw` is absent or has errors.
+ */
+export function parseForm(raw, check, field) {
+    if (raw === undefined || raw === null)
+        return undefined;
+    let errors = 0;
+    const error = (f, message) => {
+        errors++;
+        check.error(f, message);
+    };
+    if (!isRecord(raw)) {
+        error(field, `${field} must be a map with title and fields, got ${describe(raw)}`);
+        return undefined;
+    }
+    warnUnknown(raw, FORM_KEYS, field, check, 'a form');
+    let title = '';
+    if (raw.title !== undefined && raw.title !== null) {
+        if (typeof raw.title === 'string')
+            title = raw.title;
+        else
+            error(`${field}.title`, `title must be a string, got ${describe(raw.title)}`);
+    }
+    if (!Array.isArray(raw.fields)) {
+        const got = raw.fields === undefined ? 'none' : describe(raw.fields);
+        error(`${field}.fields`, `a form needs fields: a list of {id, prompt, type}, got ${got}`);
+        return undefined;
+    }
+    const fields = [];
+    const seen = new Map();
+    raw.fields.forEach((item, i) => {
+        const at = `${field}.fields[${i}]`;
+        const f = parseField(item, at, check, error);
+        if (f === undefined)
+            return;
+        const first = seen.get(f.id.toLowerCase());
+        if (first !== undefined)
+            error(`${at}.id`, `field id "${f.id}" repeats fields[${first}] (ids match case-insensitively)`);
+        seen.set(f.id.toLowerCase(), i);
+        fields.push(f);
+    });
+    return errors === 0 ? { title, fields } : undefined;
+}
+function parseField(item, at, check, error) {
+    if (!isRecord(item)) {
+        error(at, `a form field must be a map with id, prompt and type, got ${describe(item)}`);
+        return undefined;
+    }
+    warnUnknown(item, FORM_FIELD_KEYS, at, check, 'a form field');
+    const { id, prompt, type } = item;
+    let ok = true;
+    const fail = (f, message) => {
+        ok = false;
+        error(`${at}.${f}`, message);
+    };
+    if (typeof id !== 'string')
+        fail('id', `a form field needs an id (string), got ${describe(id)}`);
+    else if (!isUrlFriendlyId(id))
+        fail('id', `field id "${id}" must hold only letters, digits, '-' and '_'`);
+    if (typeof prompt !== 'string')
+        fail('prompt', `a form field needs a prompt (string), got ${describe(prompt)}`);
+    if (typeof type !== 'string') {
+        fail('type', `a form field needs a type (${FORM_FIELD_TYPES.join(', ')}), got ${describe(type)}`);
+    }
+    else if (!isFieldType(type)) {
+        fail('type', `unknown field type "${type}" (known: ${FORM_FIELD_TYPES.join(', ')})${didYouMean(type, FORM_FIELD_TYPES)}`);
+    }
+    let options;
+    if (item.options !== undefined && item.options !== null) {
+        const texts = Array.isArray(item.options) ? item.options.map(scalarText) : [];
+        if (!Array.isArray(item.options) || texts.length === 0 || texts.some((t) => t === undefined)) {
+            fail('options', `options must be a non-empty list of values, got ${describe(item.options)}`);
+        }
+        else {
+            options = texts.filter((t) => t !== undefined);
+        }
+    }
+    let required;
+    if (item.required !== undefined && item.required !== null) {
+        if (typeof item.required === 'boolean')
+            required = item.required;
+        else
+            fail('required', `required must be true or false, got ${describe(item.required)}`);
+    }
+    if (!ok || typeof id !== 'string' || typeof prompt !== 'string' || !isFieldType(type))
+        return undefined;
+    const f = { id, prompt, type };
+    if (options)
+        f.options = options;
+    if (required !== undefined)
+        f.required = required;
+    if (item.value !== undefined && item.value !== null) {
+        const text = scalarText(item.value);
+        const checked = text === undefined ? { error: `value must be a single value, got ${describe(item.value)}` } : checkValue(f, text);
+        if ('error' in checked) {
+            error(`${at}.value`, `default ${checked.error}`);
+            return undefined;
+        }
+        f.value = checked.value;
+    }
+    return f;
+}
+function warnUnknown(raw, known, at, check, what) {
+    for (const key of Object.keys(raw)) {
+        if (known.includes(key))
+            continue;
+        const hint = didYouMean(key, known) || ` (known: ${known.join(', ')})`;
+        check.warn(`${at}.${key}`, `unknown key "${key}" in ${what}, ignored${hint}`);
+    }
+}
+/**
+ * Check values submitted for a form: every key must name a field (case-insensitively), each
+ * value must fit its field's type, required fields must be given; defaults fill the rest.
+ * Values come back as strings keyed by the fields' own ids.
+ */
+export function checkFormValues(form, values) {
+    const errors = [];
+    const out = {};
+    const byId = new Map(form.fields.map((f) => [f.id.toLowerCase(), f]));
+    for (const [key, raw] of Object.entries(values)) {
+        const field = byId.get(key.toLowerCase());
+        if (field === undefined) {
+            const ids = form.fields.map((f) => f.id);
+            errors.push(`unknown field "${key}" (fields: ${ids.join(', ') || 'none'})${didYouMean(key, ids)}`);
+            continue;
+        }
+        if (raw === undefined || raw === null)
+            continue;
+        const text = scalarText(raw);
+        // A blank answer is no answer: the default or the required check applies.
+        if (text !== undefined && text.trim() === '')
+            continue;
+        if (text === undefined) {
+            errors.push(`"${field.id}" must be a single value, got ${describe(raw)}`);
+            continue;
+        }
+        const checked = checkValue(field, text);
+        if ('error' in checked)
+            errors.push(checked.error);
+        else
+            out[field.id] = checked.value;
+    }
+    for (const field of form.fields) {
+        if (out[field.id] !== undefined)
+            continue;
+        if (field.value !== undefined)
+            out[field.id] = field.value;
+        else if (field.required && !errors.some((e) => e.startsWith(`"${field.id}"`)))
+            errors.push(`"${field.id}" is required`);
+    }
+    return errors.length > 0 ? { errors } : { values: out };
+}
+//# sourceMappingURL=form.js.map

@@ -1,0 +1,99 @@
+import { closest } from './config/suggest.js';
+export const HOST_FLAGS = [
+    { name: 'conf', kind: 'string', default: 'default.yml', help: 'config file to load' },
+    { name: 'host_name', kind: 'string', default: 'h1', help: 'name of this host; run ids are <host_name>-<n>' },
+    { name: 'admin', kind: 'string', help: 'admin token accepted by the API (a random one is made when absent)' },
+    { name: 'tags', kind: 'list', default: 'master', help: 'comma separated host tags, matched against flow host-tags' },
+    { name: 'pub_bind', kind: 'bind', default: '127.0.0.1:8080', help: 'host:port of the public API and dashboard (port 0 picks a free one)' },
+    { name: 'pub_cert', kind: 'string', help: 'TLS certificate file for pub_bind' },
+    { name: 'pub_key', kind: 'string', help: 'TLS key file for pub_bind' },
+    { name: 'prv_bind', kind: 'bind', help: 'host:port of the host-to-host API (defaults to pub_bind)' },
+    { name: 'prv_cert', kind: 'string', help: 'TLS certificate file for prv_bind' },
+    { name: 'prv_key', kind: 'string', help: 'TLS key file for prv_bind' },
+    { name: 'root', kind: 'string', help: 'workspace root (overrides common.workspace-root)' },
+    { name: 'dev', kind: 'bool', default: 'false', help: 'serve the webapp folder from disk instead of the built copy' },
+];
+export class FlagError extends Error {
+    name = 'FlagError';
+}
+/**
+ * Parses `-name=value`, `--name=value`, `-name value` and `--name value` (bool flags take no
+ * separate value: `-dev`, `-dev=false`). Throws FlagError naming the flag and what is wrong.
+ */
+export function parseFlags(argv, specs) {
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    const values = {};
+    const rest = [];
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === '--') {
+            rest.push(...argv.slice(i + 1));
+            break;
+        }
+        const m = /^--?([^=]+)(?:=(.*))?$/s.exec(arg);
+        if (!m || arg === '-') {
+            rest.push(arg);
+            continue;
+        }
+        const name = m[1].replace(/-/g, '_');
+        const spec = byName.get(name) ?? byName.get(m[1]);
+        if (!spec) {
+            const near = closest(m[1].replace(/-/g, '_'), specs.map((s) => s.name));
+            throw new FlagError(`unknown flag ${arg.split('=')[0]}${near ? ` (did you mean -${near}?)` : ''}; see floe --help`);
+        }
+        let raw = m[2];
+        if (raw === undefined && spec.kind !== 'bool') {
+            if (i + 1 >= argv.length)
+                throw new FlagError(`flag -${spec.name} needs a value (${spec.help})`);
+            raw = argv[++i];
+        }
+        values[spec.name] = convert(spec, raw);
+    }
+    for (const s of specs)
+        if (values[s.name] === undefined && s.default !== undefined)
+            values[s.name] = convert(s, s.default);
+    return { values, rest };
+}
+function convert(spec, raw) {
+    switch (spec.kind) {
+        case 'bool':
+            if (raw === undefined || raw === 'true' || raw === '1')
+                return true;
+            if (raw === 'false' || raw === '0')
+                return false;
+            throw new FlagError(`flag -${spec.name} is true or false, got "${raw}"`);
+        case 'list': {
+            const items = (raw ?? '').split(',').map((s) => s.trim());
+            if (items.some((s) => s === '' || !/^[A-Za-z0-9_.:-]+$/.test(s))) {
+                throw new FlagError(`flag -${spec.name} is a comma separated list of names like linux,go; got "${raw}"`);
+            }
+            return items;
+        }
+        case 'bind':
+            if (!parseBind(raw ?? ''))
+                throw new FlagError(`flag -${spec.name} is host:port with a port from 0 to 65535, e.g. 127.0.0.1:8080; got "${raw}"`);
+            return raw ?? '';
+        case 'string':
+            if (raw === undefined || raw === '')
+                throw new FlagError(`flag -${spec.name} needs a non-empty value (${spec.help})`);
+            return raw;
+    }
+}
+/** `host:port` or `[v6]:port` -> parts, or undefined when malformed. */
+export function parseBind(s) {
+    const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s);
+    if (!m)
+        return undefined;
+    const port = Number(m[3]);
+    if (port > 65535)
+        return undefined;
+    return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+export function usage(specs) {
+    const lines = specs.map((s) => {
+        const dflt = s.default !== undefined ? ` (default ${s.default})` : '';
+        return `  -${s.name.padEnd(10)} ${s.help}${dflt}`;
+    });
+    return lines.join('\n');
+}
+//# sourceMappingURL=flags.js.map

@@ -1,0 +1,17 @@
+import { pino } from 'pino';
+import pretty from 'pino-pretty';
+/** Paths pino blanks in every line, so secrets never reach a log whoever logs them. */
+export const REDACT = ['password', 'token', 'admin', '*.password', '*.token', '*.admin', 'headers.authorization', 'headers["x-floe-auth"]', 'headers.cookie'];
+/**
+ * Structured JSON lines; human-readable when writing to a terminal. `FLOE_LOG=silent|debug|...`
+ * sets the level.
+ */
+export function createLogger(opts = {}) {
+    const level = opts.level ?? process.env.FLOE_LOG ?? 'info';
+    const base = { level, redact: { paths: REDACT, censor: '[redacted]' }, base: undefined };
+    if (opts.pretty ?? process.stdout.isTTY) {
+        return pino(base, pretty({ sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+    }
+    return pino(base);
+}
+//# sourceMappingURL=logger.js.map

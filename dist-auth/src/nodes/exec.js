@@ -1,0 +1,169 @@
+import { stat } from 'node:fs/promises';
+import { positiveSeconds } from './opts.js';
+import { runInProcessGroup } from './process-group.js';
+import { checkTemplate, expandPath, renderArgv, renderEnvEntry, renderShell, resolveSubDir, shellQuote, subDirProblem, TemplateError, } from './template.js';
+/** The shell for `shell` lines: POSIX sh, as found on every host (dash on Debian); write `bash -c` for bash. */
+export const SHELL = '/bin/sh';
+/** Status for an attempt killed by `timeout`, as coreutils timeout(1) reports. */
+export const TIMEOUT_STATUS = 124;
+const known = new Set(['cmd', 'shell', 'args', 'sub-dir', 'env', 'timeout', 'retries', 'good']);
+export const execNode = {
+    type: 'exec',
+    parseOpts(raw, check) {
+        for (const k of Object.keys(raw))
+            if (!known.has(k))
+                check.warn(k, 'unknown option');
+        const cmd = readTemplate(raw, 'cmd', check);
+        const shell = readTemplate(raw, 'shell', check);
+        if ((cmd === undefined) === (shell === undefined))
+            check.error(undefined, 'exactly one of cmd or shell is required');
+        const opts = {
+            cmd,
+            shell,
+            args: readList(raw, 'args', check),
+            env: readList(raw, 'env', check),
+            retries: 0,
+        };
+        opts.env.forEach((e, i) => {
+            if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e))
+                check.error(`env[${i}]`, 'must be KEY=value');
+        });
+        const subDir = readTemplate(raw, 'sub-dir', check);
+        if (subDir !== undefined) {
+            const problem = subDirProblem(subDir);
+            if (problem)
+                check.error('sub-dir', problem);
+            opts.subDir = subDir;
+        }
+        const timeoutSec = positiveSeconds(raw.timeout, 'timeout', check);
+        if (timeoutSec !== undefined)
+            opts.timeoutSec = timeoutSec;
+        if (raw.retries !== undefined) {
+            if (Number.isInteger(raw.retries) && raw.retries >= 0)
+                opts.retries = raw.retries;
+            else
+                check.error('retries', 'must be a whole number >= 0');
+        }
+        if (raw.good !== undefined) {
+            if (Array.isArray(raw.good) && raw.good.every((g) => Number.isInteger(g)))
+                opts.good = raw.good;
+            else
+                check.error('good', 'must be a list of exit statuses');
+        }
+        return opts;
+    },
+    async execute(ctx, opts, signal) {
+        const scope = { workspace: ctx.workspace, vars: ctx.vars };
+        let argv;
+        let env;
+        let cwd;
+        try {
+            argv = commandLine(opts, scope);
+            env = { ...ctx.env };
+            for (const e of opts.env) {
+                const [k, v] = renderEnvEntry(e, scope);
+                env[k] = v;
+            }
+            cwd = opts.subDir === undefined ? ctx.workspace : resolveSubDir(opts.subDir, scope);
+        }
+        catch (err) {
+            if (err instanceof TemplateError)
+                return { status: 1, reason: err.message };
+            throw err;
+        }
+        if (!(await isDirectory(cwd)))
+            return { status: 1, reason: `sub-dir ${opts.subDir ?? ''} does not exist in the workspace` };
+        const good = opts.good ?? [0];
+        const attempts = opts.retries + 1;
+        let result = { status: 1 };
+        for (let attempt = 1; attempt <= attempts; attempt++) {
+            if (attempt > 1)
+                ctx.output('floe', `retry ${attempt - 1} of ${opts.retries}`);
+            result = await runAttempt(ctx, argv, cwd, env, opts.timeoutSec, signal);
+            // A command that never started will not start on a retry either.
+            const couldNotStart = result.reason !== undefined && result.status >= 126 && result.status <= 127;
+            if (good.includes(result.status) || signal.aborted || couldNotStart)
+                break;
+        }
+        return result;
+    },
+};
+/** The argv to spawn; a shell line becomes [SHELL, -c, line]. */
+export function commandLine(opts, scope) {
+    if (opts.shell !== undefined) {
+        const extra = opts.args.map((a) => ` ${shellQuote(expandPath(a, scope))}`).join('');
+        return [SHELL, '-c', renderShell(opts.shell, scope) + extra];
+    }
+    const argv = renderArgv(opts.cmd ?? '', opts.args, scope);
+    if (argv.length === 0 || argv[0] === '')
+        throw new TemplateError('cmd renders to no command');
+    return argv;
+}
+async function runAttempt(ctx, argv, cwd, env, timeoutSec, signal) {
+    const attempt = new AbortController();
+    const forward = () => attempt.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
+    const stopTimer = new AbortController();
+    let timedOut = false;
+    if (timeoutSec !== undefined) {
+        ctx.clock.after(timeoutSec * 1000, stopTimer.signal).then(() => {
+            timedOut = true;
+            ctx.output('floe', `timed out after ${timeoutSec}s; killing the process tree`);
+            attempt.abort();
+        }, () => { });
+    }
+    let exit;
+    try {
+        exit = await runInProcessGroup({
+            file: argv[0],
+            args: argv.slice(1),
+            cwd,
+            env,
+            onLine: (stream, line) => ctx.output(stream, line),
+            onStart: (pgid) => ctx.onProcess(pgid),
+        }, attempt.signal);
+    }
+    finally {
+        stopTimer.abort();
+        signal.removeEventListener('abort', forward);
+    }
+    if (timedOut)
+        return { status: TIMEOUT_STATUS, reason: `timed out after ${timeoutSec}s` };
+    if (exit.reason !== undefined)
+        ctx.output('floe', exit.reason);
+    return exit.reason !== undefined ? { status: exit.status, reason: exit.reason } : { status: exit.status };
+}
+async function isDirectory(p) {
+    return stat(p).then((s) => s.isDirectory(), () => false);
+}
+function readTemplate(raw, key, check) {
+    const v = raw[key];
+    if (v === undefined || v === null)
+        return undefined;
+    if (typeof v !== 'string' || v.trim() === '') {
+        check.error(key, 'must be a non-empty string');
+        return undefined;
+    }
+    const problem = checkTemplate(v);
+    if (problem)
+        check.error(key, `bad template: ${problem}`);
+    return v;
+}
+function readList(raw, key, check) {
+    const v = raw[key];
+    if (v === undefined || v === null)
+        return [];
+    // YAML turns `- 3` into a number; an argument is still text.
+    if (!Array.isArray(v) || !v.every((x) => ['string', 'number', 'boolean'].includes(typeof x))) {
+        check.error(key, 'must be a list of strings');
+        return [];
+    }
+    const list = v.map(String);
+    list.forEach((t, i) => {
+        const problem = checkTemplate(t);
+        if (problem)
+            check.error(`${key}[${i}]`, `bad template: ${problem}`);
+    });
+    return list;
+}
+//# sourceMappingURL=exec.js.map

@@ -1,0 +1,166 @@
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { gitClient } from './git-client.js';
+import { checkTemplate, expandPath, resolveSubDir, subDirProblem, TemplateError, } from './template.js';
+const known = new Set(['url', 'ref', 'sub-dir', 'key-file']);
+export const gitCheckoutNode = {
+    type: 'git-checkout',
+    parseOpts(raw, check) {
+        for (const k of Object.keys(raw))
+            if (!known.has(k))
+                check.warn(k, 'unknown option');
+        const url = readString(raw, 'url', check);
+        if (url === undefined)
+            check.error('url', 'is required');
+        const subDir = readString(raw, 'sub-dir', check);
+        if (subDir !== undefined) {
+            const problem = subDirProblem(subDir);
+            if (problem)
+                check.error('sub-dir', problem);
+        }
+        else if (url !== undefined && !url.includes('{{') && repoName(url) === '') {
+            check.error('sub-dir', `is required: no repository name in url ${url}`);
+        }
+        const ref = readString(raw, 'ref', check);
+        if (ref !== undefined && !ref.includes('{{') && refProblem(ref))
+            check.error('ref', refProblem(ref) ?? '');
+        return { url: url ?? '', ref, subDir, keyFile: readString(raw, 'key-file', check) };
+    },
+    async execute(ctx, opts, signal) {
+        const scope = { workspace: ctx.workspace, vars: ctx.vars };
+        let url;
+        let ref;
+        let dir;
+        let keyFile;
+        try {
+            url = expandPath(opts.url, scope);
+            ref = opts.ref === undefined ? 'HEAD' : expandPath(opts.ref, scope);
+            dir = checkoutDir(url, opts.subDir, scope);
+            keyFile = opts.keyFile === undefined ? ctx.gitKey : path.resolve(ctx.workspace, expandPath(opts.keyFile, scope));
+        }
+        catch (err) {
+            if (err instanceof TemplateError)
+                return { status: 1, reason: err.message };
+            throw err;
+        }
+        // Values from a trigger must not become git options (`--upload-pack=...`) or refspecs (`a:b`).
+        if (url.startsWith('-') || url === '')
+            return { status: 1, reason: `bad url ${JSON.stringify(url)}` };
+        const badRef = refProblem(ref);
+        if (badRef)
+            return { status: 1, reason: `ref ${JSON.stringify(ref)} ${badRef}` };
+        try {
+            const state = await dirState(dir, url, ctx, keyFile, signal);
+            if (state.kind === 'foreign')
+                return { status: 1, reason: state.reason };
+            const git = gitIn(dir, ctx, keyFile, signal);
+            if (state.kind === 'empty') {
+                await git.raw(['init', '--quiet', '--initial-branch=floe']);
+                await git.raw(['remote', 'add', 'origin', url]);
+            }
+            else {
+                ctx.output('floe', `reusing the checkout in ${dir}`);
+            }
+            ctx.output('floe', `fetching ${ref} from ${url}`);
+            try {
+                await git.raw(['fetch', '--depth', '1', '--no-tags', 'origin', ref]);
+                await git.raw(['checkout', '--force', '--detach', 'FETCH_HEAD^{commit}']);
+            }
+            catch (err) {
+                // Servers may refuse a shallow fetch of an unadvertised commit; get history instead.
+                if (signal.aborted || !looksLikeHash(ref))
+                    throw err;
+                ctx.output('floe', `shallow fetch of ${ref} refused; fetching full history`);
+                const shallow = (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
+                await git.raw(['fetch', ...(shallow ? ['--unshallow'] : []), '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+                await git.raw(['checkout', '--force', '--detach', `${ref}^{commit}`]);
+            }
+            const hash = (await git.raw(['rev-parse', 'HEAD'])).trim();
+            ctx.output('floe', `checked out ${hash}`);
+            return { status: 0 };
+        }
+        catch (err) {
+            const reason = signal.aborted ? 'cancelled' : firstLine(err);
+            return { status: 1, reason: `git-checkout of ${ref} from ${url} failed: ${reason}` };
+        }
+    },
+};
+async function dirState(dir, url, ctx, keyFile, signal) {
+    const entries = await readdir(dir).catch(() => undefined);
+    if (entries === undefined) {
+        await mkdir(dir, { recursive: true });
+        return { kind: 'empty' };
+    }
+    if (entries.length === 0)
+        return { kind: 'empty' };
+    const isRepo = await stat(path.join(dir, '.git')).then(() => true, () => false);
+    if (!isRepo)
+        return { kind: 'foreign', reason: `${dir} exists and is not a git checkout` };
+    // reuse-space flows find their previous checkout here.
+    const origin = await gitIn(dir, ctx, keyFile, signal)
+        .raw(['config', '--get', 'remote.origin.url'])
+        .then((s) => s.trim(), () => '');
+    if (origin !== url)
+        return { kind: 'foreign', reason: `${dir} holds a checkout of ${origin || 'another repository'}, not ${url}` };
+    return { kind: 'same-repo' };
+}
+/** A simple-git bound to `dir`, with the run's env, streaming git's messages to the run log. */
+function gitIn(dir, ctx, keyFile, signal) {
+    return gitClient(dir, {
+        env: ctx.env,
+        keyFile,
+        signal,
+        onLine: (line) => {
+            if (line.trim() !== '')
+                ctx.output('stderr', line);
+        },
+    });
+}
+/** `floe` for `git@github.com:floeit/floe.git`, `https://host/a/b.git/` or `file:///tmp/floe`. */
+export function repoName(url) {
+    const trimmed = url.replace(/[/\\]+$/, '').replace(/\.git$/, '');
+    const name = trimmed.split(/[/:\\]/).pop() ?? '';
+    return name === '.' || name === '..' ? '' : name;
+}
+function checkoutDir(url, subDir, scope) {
+    if (subDir !== undefined)
+        return resolveSubDir(subDir, scope);
+    const name = repoName(url);
+    if (name === '')
+        throw new TemplateError(`no sub-dir given and no repository name in ${url}`);
+    // The name comes from a possibly templated url: treat it as text, never as a template.
+    return path.join(scope.workspace, name);
+}
+/** Why `ref` can't be fetched as given (an option, a refspec, bad characters), or undefined. */
+export function refProblem(ref) {
+    if (ref === '')
+        return 'is empty';
+    if (ref.startsWith('-'))
+        return 'must not start with -';
+    // A subset of git-check-ref-format(1), plus `:` and `+` that would make it a refspec.
+    if (/[\s~^:?*[\\+\x00-\x1f\x7f]|\.\.|@\{|\/\/|\.lock$|\/$|^\//.test(ref))
+        return 'is not a valid branch, tag or commit';
+    return undefined;
+}
+function looksLikeHash(ref) {
+    return /^[0-9a-f]{7,64}$/i.test(ref);
+}
+function firstLine(err) {
+    const text = err instanceof Error ? err.message : String(err);
+    const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? 'unknown error';
+}
+function readString(raw, key, check) {
+    const v = raw[key];
+    if (v === undefined || v === null)
+        return undefined;
+    if (typeof v !== 'string' || v === '') {
+        check.error(key, 'must be a non-empty string');
+        return undefined;
+    }
+    const problem = checkTemplate(v);
+    if (problem)
+        check.error(key, `bad template: ${problem}`);
+    return v;
+}
+//# sourceMappingURL=git-checkout.js.map

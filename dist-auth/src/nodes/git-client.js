@@ -1,0 +1,46 @@
+import { simpleGit } from 'simple-git';
+import { LineSplitter } from './process-group.js';
+import { shellQuote } from './shell-scanner.js';
+// simple-git refuses to run with GIT_* (and editor/pager) variables it was not told to allow;
+// the host's own are dropped and ours are allowed explicitly.
+const guardedEnv = /^(GIT_.*|EDITOR|VISUAL|PAGER|PREFIX|SSH_ASKPASS)$/i;
+/** The env for git: `base` without git's own variables, no prompts, and the ssh key if any. */
+export function gitEnv(base, keyFile) {
+    const env = {};
+    for (const [k, v] of Object.entries(base))
+        if (!guardedEnv.test(k))
+            env[k] = v;
+    env.GIT_TERMINAL_PROMPT = '0';
+    if (keyFile !== undefined) {
+        env.GIT_SSH_COMMAND = `ssh -i ${shellQuote(keyFile)} -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new`;
+    }
+    return env;
+}
+/** The process environment as plain strings, for git calls made by the host itself. */
+export function processEnv() {
+    const env = {};
+    for (const [k, v] of Object.entries(process.env))
+        if (v !== undefined)
+            env[k] = v;
+    return env;
+}
+/** One way to run git everywhere in floe: the checkout node, poll-git and flow-file loading. */
+export function gitClient(dir, opts) {
+    const allow = ['GIT_TERMINAL_PROMPT', ...(opts.keyFile ? ['GIT_SSH_COMMAND'] : [])];
+    const git = simpleGit({
+        ...(dir ? { baseDir: dir } : {}),
+        ...(opts.signal ? { abort: opts.signal } : {}),
+        allowEnvironment: allow,
+        unsafe: { allowUnsafeSshCommand: opts.keyFile !== undefined },
+    }).env(gitEnv(opts.env, opts.keyFile));
+    const onLine = opts.onLine;
+    if (!onLine)
+        return git;
+    return git.outputHandler((_cmd, _stdout, stderr) => {
+        // stdout is the data simple-git returns; git's human messages go to stderr.
+        const splitter = new LineSplitter(onLine);
+        stderr.on('data', (chunk) => splitter.push(chunk.toString()));
+        stderr.on('end', () => splitter.flush());
+    });
+}
+//# sourceMappingURL=git-client.js.map

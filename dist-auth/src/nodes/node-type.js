@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=node-type.js.map

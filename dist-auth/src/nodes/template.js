@@ -1,0 +1,135 @@
+import path from 'node:path';
+import Mustache from 'mustache';
+import { ShellScanner } from './shell-scanner.js';
+import { TemplateError } from './template-error.js';
+export { shellQuote } from './shell-scanner.js';
+export { TemplateError } from './template-error.js';
+/** Returns why `template` does not parse as mustache, or undefined when it does. */
+export function checkTemplate(template) {
+    try {
+        Mustache.parse(template);
+        return undefined;
+    }
+    catch (err) {
+        return err instanceof Error ? err.message : String(err);
+    }
+}
+/**
+ * Go floe's workspace rule: a field that is `.` or starts with `./` means the workspace;
+ * `./...` is Go's package wildcard and is left alone.
+ */
+export function expandLeadingDot(template) {
+    if (template === '.')
+        return '{{ws}}';
+    if (template.startsWith('./') && !template.startsWith('./...'))
+        return `{{ws}}${template.slice(1)}`;
+    return template;
+}
+function viewOf(scope) {
+    return { ...scope.vars, ws: scope.workspace };
+}
+function asText(value) {
+    if (value === undefined || value === null)
+        return '';
+    return typeof value === 'string' ? value : String(value);
+}
+function render(template, scope) {
+    try {
+        // escape in the render options, not Mustache.escape: others may share the module.
+        return Mustache.render(template, viewOf(scope), undefined, { escape: asText });
+    }
+    catch (err) {
+        throw new TemplateError(`template ${JSON.stringify(template)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+}
+/** Renders one field value (a path, an argument, a url) with the leading-dot rule; no quoting. */
+export function expandPath(template, scope) {
+    return render(expandLeadingDot(template), scope);
+}
+/** Why a sub-dir as written can never be inside the workspace; templated ones are checked when rendered. */
+export function subDirProblem(subDir) {
+    if (subDir.startsWith('{{'))
+        return undefined;
+    if (path.isAbsolute(subDir))
+        return 'must be relative to the workspace';
+    if (path.normalize(subDir).split(path.sep)[0] === '..')
+        return 'must not leave the workspace';
+    return undefined;
+}
+/** Renders a sub-dir field to an absolute path; throws if it leaves the workspace. */
+export function resolveSubDir(template, scope) {
+    const dir = path.resolve(scope.workspace, expandPath(template, scope));
+    const rel = path.relative(scope.workspace, dir);
+    if (rel.startsWith('..') || path.isAbsolute(rel))
+        throw new TemplateError(`sub-dir ${template} is outside the workspace`);
+    return dir;
+}
+/** Renders `KEY=value`: only the value is a template. */
+export function renderEnvEntry(entry, scope) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0)
+        throw new TemplateError(`env entry ${JSON.stringify(entry)} is not KEY=value`);
+    return [entry.slice(0, eq), expandPath(entry.slice(eq + 1), scope)];
+}
+/** Splits on whitespace as Go floe did, except inside `{{ }}` tags so `{{ name }}` stays one word. */
+export function splitWords(cmd) {
+    const words = [];
+    let word = '';
+    let i = 0;
+    while (i < cmd.length) {
+        if (cmd.startsWith('{{', i)) {
+            const close = cmd.startsWith('{{{', i) ? '}}}' : '}}';
+            const end = cmd.indexOf(close, i + 2);
+            const stop = end < 0 ? cmd.length : end + close.length;
+            word += cmd.slice(i, stop);
+            i = stop;
+        }
+        else if (/\s/.test(cmd[i])) {
+            if (word !== '')
+                words.push(word);
+            word = '';
+            i++;
+        }
+        else {
+            word += cmd[i++];
+        }
+    }
+    if (word !== '')
+        words.push(word);
+    return words;
+}
+/**
+ * The argv of a `cmd` task: the template is split into words before rendering, so a value
+ * with spaces stays one argument; each `args` entry is one more argument.
+ */
+export function renderArgv(cmd, args, scope) {
+    const words = splitWords(expandLeadingDot(cmd)).map((w) => render(w, scope));
+    return [...words, ...args.map((a) => expandPath(a, scope))];
+}
+/**
+ * Renders a line for `sh -c` so that no value can change its syntax: each value is quoted
+ * for the quoting context it lands in (bare, "double", 'single', comment, here-document,
+ * `backticks`). Where the context can't be known for sure it throws rather than guess.
+ */
+export function renderShell(template, scope) {
+    const scanner = new ShellScanner();
+    const writer = new Mustache.Writer();
+    const insert = (token, context) => scanner.insert(asText(context.lookup(token[1])), token[1]);
+    // Overriding the writer's value hooks (not just `escape`) also covers {{{x}}} and {{& x}};
+    // the hooks run in output order, so the scanner sees the line as it is built.
+    writer.rawValue = (token) => {
+        scanner.feed(token[1]);
+        return token[1];
+    };
+    writer.escapedValue = insert;
+    writer.unescapedValue = insert;
+    try {
+        return writer.render(expandLeadingDot(template), viewOf(scope));
+    }
+    catch (err) {
+        if (err instanceof TemplateError)
+            throw err;
+        throw new TemplateError(`template ${JSON.stringify(template)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+}
+//# sourceMappingURL=template.js.map

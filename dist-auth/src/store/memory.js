@@ -1,0 +1,169 @@
+import { FloeError } from '../errors.js';
+/** Page size of `listArchive` when the query gives none. */
+const DEFAULT_ARCHIVE_LIMIT = 50;
+/**
+ * The store for `store-type: memory`: everything is lost when the process ends.
+ * Records are cloned on the way in and out, so neither the hub nor a test can change
+ * stored state by mutating an object it passed in or got back.
+ */
+export class MemoryStore {
+    runCounter = 0;
+    archiveSeq = 0;
+    /** Map iteration order is insertion order, which is the pending list's arrival order. */
+    pending = new Map();
+    active = new Map();
+    archived = new Map();
+    /** Ascending by seq, overall and per flow id, so a page is a binary search and a slice. */
+    archiveAll = [];
+    archiveByFlow = new Map();
+    /** Per run, ascending by `n`. */
+    output = new Map();
+    meta = new Map();
+    async nextRunNumber() {
+        this.runCounter += 1;
+        return this.runCounter;
+    }
+    async addPend(run) {
+        const id = run.ref.run;
+        if (this.pending.has(id) || this.active.has(id) || this.archived.has(id)) {
+            throw new FloeError('conflict', `run ${id} is already stored`);
+        }
+        this.pending.set(id, structuredClone(run));
+    }
+    async activate(run) {
+        const id = run.ref.run;
+        if (this.archived.has(id))
+            throw new FloeError('conflict', `run ${id} is archived; it cannot become active`);
+        // A run adopted by another host was never pending here; it becomes active all the same.
+        this.pending.delete(id);
+        this.active.set(id, structuredClone(run));
+    }
+    async updateRun(run) {
+        const id = run.ref.run;
+        if (!this.active.has(id))
+            throw new FloeError('not-found', `run ${id} is not active`);
+        this.active.set(id, structuredClone(run));
+    }
+    async updatePend(run) {
+        const id = run.ref.run;
+        if (!this.pending.has(id))
+            throw new FloeError('not-found', `run ${id} is not pending`);
+        this.pending.set(id, structuredClone(run));
+    }
+    async archive(run) {
+        const id = run.ref.run;
+        if (this.archived.has(id)) {
+            // A repeated archive (e.g. after a crash) saves the newer state but keeps its place.
+            this.archived.set(id, structuredClone(run));
+            return;
+        }
+        this.pending.delete(id);
+        this.active.delete(id);
+        this.archived.set(id, structuredClone(run));
+        this.archiveSeq += 1;
+        const entry = { seq: this.archiveSeq, run: id };
+        this.archiveAll.push(entry);
+        const flow = run.ref.flowRef.id;
+        const perFlow = this.archiveByFlow.get(flow);
+        if (perFlow)
+            perFlow.push(entry);
+        else
+            this.archiveByFlow.set(flow, [entry]);
+    }
+    async appendOutput(run, lines) {
+        let stored = this.output.get(run);
+        if (!stored) {
+            stored = [];
+            this.output.set(run, stored);
+        }
+        for (const line of lines)
+            insertByN(stored, structuredClone(line));
+    }
+    async listPending() {
+        return [...this.pending.values()].map((r) => structuredClone(r));
+    }
+    async listActive() {
+        return [...this.active.values()].map((r) => structuredClone(r));
+    }
+    async listArchive(q = {}) {
+        const limit = checkCount('limit', q.limit ?? DEFAULT_ARCHIVE_LIMIT, 1);
+        const entries = q.flow === undefined ? this.archiveAll : (this.archiveByFlow.get(q.flow) ?? []);
+        const end = q.before === undefined ? entries.length : firstAtOrAfter(entries, checkCount('before', q.before, 0));
+        const start = Math.max(0, end - limit);
+        const page = entries.slice(start, end).reverse();
+        const runs = page.map((e) => structuredClone(this.archived.get(e.run)));
+        const last = page[page.length - 1];
+        return start > 0 && last ? { runs, next: last.seq } : { runs };
+    }
+    async getRun(run) {
+        const found = this.pending.get(run) ?? this.active.get(run) ?? this.archived.get(run);
+        return found && structuredClone(found);
+    }
+    async getOutput(run, q = {}) {
+        const from = checkCount('from', q.from ?? 0, 0);
+        const limit = q.limit === undefined ? Infinity : checkCount('limit', q.limit, 0);
+        if (q.tail !== undefined) {
+            const n = checkCount('tail', q.tail, 0);
+            const mine = (this.output.get(run) ?? []).filter((l) => q.node === undefined || l.node === q.node);
+            return n === 0 ? [] : mine.slice(-n).map((l) => structuredClone(l));
+        }
+        const result = [];
+        for (const line of this.output.get(run) ?? []) {
+            if (result.length >= limit)
+                break;
+            if (line.n < from || (q.node !== undefined && line.node !== q.node))
+                continue;
+            result.push(structuredClone(line));
+        }
+        return result;
+    }
+    async getMeta(key) {
+        return this.meta.get(key);
+    }
+    async putMeta(key, value) {
+        this.meta.set(key, value);
+    }
+    async close() { }
+}
+/** Rejects a count that is not an integer >= min; the server narrows input, this guards the rest. */
+function checkCount(name, value, min) {
+    if (!Number.isInteger(value) || value < min) {
+        throw new FloeError('bad-request', `${name} must be an integer >= ${min}, got ${value}`);
+    }
+    return value;
+}
+/** Index of the first entry with seq >= `seq` (entries ascend by seq). */
+function firstAtOrAfter(entries, seq) {
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (entries[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+/** Keeps lines ordered by `n`; a line with an `n` already stored replaces it, as in LevelStore. */
+function insertByN(lines, line) {
+    const last = lines[lines.length - 1];
+    if (!last || last.n < line.n) {
+        lines.push(line); // the usual case: output arrives in order
+        return;
+    }
+    let lo = 0;
+    let hi = lines.length;
+    while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (lines[mid].n < line.n)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lines[lo]?.n === line.n)
+        lines[lo] = line;
+    else
+        lines.splice(lo, 0, line);
+}
+//# sourceMappingURL=memory.js.map

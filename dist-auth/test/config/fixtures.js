@@ -1,0 +1,11 @@
+import { readFileSync, readdirSync } from 'node:fs';
+/** Fixtures live in the source tree; compiled tests run from dist-*, so go through the repo root. */
+const dir = new URL('../../../test/config/fixtures/', import.meta.url);
+export function fixture(name) {
+    return readFileSync(new URL(name, dir), 'utf8');
+}
+export function fixtureNames(prefix) {
+    return readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.yml')).sort();
+}
+export const schemaUrl = new URL('../../../docs/config.schema.json', import.meta.url);
+//# sourceMappingURL=fixtures.js.map

@@ -1,0 +1,186 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryStore } from '../../src/store/memory.js';
+import { SimControl, startHub } from './fakes.js';
+const twoFlows = `
+flows:
+  - id: a
+    resource-tags: [db]
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim, opts: { hold: a } }]
+  - id: b
+    resource-tags: [db, nic]
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim, opts: { hold: b } }]
+  - id: c
+    host-tags: [gpu]
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim }]
+  - id: r
+    reuse-space: true
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim, opts: { hold: r } }]
+`;
+test('a pend waits while another run holds its resource tag, says why, and starts when it ends', async () => {
+    const t = await startHub(twoFlows);
+    const [ra] = await t.hub.trigger('a');
+    const [rb] = await t.hub.trigger('b');
+    await t.sim.whenHeld('a');
+    await t.hub.drained();
+    const [pend] = t.hub.listPending();
+    assert.equal(pend.ref.run, rb.run);
+    assert.equal(pend.waiting, `run ${ra.run} holds resource tag db`);
+    assert.ok(t.events.some((e) => e.kind === 'pend-waiting' && e.ref.run === rb.run));
+    assert.equal(t.sim.started.length, 1);
+    t.sim.release('a');
+    await t.ended(ra.run);
+    await t.sim.whenHeld('b');
+    assert.equal(t.hub.listPending().length, 0);
+    const order = t.events.filter((e) => e.kind === 'end' || e.kind === 'activate').map((e) => `${e.kind}:${'ref' in e ? e.ref.run : ''}`);
+    assert.deepEqual(order, [`activate:${ra.run}`, `end:${ra.run}`, `activate:${rb.run}`]);
+    t.sim.release('b');
+    await t.ended(rb.run);
+});
+test('a pend for tags no host has waits and says which tags are missing', async () => {
+    const t = await startHub(twoFlows, { tags: ['linux'] });
+    const [rc] = await t.hub.trigger('c');
+    await t.hub.drained();
+    assert.match(t.hub.listPending()[0].waiting ?? '', /no host with tags \[gpu\].*missing \[gpu\]/);
+    assert.equal((await t.hub.findRun(rc.run))?.status, 'pending');
+});
+test('reuse-space runs of a flow run one at a time, in arrival order', async () => {
+    const t = await startHub(twoFlows);
+    const runs = [...(await t.hub.trigger('r')), ...(await t.hub.trigger('r')), ...(await t.hub.trigger('r'))];
+    for (const r of runs) {
+        await t.sim.whenHeld('r');
+        await t.hub.drained();
+        assert.equal(t.hub.listActive().length, 1);
+        assert.equal(t.hub.listActive()[0].ref.run, r.run);
+        assert.equal(t.hub.listActive()[0].workspace, '/ws/r/single');
+        t.sim.release('r');
+        await t.ended(r.run);
+    }
+});
+test('run ids count up per host and never repeat across a restart', async () => {
+    const store = new MemoryStore();
+    const flows = `
+flows:
+  - id: f
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim }]
+`;
+    const t1 = await startHub(flows, { store });
+    const a = await t1.hub.trigger('f');
+    const b = await t1.hub.trigger('f');
+    await t1.ended(b[0].run);
+    await t1.hub.stop();
+    const t2 = await startHub(flows, { store });
+    const c = await t2.hub.trigger('f');
+    assert.deepEqual([a[0].run, b[0].run, c[0].run], ['h1-1', 'h1-2', 'h1-3']);
+});
+test('after a crash, pends are dispatched and runs that were executing are archived bad', async () => {
+    const store = new MemoryStore();
+    const flows = `
+flows:
+  - id: f
+    resource-tags: [db]
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim }]
+`;
+    // What a host that died mid-run leaves in its store: one active run, one pend behind it.
+    const now = Date.now();
+    const active = {
+        ref: { flowRef: { id: 'f', ver: 1 }, run: 'h1-1' },
+        adoptedBy: 'h1',
+        execHost: 'h1',
+        status: 'running',
+        trigger: { id: 'start', type: 'data', values: {} },
+        createdAt: now,
+        startTime: now,
+        nodes: { work: { id: 'work', status: 'running', startTime: now, attempts: 1, pgids: [424242] } },
+    };
+    const pend = { ref: { flowRef: { id: 'f', ver: 1 }, run: 'h1-2' }, adoptedBy: 'h1', status: 'pending', trigger: { id: 'start', type: 'data', values: {} }, createdAt: now, nodes: {} };
+    await store.nextRunNumber();
+    await store.nextRunNumber();
+    await store.addPend(active);
+    await store.activate(active);
+    await store.addPend(pend);
+    const killed = [];
+    const t = await startHub(flows, { store, sim: new SimControl(), deps: { reaper: { kill: (pgid) => killed.push(pgid) } } });
+    assert.equal((await t.ended('h1-2')).status, 'good');
+    const crashed = await t.hub.findRun('h1-1');
+    assert.equal(crashed?.status, 'bad');
+    assert.equal(crashed?.reason, 'host stopped during the run');
+    assert.equal(crashed?.nodes.work.status, 'stopped');
+    assert.deepEqual(killed, [424242]);
+    const ids = (await t.hub.listArchive()).runs.map((r) => r.ref.run).sort();
+    assert.deepEqual(ids, ['h1-1', 'h1-2']);
+    const [next] = await t.hub.trigger('f');
+    assert.equal(next.run, 'h1-3');
+});
+test('a timer trigger starts a run every period', async () => {
+    const t = await startHub(`
+flows:
+  - id: tick
+    triggers: [{ name: every minute, type: timer, opts: { period: 60 } }]
+    tasks: [{ name: work, listen: trigger.good, type: sim }]
+`);
+    await t.clock.advance(59_000);
+    assert.equal(t.sim.started.length, 0);
+    await t.clock.advance(1_000);
+    await t.ended('h1-1');
+    await t.clock.advance(60_000);
+    await t.ended('h1-2');
+    assert.equal(t.sim.started.length, 2);
+    await t.hub.stop();
+    assert.equal(t.clock.pendingTimers(), 0, 'stop cancels the timer');
+});
+test('stop lets running tasks finish within the grace period and refuses new runs', async () => {
+    const t = await startHub(twoFlows);
+    const [ra] = await t.hub.trigger('a');
+    await t.sim.whenHeld('a');
+    const stopped = t.hub.stop(5_000);
+    await assert.rejects(t.hub.trigger('a'), { code: 'shutting-down' });
+    t.sim.release('a');
+    await stopped;
+    assert.equal((await t.ended(ra.run)).status, 'good');
+});
+test('stop archives runs still going after the grace period as bad and kills them', async () => {
+    const t = await startHub(twoFlows);
+    const [ra] = await t.hub.trigger('a');
+    await t.sim.whenHeld('a');
+    const stopped = t.hub.stop(5_000);
+    await t.clock.advance(5_000);
+    await stopped;
+    assert.deepEqual(await t.ended(ra.run), { status: 'bad', reason: 'host shut down during the run' });
+    assert.deepEqual(t.sim.aborted, ['work']);
+});
+test('poll-git fires a run for each ref whose hash changed since the last poll', async () => {
+    let refs = [
+        { ref: 'refs/heads/main', hash: 'a1' },
+        { ref: 'refs/heads/dev', hash: 'b1' },
+        { ref: 'refs/heads/skip', hash: 'c1' },
+    ];
+    const t = await startHub(`
+flows:
+  - id: p
+    triggers: [{ name: commits, type: poll-git, opts: { url: 'file:///repo', period: 10, exclude-refs: refs/heads/skip } }]
+    tasks: [{ name: work, listen: trigger.good, type: sim }]
+`, { deps: { gitPoller: { listRefs: async () => refs } } });
+    await t.hub.drained();
+    assert.equal(t.sim.started.length, 0, 'the first poll only records what is there');
+    refs = [
+        { ref: 'refs/heads/main', hash: 'a2' },
+        { ref: 'refs/heads/dev', hash: 'b1' },
+        { ref: 'refs/heads/skip', hash: 'c2' },
+    ];
+    await t.clock.advance(10_000);
+    await t.ended('h1-1');
+    const run = await t.hub.findRun('h1-1');
+    assert.deepEqual(run?.trigger.values, { ref: 'main', branch: 'main', hash: 'a2', 'git-ref': 'refs/heads/main' });
+    await t.clock.advance(10_000);
+    await t.hub.drained();
+    assert.equal(t.sim.started.length, 1, 'nothing changed, nothing fired');
+    await t.hub.stop();
+});
+//# sourceMappingURL=scheduling.test.js.map

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { checkTemplate, expandLeadingDot, expandPath, renderArgv, renderEnvEntry, renderShell, resolveSubDir, shellQuote, splitWords, subDirProblem, TemplateError, } from '../../src/nodes/template.js';
+const ws = '/tmp/floe ws/h1-1';
+const scope = (vars = {}) => ({ workspace: ws, vars });
+describe('expandPath', () => {
+    const cases = [
+        ['{{ws}}/bin', {}, `${ws}/bin`],
+        ['./build.sh', {}, `${ws}/build.sh`],
+        ['.', {}, ws],
+        ['./...', {}, './...'],
+        ['./.../x', {}, './.../x'],
+        ['../x', {}, '../x'],
+        ['.hidden', {}, '.hidden'],
+        ['a/./b', {}, 'a/./b'],
+        ['{{ref}}', { ref: 'v1.0' }, 'v1.0'],
+        ['{{build.version}}', { build: { version: '1<2>&"3"' } }, '1<2>&"3"'],
+        ['{{missing}}x', {}, 'x'],
+        ['{{n}}', { n: 3 }, '3'],
+        ['./{{dir}}', { dir: '../../etc' }, `${ws}/../../etc`],
+    ];
+    for (const [tpl, vars, want] of cases) {
+        test(`${JSON.stringify(tpl)} renders to ${JSON.stringify(want)}`, () => {
+            assert.equal(expandPath(tpl, scope(vars)), want);
+        });
+    }
+    test('a value starting with ./ is not treated as the workspace', () => {
+        assert.equal(expandPath('{{x}}', scope({ x: './y' })), './y');
+        assert.equal(expandLeadingDot('{{x}}'), '{{x}}');
+    });
+    test('HTML escaping is off without touching the global Mustache.escape', async () => {
+        const Mustache = (await import('mustache')).default;
+        assert.equal(Mustache.render('{{x}}', { x: '<&>' }), '&lt;&amp;&gt;');
+    });
+});
+describe('renderEnvEntry', () => {
+    test('renders only the value, with the leading-dot rule', () => {
+        assert.deepEqual(renderEnvEntry('GOPATH=./go', scope()), ['GOPATH', `${ws}/go`]);
+        assert.deepEqual(renderEnvEntry('WS=.', scope()), ['WS', ws]);
+        assert.deepEqual(renderEnvEntry('V={{v}}=x', scope({ v: 'a b;$(c)' })), ['V', 'a b;$(c)=x']);
+        assert.deepEqual(renderEnvEntry('{{k}}=1', scope({ k: 'K' })), ['{{k}}', '1']);
+    });
+    test('an entry without KEY= is refused', () => {
+        assert.throws(() => renderEnvEntry('NOEQUALS', scope()), TemplateError);
+        assert.throws(() => renderEnvEntry('=x', scope()), TemplateError);
+    });
+});
+describe('renderArgv', () => {
+    const cases = [
+        ['make test', [], {}, ['make', 'test']],
+        ['  go   test ./... ', [], {}, ['go', 'test', './...']],
+        ['./build.sh -v', [], {}, [`${ws}/build.sh`, '-v']],
+        ['echo {{msg}}', [], { msg: 'two words; $(id)' }, ['echo', 'two words; $(id)']],
+        ['echo {{ msg }} end', [], { msg: 'a b' }, ['echo', 'a b', 'end']],
+        ['echo {{{ msg }}}', [], { msg: 'a b' }, ['echo', 'a b']],
+        ['echo x{{a}}y', [], { a: ' ' }, ['echo', 'x y']],
+        ['echo', ['a b', './c', '{{v}}'], { v: "it's" }, ['echo', 'a b', `${ws}/c`, "it's"]],
+        ['ls {{ws}}', [], {}, ['ls', ws]],
+    ];
+    for (const [cmd, args, vars, want] of cases) {
+        test(`${JSON.stringify(cmd)} + ${JSON.stringify(args)} -> ${JSON.stringify(want)}`, () => {
+            assert.deepEqual(renderArgv(cmd, args, scope(vars)), want);
+        });
+    }
+    test('splitWords keeps tags whole', () => {
+        assert.deepEqual(splitWords('a {{ b }} c{{{ d }}}e'), ['a', '{{ b }}', 'c{{{ d }}}e']);
+    });
+});
+describe('subDirProblem and resolveSubDir', () => {
+    test('absolute and escaping sub-dirs are refused when written', () => {
+        assert.equal(subDirProblem('src/app'), undefined);
+        assert.equal(subDirProblem('./src'), undefined);
+        assert.equal(subDirProblem('{{ws}}/src'), undefined);
+        assert.match(subDirProblem('/etc') ?? '', /relative/);
+        assert.match(subDirProblem('../x') ?? '', /leave/);
+        assert.match(subDirProblem('a/../../x') ?? '', /leave/);
+    });
+    test('a rendered sub-dir must stay inside the workspace', () => {
+        assert.equal(resolveSubDir('./src', scope()), `${ws}/src`);
+        assert.equal(resolveSubDir('{{d}}', scope({ d: 'a/b' })), `${ws}/a/b`);
+        assert.throws(() => resolveSubDir('{{d}}', scope({ d: '../../etc' })), TemplateError);
+    });
+});
+test('checkTemplate reports unclosed tags', () => {
+    assert.equal(checkTemplate('make {{target}}'), undefined);
+    assert.match(checkTemplate('make {{target') ?? '', /Unclosed tag/);
+});
+test('shellQuote uses POSIX single quotes', () => {
+    assert.equal(shellQuote("a'b"), `'a'\\''b'`);
+    assert.equal(shellQuote(''), `''`);
+});
+describe('renderShell', () => {
+    test('the workspace path is quoted wherever it lands', () => {
+        assert.equal(renderShell('./build.sh {{ws}}/x', scope()), `'${ws}'/build.sh '${ws}'/x`);
+        assert.equal(renderShell('. && ls', scope()), `. && ls`); // only a field that is exactly `.`
+        assert.equal(renderShell('.', scope()), `'${ws}'`);
+    });
+    test('sections and plain text pass through', () => {
+        assert.equal(renderShell('make{{#v}} -v{{/v}}', scope({ v: true })), 'make -v');
+        assert.equal(renderShell('make{{#v}} -v{{/v}}', scope({ v: false })), 'make');
+    });
+    const unsafe = [
+        ['a $ before a value', 'echo ${{x}}'],
+        ['${...}', 'echo ${X:-{{x}}}'],
+        ['case inside $()', 'echo "$(case a in a) echo {{x}};; esac)"'],
+        ['a backslash inside backticks', 'echo `echo \\` {{x}}`'],
+        ["$'...'", "echo $'a' {{x}}"],
+        ['the heredoc delimiter', 'cat <<{{x}}\nx\n'],
+        ['a continued here-document line', 'cat <<EOF\na\\\nEOF\n{{x}}\nEOF'],
+        ['an expansion in a here-document', 'cat <<EOF\n$(echo {{x}})\nEOF'],
+    ];
+    for (const [what, tpl] of unsafe) {
+        test(`refuses to guess the quoting of a value after ${what}`, () => {
+            assert.throws(() => renderShell(tpl, scope({ x: 'v' })), TemplateError);
+        });
+    }
+});
+describe('renderShell: no value can inject shell syntax', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'floe-tpl-'));
+    const canary = path.join(dir, 'canary');
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const values = [
+        `x; touch ${canary}`, // the `x; rm -rf /` shape, harmless if it ever ran
+        `$(touch ${canary})`,
+        `\`touch ${canary}\``,
+        `'; touch ${canary}; '`,
+        `"; touch ${canary}; "`,
+        `\\"; touch ${canary}; #`,
+        `)\ntouch ${canary}\n(`,
+        `}; touch ${canary}; {`,
+        `a\ntouch ${canary}`,
+        "a'b",
+        'a"b',
+        '*',
+        '$HOME ${HOME}',
+        '\\',
+        'trailing\\',
+        '-n',
+        '',
+        ' spaced  out ',
+    ];
+    // [context, template, expected output for value v]
+    // Unquoted `...` output is field-split by the outer command: only "ran nothing" is checked there.
+    const contexts = [
+        ['bare', 'printf %s {{x}}', (v) => v],
+        ['triple mustache', 'printf %s {{{x}}}', (v) => v],
+        ['ampersand', 'printf %s {{& x}}', (v) => v],
+        ['double quotes', 'printf %s "<{{x}}>"', (v) => `<${v}>`],
+        ['single quotes', "printf %s '<{{x}}>'", (v) => `<${v}>`],
+        ['$( ) in double quotes', 'printf %s "$(printf %s {{x}})"', (v) => v.replace(/\n+$/, '')],
+        ['backticks in double quotes', 'printf %s "`printf %s {{x}}`"', (v) => v.replace(/\n+$/, '')],
+        ['double quotes in backticks', 'printf %s `printf %s "{{x}}"`', undefined],
+        ['here-document', 'cat <<EOF\n{{x}}\nEOF', (v) => `${v}\n`],
+        ["quoted here-document", "cat <<'EOF'\n{{x}}\nEOF", (v) => `${v}\n`],
+        ['comment', 'printf %s ok # {{x}}', () => 'ok'],
+        ['after a backslash', 'printf %s \\{{x}}', (v) => v],
+        ['arithmetic before it', 'printf %s $((1 << 2)){{x}}', (v) => `4${v}`],
+    ];
+    const shells = ['/bin/sh', '/bin/bash'].filter((s) => existsSync(s));
+    for (const [context, tpl, expected] of contexts) {
+        test(`values in ${context} arrive literally and run nothing`, () => {
+            for (const sh of shells) {
+                for (const v of values) {
+                    const line = renderShell(tpl, scope({ x: v }));
+                    let out;
+                    try {
+                        out = execFileSync(sh, ['-c', line], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+                    }
+                    catch (err) {
+                        assert.fail(`${sh} failed on ${JSON.stringify(line)}: ${String(err)}`);
+                    }
+                    assert.equal(existsSync(canary), false, `${sh} ran injected code from ${JSON.stringify(v)} via ${JSON.stringify(line)}`);
+                    if (expected)
+                        assert.equal(out, expected(v), `${sh}: ${JSON.stringify(line)}`);
+                }
+            }
+        });
+    }
+    test('a value that would end a here-document is refused', () => {
+        assert.throws(() => renderShell('cat <<EOF\n{{x}}\nEOF', scope({ x: `EOF\ntouch ${canary}` })), TemplateError);
+        assert.throws(() => renderShell('cat <<-EOF\n\t{{x}}\nEOF', scope({ x: 'EOF' })), TemplateError);
+        assert.equal(renderShell('cat <<EOF\n{{x}}\nEOF', scope({ x: 'EOFX' })), 'cat <<EOF\nEOFX\nEOF');
+    });
+});
+//# sourceMappingURL=template.test.js.map

@@ -1,0 +1,308 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FloeError } from '../../src/errors.js';
+/** A run record with just enough in it; `id` doubles as the run id. */
+export function runRecord(id, flow = 'build', status = 'pending') {
+    return {
+        ref: { flowRef: { id: flow, ver: 1 }, run: id },
+        adoptedBy: 'h1',
+        status,
+        trigger: { id: 'start', type: 'data', values: { branch: 'main' } },
+        createdAt: 1_700_000_000_000,
+        nodes: {},
+    };
+}
+/** Every run id in the archive, newest first, read page by page. */
+export async function archivedIds(store, flow, limit = 7) {
+    const ids = [];
+    let before;
+    do {
+        const page = await store.listArchive({ flow, limit, before });
+        ids.push(...page.runs.map((r) => r.ref.run));
+        before = page.next;
+    } while (before !== undefined);
+    return ids;
+}
+/** The lists `id` is in; a sound store answers exactly one list for every stored run. */
+export async function listsOf(store, id) {
+    const found = [];
+    if ((await store.listPending()).some((r) => r.ref.run === id))
+        found.push('pending');
+    if ((await store.listActive()).some((r) => r.ref.run === id))
+        found.push('active');
+    if ((await archivedIds(store, undefined, 100)).includes(id))
+        found.push('archive');
+    return found;
+}
+function ids(runs) {
+    return runs.map((r) => r.ref.run);
+}
+function isCode(code) {
+    return (err) => err instanceof FloeError && err.code === code;
+}
+function line(node, n, text = `line ${n}`) {
+    return { node, stream: 'stdout', line: text, at: 1_700_000_000_000 + n, n };
+}
+/** The rules every Store keeps; `open` gives a fresh, empty store for each test. */
+export function storeContract(name, open) {
+    const it = (title, body) => {
+        test(title, async (t) => {
+            const opened = await open();
+            try {
+                await body(opened, t);
+            }
+            finally {
+                await opened.cleanup();
+            }
+        });
+    };
+    describe(`${name} store contract`, () => {
+        describe('run counter', () => {
+            it('hands out increasing numbers that never repeat, even when asked concurrently', async ({ store }) => {
+                const first = await store.nextRunNumber();
+                const many = await Promise.all(Array.from({ length: 20 }, () => store.nextRunNumber()));
+                const all = [first, ...many];
+                assert.equal(new Set(all).size, all.length);
+                assert.ok(many.every((n) => n > first));
+                assert.ok((await store.nextRunNumber()) > Math.max(...all));
+            });
+            it('continues after the last number handed out when reopened', async ({ store, reopen }, t) => {
+                if (!reopen)
+                    return t.skip('this store does not outlive close');
+                await store.nextRunNumber();
+                const last = await store.nextRunNumber();
+                const again = await reopen();
+                assert.ok((await again.nextRunNumber()) > last);
+            });
+        });
+        describe('pending', () => {
+            it('lists pends in arrival order', async ({ store }) => {
+                for (const id of ['h1-3', 'h1-1', 'h1-2'])
+                    await store.addPend(runRecord(id));
+                assert.deepEqual(ids(await store.listPending()), ['h1-3', 'h1-1', 'h1-2']);
+            });
+            it('rejects a pend whose id is already stored in any list, with code conflict', async ({ store }) => {
+                await store.addPend(runRecord('p'));
+                await store.activate(runRecord('a'));
+                await store.archive(runRecord('z'));
+                for (const id of ['p', 'a', 'z'])
+                    await assert.rejects(store.addPend(runRecord(id)), isCode('conflict'));
+                assert.deepEqual(await listsOf(store, 'p'), ['pending']);
+                assert.deepEqual(await listsOf(store, 'a'), ['active']);
+                assert.deepEqual(await listsOf(store, 'z'), ['archive']);
+            });
+            it('updatePend saves the new state and keeps the pend in its place', async ({ store }) => {
+                for (const id of ['a', 'b', 'c'])
+                    await store.addPend(runRecord(id));
+                await store.updatePend({ ...runRecord('b'), waiting: 'no host has tag db' });
+                assert.deepEqual(ids(await store.listPending()), ['a', 'b', 'c']);
+                assert.equal((await store.getRun('b'))?.waiting, 'no host has tag db');
+            });
+            it('updatePend of a run that is not pending rejects with not-found', async ({ store }) => {
+                await assert.rejects(store.updatePend(runRecord('x')), isCode('not-found'));
+                await store.activate(runRecord('a'));
+                await assert.rejects(store.updatePend(runRecord('a')), isCode('not-found'));
+            });
+        });
+        describe('active', () => {
+            it('activate moves a pend from pending to active with its new state', async ({ store }) => {
+                await store.addPend(runRecord('a'));
+                await store.addPend(runRecord('b'));
+                await store.activate({ ...runRecord('a', 'build', 'running'), execHost: 'h2' });
+                assert.deepEqual(ids(await store.listPending()), ['b']);
+                assert.deepEqual(ids(await store.listActive()), ['a']);
+                assert.equal((await store.getRun('a'))?.execHost, 'h2');
+            });
+            it('activate of a run pended on another host makes it active here', async ({ store }) => {
+                await store.activate(runRecord('h2-1', 'build', 'running'));
+                assert.deepEqual(await listsOf(store, 'h2-1'), ['active']);
+            });
+            it('activate of an active run saves its state without a second entry', async ({ store }) => {
+                await store.addPend(runRecord('a'));
+                await store.activate(runRecord('a', 'build', 'running'));
+                await store.activate({ ...runRecord('a', 'build', 'running'), workspace: '/ws/a' });
+                assert.deepEqual(ids(await store.listActive()), ['a']);
+                assert.equal((await store.getRun('a'))?.workspace, '/ws/a');
+            });
+            it('activate of an archived run rejects with conflict and leaves it archived', async ({ store }) => {
+                await store.archive(runRecord('a', 'build', 'good'));
+                await assert.rejects(store.activate(runRecord('a', 'build', 'running')), isCode('conflict'));
+                assert.deepEqual(await listsOf(store, 'a'), ['archive']);
+                assert.equal((await store.getRun('a'))?.status, 'good');
+            });
+            it('updateRun saves an active run; a run that is not active rejects with not-found', async ({ store }) => {
+                await store.addPend(runRecord('a'));
+                await assert.rejects(store.updateRun(runRecord('a', 'build', 'running')), isCode('not-found'));
+                await store.activate(runRecord('a', 'build', 'running'));
+                const run = runRecord('a', 'build', 'running');
+                run.nodes.build = { id: 'build', status: 'running', startTime: 5, attempts: 1 };
+                await store.updateRun(run);
+                assert.deepEqual((await store.getRun('a'))?.nodes, run.nodes);
+                assert.deepEqual(await listsOf(store, 'a'), ['active']);
+            });
+        });
+        describe('archive', () => {
+            it('archive moves an active run out of active', async ({ store }) => {
+                await store.addPend(runRecord('a'));
+                await store.activate(runRecord('a', 'build', 'running'));
+                await store.archive({ ...runRecord('a', 'build', 'good'), endTime: 9 });
+                assert.deepEqual(await listsOf(store, 'a'), ['archive']);
+                assert.equal((await store.getRun('a'))?.endTime, 9);
+            });
+            it('archive of a cancelled pend moves it out of pending', async ({ store }) => {
+                await store.addPend(runRecord('a'));
+                await store.addPend(runRecord('b'));
+                await store.archive({ ...runRecord('a', 'build', 'cancelled'), reason: 'cancelled by admin' });
+                assert.deepEqual(await listsOf(store, 'a'), ['archive']);
+                assert.deepEqual(ids(await store.listPending()), ['b']);
+                assert.equal((await store.getRun('a'))?.reason, 'cancelled by admin');
+            });
+            it('archiving the same run twice keeps one entry in its first place and the latest state', async ({ store }) => {
+                await store.activate(runRecord('a', 'build', 'running'));
+                await store.archive(runRecord('a', 'build', 'bad'));
+                await store.archive(runRecord('b', 'build', 'good'));
+                await store.archive({ ...runRecord('a', 'build', 'bad'), reason: 'exit 2' });
+                assert.deepEqual(await archivedIds(store), ['b', 'a']);
+                assert.deepEqual(await archivedIds(store, 'build'), ['b', 'a']);
+                assert.equal((await store.getRun('a'))?.reason, 'exit 2');
+            });
+            it('every run is in exactly one list after each move', async ({ store }) => {
+                const moves = [
+                    ['a', (s) => s.addPend(runRecord('a')), 'pending'],
+                    ['b', (s) => s.addPend(runRecord('b')), 'pending'],
+                    ['a', (s) => s.activate(runRecord('a', 'build', 'running')), 'active'],
+                    ['b', (s) => s.archive(runRecord('b', 'build', 'cancelled')), 'archive'],
+                    ['a', (s) => s.archive(runRecord('a', 'build', 'good')), 'archive'],
+                ];
+                for (const [id, move, list] of moves) {
+                    await move(store);
+                    assert.deepEqual(await listsOf(store, id), [list], `${id} after a move to ${list}`);
+                }
+                assert.deepEqual(await listsOf(store, 'a'), ['archive']);
+            });
+        });
+        describe('listArchive', () => {
+            it('lists newest first, per flow id, 50 to a page by default', async ({ store }) => {
+                for (let i = 1; i <= 60; i++)
+                    await store.archive(runRecord(`r${i}`, i % 3 === 0 ? 'deploy' : 'build', 'good'));
+                const page = await store.listArchive();
+                assert.equal(page.runs.length, 50);
+                assert.deepEqual(ids(page.runs).slice(0, 3), ['r60', 'r59', 'r58']);
+                const deploy = await store.listArchive({ flow: 'deploy', limit: 3 });
+                assert.deepEqual(ids(deploy.runs), ['r60', 'r57', 'r54']);
+                assert.deepEqual(await store.listArchive({ flow: 'nope' }), { runs: [] });
+            });
+            it('pages with before cover every archived run exactly once, and the last page has no next', async ({ store }) => {
+                const expected = { build: [], deploy: [], 'build-x': [] };
+                for (let i = 1; i <= 45; i++) {
+                    const flow = ['build', 'deploy', 'build-x'][i % 3];
+                    await store.archive(runRecord(`r${i}`, flow, 'good'));
+                    expected[flow].unshift(`r${i}`);
+                }
+                for (const [flow, want] of Object.entries(expected))
+                    assert.deepEqual(await archivedIds(store, flow, 4), want);
+                const all = await archivedIds(store, undefined, 10);
+                assert.equal(all.length, 45);
+                assert.equal(new Set(all).size, 45);
+                assert.equal(all[0], 'r45');
+                const last = await store.listArchive({ limit: 45 });
+                assert.equal(last.runs.length, 45);
+                assert.equal(last.next, undefined);
+            });
+            it('a page ending exactly at the oldest run says there is no next page', async ({ store }) => {
+                for (let i = 1; i <= 4; i++)
+                    await store.archive(runRecord(`r${i}`, 'build', 'good'));
+                const first = await store.listArchive({ limit: 2 });
+                assert.notEqual(first.next, undefined);
+                const second = await store.listArchive({ limit: 2, before: first.next });
+                assert.deepEqual(ids(second.runs), ['r2', 'r1']);
+                assert.equal(second.next, undefined);
+            });
+            it('rejects a limit below 1 or a negative before with bad-request', async ({ store }) => {
+                await assert.rejects(store.listArchive({ limit: 0 }), isCode('bad-request'));
+                await assert.rejects(store.listArchive({ before: -1 }), isCode('bad-request'));
+            });
+        });
+        describe('getRun', () => {
+            it('finds a run in any list, and nothing for an unknown id', async ({ store }) => {
+                await store.addPend(runRecord('p'));
+                await store.activate(runRecord('a', 'build', 'running'));
+                await store.archive(runRecord('z', 'build', 'good'));
+                assert.deepEqual(await store.getRun('p'), runRecord('p'));
+                assert.deepEqual(await store.getRun('a'), runRecord('a', 'build', 'running'));
+                assert.deepEqual(await store.getRun('z'), runRecord('z', 'build', 'good'));
+                assert.equal(await store.getRun('missing'), undefined);
+            });
+        });
+        describe('output', () => {
+            it('returns lines in order of n, filtered by node, from a line number, up to a limit', async ({ store }) => {
+                await store.appendOutput('r1', [line('build', 0), line('test', 1), line('build', 2)]);
+                await store.appendOutput('r1', [line('test', 3), line('build', 4)]);
+                await store.appendOutput('r1!x', [line('build', 0, 'another run')]);
+                assert.deepEqual((await store.getOutput('r1')).map((l) => l.n), [0, 1, 2, 3, 4]);
+                assert.deepEqual((await store.getOutput('r1', { node: 'build' })).map((l) => l.n), [0, 2, 4]);
+                assert.deepEqual((await store.getOutput('r1', { from: 2 })).map((l) => l.n), [2, 3, 4]);
+                assert.deepEqual((await store.getOutput('r1', { from: 1, limit: 2 })).map((l) => l.n), [1, 2]);
+                assert.deepEqual((await store.getOutput('r1', { node: 'build', from: 1, limit: 1 })).map((l) => l.n), [2]);
+                assert.deepEqual(await store.getOutput('r1', { limit: 0 }), []);
+                assert.deepEqual(await store.getOutput('r1!x'), [line('build', 0, 'another run')]);
+                assert.deepEqual(await store.getOutput('nope'), []);
+            });
+            it('tails the last lines of a run, or of one node, in order', async ({ store }) => {
+                await store.appendOutput('r1', [line('build', 0), line('test', 1), line('build', 2), line('test', 3), line('build', 4)]);
+                await store.appendOutput('r1!x', [line('build', 0, 'another run')]);
+                assert.deepEqual((await store.getOutput('r1', { tail: 2 })).map((l) => l.n), [3, 4]);
+                assert.deepEqual((await store.getOutput('r1', { tail: 2, node: 'test' })).map((l) => l.n), [1, 3]);
+                assert.deepEqual((await store.getOutput('r1', { tail: 99 })).map((l) => l.n), [0, 1, 2, 3, 4]);
+                assert.deepEqual(await store.getOutput('r1', { tail: 0 }), []);
+                assert.deepEqual(await store.getOutput('nope', { tail: 3 }), []);
+            });
+            it('orders lines by n when they arrive out of order, and a repeated n replaces the line', async ({ store }) => {
+                await store.appendOutput('r1', [line('build', 10), line('build', 2)]);
+                await store.appendOutput('r1', [line('build', 2, 'again')]);
+                assert.deepEqual(await store.getOutput('r1'), [line('build', 2, 'again'), line('build', 10)]);
+            });
+        });
+        describe('meta', () => {
+            it('stores, overwrites and reads small values; unknown keys read undefined', async ({ store }) => {
+                assert.equal(await store.getMeta('poll-git:build'), undefined);
+                await store.putMeta('poll-git:build', 'abc');
+                await store.putMeta('poll-git:build', 'def');
+                await store.putMeta('run-counter', 'not the counter');
+                assert.equal(await store.getMeta('poll-git:build'), 'def');
+                const n = await store.nextRunNumber();
+                assert.equal(await store.getMeta('run-counter'), 'not the counter');
+                assert.ok((await store.nextRunNumber()) > n);
+            });
+        });
+        describe('copies', () => {
+            it('changing a record after storing it, or one read back, leaves the stored run alone', async ({ store }) => {
+                const pend = runRecord('p');
+                await store.addPend(pend);
+                pend.status = 'bad';
+                (await store.listPending())[0].status = 'good';
+                const gotPend = await store.getRun('p');
+                assert.equal(gotPend?.status, 'pending');
+                if (gotPend)
+                    gotPend.trigger.values.branch = 'evil';
+                const act = runRecord('a', 'build', 'running');
+                await store.activate(act);
+                act.nodes.x = { id: 'x', status: 'bad', startTime: 0, attempts: 1 };
+                (await store.listActive())[0].reason = 'changed';
+                const arc = runRecord('z', 'build', 'good');
+                await store.archive(arc);
+                arc.reason = 'changed';
+                (await store.listArchive()).runs[0].reason = 'changed';
+                const out = [line('build', 0)];
+                await store.appendOutput('a', out);
+                out[0].line = 'changed';
+                (await store.getOutput('a'))[0].line = 'changed';
+                assert.deepEqual(await store.getRun('p'), runRecord('p'));
+                assert.deepEqual(await store.getRun('a'), runRecord('a', 'build', 'running'));
+                assert.deepEqual(await store.getRun('z'), runRecord('z', 'build', 'good'));
+                assert.deepEqual(await store.getOutput('a'), [line('build', 0)]);
+            });
+        });
+    });
+}
+//# sourceMappingURL=contract.js.map

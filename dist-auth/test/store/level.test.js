@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { LevelStore } from '../../src/store/level.js';
+import { archivedIds, listsOf, runRecord, storeContract } from './contract.js';
+function tempDir() {
+    return mkdtemp(path.join(os.tmpdir(), 'floe-store-'));
+}
+storeContract('level', async () => {
+    const dir = await tempDir();
+    let current = await LevelStore.open(dir);
+    return {
+        store: current,
+        reopen: async () => {
+            await current.close();
+            current = await LevelStore.open(dir);
+            return current;
+        },
+        cleanup: async () => {
+            await current.close();
+            await rm(dir, { recursive: true, force: true });
+        },
+    };
+});
+/** Runs `body` with a temp dir that is removed afterwards, whatever happens. */
+async function inTempDir(body) {
+    const dir = await tempDir();
+    try {
+        await body(dir);
+    }
+    finally {
+        await rm(dir, { recursive: true, force: true });
+    }
+}
+describe('LevelStore on disk', () => {
+    test('open creates a missing directory, nested', () => inTempDir(async (dir) => {
+        const store = await LevelStore.open(path.join(dir, 'a', 'store'));
+        await store.addPend(runRecord('h1-1'));
+        await store.close();
+    }));
+    test('reopening keeps every list in order, the output, the meta and both counters', () => inTempDir(async (dir) => {
+        let store = await LevelStore.open(dir);
+        for (let i = 1; i <= 6; i++) {
+            assert.equal(await store.nextRunNumber(), i);
+            await store.addPend(runRecord(`h1-${i}`, i % 2 ? 'build' : 'deploy'));
+        }
+        await store.updatePend({ ...runRecord('h1-2', 'deploy'), waiting: 'resource db busy' });
+        await store.activate(runRecord('h1-1', 'build', 'running'));
+        await store.activate(runRecord('h1-3', 'build', 'running'));
+        await store.archive(runRecord('h1-3', 'build', 'good'));
+        await store.archive(runRecord('h1-4', 'deploy', 'cancelled'));
+        await store.appendOutput('h1-3', [{ node: 'build', stream: 'stderr', line: 'oops', at: 1, n: 0 }]);
+        await store.putMeta('poll-git:build', 'abc123');
+        await store.close();
+        store = await LevelStore.open(dir);
+        assert.deepEqual((await store.listPending()).map((r) => r.ref.run), ['h1-2', 'h1-5', 'h1-6']);
+        assert.equal((await store.getRun('h1-2'))?.waiting, 'resource db busy');
+        assert.deepEqual((await store.listActive()).map((r) => r.ref.run), ['h1-1']);
+        assert.deepEqual(await archivedIds(store), ['h1-4', 'h1-3']);
+        assert.deepEqual(await archivedIds(store, 'build'), ['h1-3']);
+        assert.deepEqual(await store.getOutput('h1-3'), [{ node: 'build', stream: 'stderr', line: 'oops', at: 1, n: 0 }]);
+        assert.equal(await store.getMeta('poll-git:build'), 'abc123');
+        assert.equal(await store.nextRunNumber(), 7);
+        // New entries go after the reopened ones: arrival order and archive order carry on.
+        await store.addPend(runRecord('h1-7'));
+        await store.archive(runRecord('h1-5', 'build', 'cancelled'));
+        assert.deepEqual((await store.listPending()).map((r) => r.ref.run), ['h1-2', 'h1-6', 'h1-7']);
+        assert.deepEqual(await archivedIds(store), ['h1-5', 'h1-4', 'h1-3']);
+        await store.close();
+    }));
+    test('archiving a run again after a restart does not add a second archive entry', () => inTempDir(async (dir) => {
+        let store = await LevelStore.open(dir);
+        await store.activate(runRecord('h1-1', 'build', 'running'));
+        await store.archive(runRecord('h1-1', 'build', 'good'));
+        await store.archive(runRecord('h1-2', 'build', 'good'));
+        await store.close();
+        store = await LevelStore.open(dir);
+        await store.archive({ ...runRecord('h1-1', 'build', 'good'), endTime: 42 });
+        assert.deepEqual(await archivedIds(store), ['h1-2', 'h1-1']);
+        assert.deepEqual(await archivedIds(store, 'build'), ['h1-2', 'h1-1']);
+        assert.deepEqual(await listsOf(store, 'h1-1'), ['archive']);
+        assert.equal((await store.getRun('h1-1'))?.endTime, 42);
+        await store.close();
+    }));
+    test('after kill -9, every acknowledged run is in exactly one list, no earlier than acknowledged', () => inTempDir(async (dir) => {
+        const storeDir = path.join(dir, 'store');
+        const script = path.join(dir, 'writer.mjs');
+        await writeFile(script, writerScript(new URL('../../src/store/level.js', import.meta.url).href));
+        const lastState = new Map();
+        let maxNumber = 0;
+        // The kill lands right after the ack the parent counted, so a varying count puts it in
+        // varying places of the write cycle; later rounds also restart on a crashed store.
+        for (let round = 0; round < 3; round++) {
+            const acks = await runAndKill(script, storeDir, 300 + Math.floor(Math.random() * 900));
+            for (const ack of acks) {
+                const [what, value] = ack.split(' ');
+                if (what === 'num')
+                    maxNumber = Math.max(maxNumber, Number(value));
+                else
+                    lastState.set(value, what);
+            }
+            assert.ok(lastState.size > 20, `only ${lastState.size} runs acknowledged before the kill`);
+            const store = await LevelStore.open(storeDir);
+            try {
+                const where = new Map();
+                const note = (id, list) => void where.set(id, [...(where.get(id) ?? []), list]);
+                for (const r of await store.listPending())
+                    note(r.ref.run, 'pending');
+                for (const r of await store.listActive())
+                    note(r.ref.run, 'active');
+                for (const id of await archivedIds(store, undefined, 500))
+                    note(id, 'archive');
+                const order = ['pending', 'active', 'archive'];
+                for (const [id, lists] of where)
+                    assert.equal(lists.length, 1, `${id} is in ${lists.join(' and ')}`);
+                for (const [id, acked] of lastState) {
+                    const lists = where.get(id);
+                    assert.ok(lists, `${id} was acknowledged as ${acked} but is in no list`);
+                    assert.ok(order.indexOf(lists[0]) >= order.indexOf(acked), `${id} acknowledged ${acked}, found ${lists[0]}`);
+                }
+                assert.ok((await store.nextRunNumber()) > maxNumber, `counter not past ${maxNumber}`);
+            }
+            finally {
+                await store.close();
+            }
+        }
+    }));
+    test('a page of 50 deep in 20,000 archived runs of two flows is the right page', () => inTempDir(async (dir) => {
+        // fsync off: this test is about key ranges, and the crash test covers durability.
+        const store = await LevelStore.open(dir, { sync: false });
+        try {
+            for (let i = 1; i <= 20_000; i++) {
+                await store.archive(runRecord(`h1-${i}`, i % 2 === 0 ? 'deploy' : 'build', 'good'));
+            }
+            const seqOf = (i) => i; // a fresh store numbers archive positions from 1
+            const deep = await store.listArchive({ before: seqOf(15_001) });
+            assert.deepEqual(deep.runs.map((r) => r.ref.run), Array.from({ length: 50 }, (_, k) => `h1-${15_000 - k}`));
+            assert.equal(deep.next, seqOf(14_951));
+            const deepDeploy = await store.listArchive({ flow: 'deploy', before: seqOf(3_001) });
+            assert.deepEqual(deepDeploy.runs.map((r) => r.ref.run), Array.from({ length: 50 }, (_, k) => `h1-${3_000 - 2 * k}`));
+            const tail = await store.listArchive({ flow: 'build', before: seqOf(4) });
+            assert.deepEqual(tail, { runs: [runRecord('h1-3', 'build', 'good'), runRecord('h1-1', 'build', 'good')] });
+            const build = await archivedIds(store, 'build', 500);
+            assert.equal(build.length, 10_000);
+            assert.equal(new Set(build).size, 10_000);
+            assert.deepEqual([build[0], build[9_999]], ['h1-19999', 'h1-1']);
+        }
+        finally {
+            await store.close();
+        }
+    }));
+});
+/**
+ * Starts the writer, SIGKILLs it once it has acknowledged `killAfter` writes, and returns
+ * the complete ack lines it printed (a line cut by the kill is dropped).
+ */
+async function runAndKill(script, storeDir, killAfter) {
+    const child = spawn(process.execPath, [script, storeDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let lines = 0;
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+        out += chunk;
+        lines += chunk.split('\n').length - 1;
+        if (lines >= killAfter)
+            child.kill('SIGKILL');
+    });
+    const [code, signal] = await new Promise((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    clearTimeout(guard);
+    assert.equal(signal, 'SIGKILL', `writer exited by itself with code ${code}`);
+    assert.ok(lines >= killAfter, `writer killed by the guard after ${lines} acks`);
+    return out.slice(0, out.lastIndexOf('\n')).split('\n');
+}
+/**
+ * A child process that moves runs through the lists with four concurrent writers, so
+ * several writes are in flight when it is killed. It prints a line only after the write's
+ * promise resolved; a pipe write on Linux is synchronous, so a printed line was acknowledged.
+ */
+function writerScript(levelStoreUrl) {
+    return `
+import { LevelStore } from ${JSON.stringify(levelStoreUrl)};
+
+const store = await LevelStore.open(process.argv[2]);
+const ack = (line) => process.stdout.write(line + '\\n');
+const run = (id, status) => ({
+  ref: { flowRef: { id: id.endsWith('0') ? 'deploy' : 'build', ver: 1 }, run: id },
+  adoptedBy: 'h1', status, createdAt: 0, nodes: {},
+  trigger: { id: 'start', type: 'data', values: {} },
+});
+
+async function writer() {
+  for (;;) {
+    const n = await store.nextRunNumber();
+    ack('num ' + n);
+    const id = 'h1-' + n;
+    await store.addPend(run(id, 'pending'));
+    ack('pending ' + id);
+    if (n % 5 === 0) {
+      await store.archive(run(id, 'cancelled'));
+      ack('archive ' + id);
+      continue;
+    }
+    await store.activate(run(id, 'running'));
+    ack('active ' + id);
+    await store.appendOutput(id, [{ node: 'build', stream: 'stdout', line: 'x', at: 0, n: 0 }]);
+    if (n % 3 === 0) continue;
+    await store.archive(run(id, 'good'));
+    ack('archive ' + id);
+  }
+}
+
+for (let w = 0; w < 4; w++) writer().catch((err) => { console.error(err); process.exit(3); });
+`;
+}
+//# sourceMappingURL=level.test.js.map
