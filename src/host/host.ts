@@ -23,6 +23,8 @@ export interface HostOptions {
   root?: string;
   log: Logger;
   graceMs?: number;
+  /** Published events kept for reconnecting subscribers; default the hub's (10,000). */
+  eventHistory?: number;
 }
 
 export interface Host {
@@ -66,6 +68,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     gitPoller,
     reaper: processReaper,
     graceMs: opts.graceMs,
+    eventHistory: opts.eventHistory,
   });
   try {
     await hub.start();

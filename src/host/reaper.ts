@@ -1,9 +1,45 @@
+import { readFileSync } from 'node:fs';
 import type { ProcessReaper } from '../hub/deps.js';
 
-/** Kills a process group a crashed host left behind; a group already gone is fine. */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown-boot';
+  }
+}
+
+/** Start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat), if it exists. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+const BOOT = bootId();
+
+/**
+ * Kills process groups a run left behind. A group is identified by its leader's boot id and
+ * start time: after a reboot nothing is killed, and a pgid whose leader is now some other
+ * process is left alone. A pgid with no leader alive cannot have been reused (Linux does not
+ * hand out a pid still in use as a group id), so its members are ours.
+ */
 export const processReaper: ProcessReaper = {
-  kill(pgid) {
+  identify(pgid) {
+    const t = startTime(pgid);
+    return t === undefined ? undefined : `${BOOT}/${t}`;
+  },
+  kill(pgid, id) {
     if (!Number.isInteger(pgid) || pgid <= 1) return;
+    if (id !== undefined) {
+      const [boot, started] = id.split('/');
+      if (boot !== BOOT) return;
+      const now = startTime(pgid);
+      if (now !== undefined && now !== started) return;
+    }
     try {
       process.kill(-pgid, 'SIGKILL');
     } catch {

@@ -13,7 +13,10 @@ export interface RunningNode {
 
 export interface DataWaiter {
   form: FormConfig;
-  resolve(a: DataAnswer): void;
+  resolve(a: DataAnswer | undefined): void;
+  reject(err: unknown): void;
+  /** Cancels the answer timeout, if there is one. */
+  timer?: AbortController;
 }
 
 /** In-memory state of a run executing on this host; the record is what gets persisted. */
@@ -28,6 +31,8 @@ export class ActiveRun {
   /** Waiting for the flow-file to load. */
   loading = false;
   ending?: { status: RunStatus; reason?: string };
+  /** Called once the run is archived (a cancel is acknowledged only then). */
+  readonly onArchived: Array<() => void> = [];
   vars: Record<string, unknown> = {};
   env: Record<string, string> = {};
   outputN = 0;

@@ -31,9 +31,12 @@ export interface GitPoller {
   listRefs(url: string, patterns: string[], gitKey?: string): Promise<GitRefState[]>;
 }
 
-/** Kills process groups left over from a host that crashed. */
+/** Kills process groups a run left behind: when it ends, or after the host crashed. */
 export interface ProcessReaper {
-  kill(pgid: number): void;
+  /** What identifies the group's leader now (e.g. boot id and start time), if it can tell. */
+  identify(pgid: number): string | undefined;
+  /** Kill the group unless `id` shows its pgid now belongs to someone else. */
+  kill(pgid: number, id?: string): void;
 }
 
 /** The structured logger the hub writes its run state changes to (pino-compatible subset). */

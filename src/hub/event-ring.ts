@@ -21,7 +21,9 @@ export class EventRing {
    * been dropped (the caller must reload state instead of replaying).
    */
   since(seq: number, lastSeq: number): PublishedEvent[] | undefined {
-    if (seq >= lastSeq) return [];
+    if (seq === lastSeq) return [];
+    // A seq from the future was numbered by an earlier run of this host: replay cannot help.
+    if (seq > lastSeq) return undefined;
     const wanted = lastSeq - seq;
     if (wanted > this.count) return undefined;
     const out: PublishedEvent[] = [];

@@ -26,7 +26,9 @@ type QueueItem =
   | { kind: 'trigger'; event: TriggerEvent; done: Deferred<RunRef[]> }
   | { kind: 'route'; event: NodeEvent }
   | { kind: 'node-result'; run: string; node: string; token: number; result: NodeResult }
-  | { kind: 'data-request'; run: string; node: string; form: FormConfig; waiter: Deferred<DataAnswer> }
+  | { kind: 'data-request'; run: string; node: string; form: FormConfig; timeoutMs?: number; waiter: Deferred<DataAnswer | undefined> }
+  | { kind: 'data-expired'; run: string; node: string; timer: AbortController }
+  | { kind: 'persist'; run: string }
   | { kind: 'answer'; run: string; node: string; values: Record<string, unknown>; by: string; done: Deferred<void> }
   | { kind: 'cancel'; run: string; by: string; done: Deferred<void> }
   | { kind: 'flow-loaded'; run: string; flow?: FlowConfig; error?: string }
@@ -77,6 +79,7 @@ export class Hub {
   private readonly history: EventRing;
   private execToken = 0;
   private started = false;
+  private ready?: Promise<void>;
   private stopping = false;
   private readonly stopCtl = new AbortController();
   private idleWaiters: Array<() => void> = [];
@@ -106,9 +109,12 @@ export class Hub {
   }
 
   /** Recover the store after a restart, start the trigger sources, and dispatch pends. */
-  async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
+  start(): Promise<void> {
+    this.ready ??= this.recover();
+    return this.ready;
+  }
+
+  private async recover(): Promise<void> {
     const { store } = this.deps;
     this.pending.push(...(await store.listPending()));
     for (const run of await store.listActive()) await this.archiveInterrupted(run);
@@ -119,6 +125,7 @@ export class Hub {
       }
     }
     for (const s of this.sources) s.start(this.stopCtl.signal);
+    this.started = true;
     this.schedulePlace();
   }
 
@@ -285,7 +292,14 @@ export class Hub {
       case 'node-result':
         return this.nodeFinished(item.run, item.node, item.token, item.result);
       case 'data-request':
-        return this.dataRequested(item.run, item.node, item.form, item.waiter);
+        return this.dataRequested(item);
+      case 'data-expired':
+        return this.dataExpired(item.run, item.node, item.timer);
+      case 'persist': {
+        const ar = this.active.get(item.run);
+        if (ar) this.dirty.add(ar);
+        return;
+      }
       case 'answer':
         return this.answer(item);
       case 'cancel':
@@ -328,7 +342,10 @@ export class Hub {
 
   // ---- pends: adoption and placement ---------------------------------------------------
 
-  private adopt(flow: FlowConfig, trig: TriggerConfig, values: Values, by?: string): Promise<RunRef[]> {
+  private async adopt(flow: FlowConfig, trig: TriggerConfig, values: Values, by?: string): Promise<RunRef[]> {
+    if (!this.ready) throw new FloeError('shutting-down', 'host has not started');
+    // Recovery fills the pending list first; a pend adopted before that would be listed twice.
+    await this.ready;
     const event: TriggerEvent = {
       kind: 'trigger',
       tag: 'trigger.good',
@@ -412,6 +429,8 @@ export class Hub {
     this.removePending(record);
     this.publish({ kind: 'remove-pend', tag: 'sys.remove-pend', ref: record.ref });
     this.publish({ kind: 'end', tag: 'sys.end', ref: record.ref, status, reason });
+    // Pends placed behind this one in the same pass were told it holds their tags.
+    this.schedulePlace();
   }
 
   // ---- runs: activation, routing, execution --------------------------------------------
@@ -541,12 +560,12 @@ export class Hub {
     const problems: string[] = [];
     const opts = type.parseOpts({ ...task.opts, good: task.good }, collectProblems(problems));
     if (problems.length > 0) return done({ status: 1, reason: `bad opts: ${problems.join('; ')}` });
-    type.execute(this.nodeContext(ar, task), opts, controller.signal).then(done, (err: unknown) =>
+    type.execute(this.nodeContext(ar, task, controller.signal), opts, controller.signal).then(done, (err: unknown) =>
       done({ status: 1, reason: controller.signal.aborted ? 'stopped' : errorMessage(err) }),
     );
   }
 
-  private nodeContext(ar: ActiveRun, task: TaskConfig): NodeContext {
+  private nodeContext(ar: ActiveRun, task: TaskConfig, signal: AbortSignal): NodeContext {
     const run = ar.record.ref.run;
     return {
       ref: ar.record.ref,
@@ -560,13 +579,18 @@ export class Hub {
       output: (stream, line) => this.output(ar, task.id, stream, line),
       onProcess: (pgid) => {
         const rec = ar.record.nodes[task.id];
-        if (rec) (rec.pgids ??= []).push(pgid);
-        this.dirty.add(ar);
+        if (rec) (rec.procs ??= []).push({ pgid, id: this.deps.reaper?.identify(pgid) });
+        // Persisted through the queue at once, so a restart after kill -9 can find the group.
+        this.enqueue({ kind: 'persist', run });
       },
-      requestData: (form) =>
-        new Promise<DataAnswer>((resolve, reject) =>
-          this.enqueue({ kind: 'data-request', run, node: task.id, form, waiter: { resolve, reject } }),
-        ),
+      requestData: (form, timeoutMs) =>
+        new Promise<DataAnswer | undefined>((resolve, reject) => {
+          // endRun rejects waiting requests too; this covers a request still in the queue.
+          const stopped = () => reject(new FloeError('conflict', `run ${run} stopped while ${task.id} waited for input`));
+          if (signal.aborted) return stopped();
+          signal.addEventListener('abort', stopped, { once: true });
+          this.enqueue({ kind: 'data-request', run, node: task.id, form, timeoutMs, waiter: { resolve, reject } });
+        }),
     };
   }
 
@@ -614,10 +638,18 @@ export class Hub {
     this.emit(ar, { kind: 'node', tag, ref: ar.record.ref, node, good, status: result.status });
   }
 
-  private async dataRequested(run: string, node: string, form: FormConfig, waiter: Deferred<DataAnswer>): Promise<void> {
+  private async dataRequested(item: Extract<QueueItem, { kind: 'data-request' }>): Promise<void> {
+    const { run, node, form, timeoutMs, waiter } = item;
     const ar = this.active.get(run);
     if (!ar || ar.ending || !ar.running.has(node)) return waiter.reject(new FloeError('conflict', `run ${run} is not waiting on ${node}`));
-    ar.dataWaiters.set(node, { form, resolve: waiter.resolve });
+    const timer = timeoutMs === undefined ? undefined : new AbortController();
+    ar.dataWaiters.set(node, { form, resolve: waiter.resolve, reject: waiter.reject, timer });
+    if (timer) {
+      this.deps.clock.after(timeoutMs ?? 0, timer.signal).then(
+        () => this.enqueue({ kind: 'data-expired', run, node, timer }),
+        () => {}, // answered or the run ended first
+      );
+    }
     const rec = ar.record.nodes[node];
     rec.status = 'waiting-data';
     rec.form = form;
@@ -625,9 +657,18 @@ export class Hub {
     this.publish({ kind: 'data-required', tag: 'sys.data-required', ref: ar.record.ref, node, form });
   }
 
+  /** The answer timeout of a data node passed; whichever of answer and expiry is queued first wins. */
+  private async dataExpired(run: string, node: string, timer: AbortController): Promise<void> {
+    const waiter = this.active.get(run)?.dataWaiters.get(node);
+    if (!waiter || waiter.timer !== timer) return;
+    this.active.get(run)?.dataWaiters.delete(node);
+    waiter.resolve(undefined);
+  }
+
   private async answer(item: Extract<QueueItem, { kind: 'answer' }>): Promise<void> {
     const { run, node, by } = item;
     const ar = this.active.get(run);
+    if (ar?.ending) throw new FloeError('conflict', `run ${run} is ending (${ar.ending.status}); its data nodes take no input`);
     if (!ar) {
       if (this.pending.some((r) => r.ref.run === run)) throw new FloeError('conflict', `run ${run} has not started yet; its data nodes take no input`);
       const archived = await this.deps.store.getRun(run);
@@ -651,6 +692,7 @@ export class Hub {
     rec.values = checked.values;
     await this.deps.store.updateRun(ar.record);
     ar.dataWaiters.delete(node);
+    waiter.timer?.abort();
     this.publish({ kind: 'data-answered', tag: 'sys.data-answered', ref: ar.record.ref, node, by });
     waiter.resolve({ values: checked.values, by });
     item.done.resolve();
@@ -670,8 +712,9 @@ export class Hub {
       throw new FloeError('not-found', `no run ${run}`);
     }
     if (ar.ending) throw new FloeError('conflict', `run ${run} is already ending (${ar.ending.status})`);
+    // Acknowledged once archived as cancelled, so a crash in between cannot contradict the answer.
+    ar.onArchived.push(() => done.resolve());
     await this.endRun(ar, 'cancelled', `cancelled by ${by}`);
-    done.resolve();
   }
 
   /** End a run: stop what still runs, and archive it once every node has settled. */
@@ -679,6 +722,11 @@ export class Hub {
     if (ar.ending) return;
     ar.ending = { status, reason };
     for (const rn of ar.running.values()) rn.controller.abort();
+    for (const w of ar.dataWaiters.values()) {
+      w.timer?.abort();
+      w.reject(new FloeError('conflict', `run ended (${status})`));
+    }
+    ar.dataWaiters.clear();
     if (ar.running.size === 0) await this.finishRun(ar);
   }
 
@@ -692,7 +740,9 @@ export class Hub {
     await this.deps.store.archive(r);
     this.active.delete(r.ref.run);
     this.dirty.delete(ar);
+    this.killLeftovers(r);
     this.publish({ kind: 'end', tag: 'sys.end', ref: r.ref, status: r.status, reason: r.reason });
+    for (const f of ar.onArchived.splice(0)) f();
     if (this.active.size === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -701,12 +751,16 @@ export class Hub {
     this.schedulePlace();
   }
 
+  /** Process groups a run's tasks left running in the background die with the run. */
+  private killLeftovers(r: RunRecord): void {
+    for (const node of Object.values(r.nodes)) for (const p of node.procs ?? []) this.deps.reaper?.kill(p.pgid, p.id);
+  }
+
   /** A run that was active when the host died: kill what it left behind, archive it bad. */
   private async archiveInterrupted(r: RunRecord): Promise<void> {
     const now = this.deps.clock.now();
     for (const node of Object.values(r.nodes)) {
       if (node.status !== 'running' && node.status !== 'waiting-data') continue;
-      for (const pgid of node.pgids ?? []) this.deps.reaper?.kill(pgid);
       node.status = 'stopped';
       node.reason = 'host stopped during the run';
       node.endTime = now;
@@ -714,6 +768,7 @@ export class Hub {
     r.status = 'bad';
     r.reason = 'host stopped during the run';
     r.endTime = now;
+    this.killLeftovers(r);
     await this.deps.store.archive(r);
     this.publish({ kind: 'end', tag: 'sys.end', ref: r.ref, status: 'bad', reason: r.reason });
   }
@@ -746,13 +801,14 @@ export class Hub {
   }
 
   private sourceFor(flow: FlowConfig, t: TriggerConfig): TriggerSource | undefined {
-    const fire = (values: Values) =>
-      this.adopt(flow, t, values).catch((err: unknown) => this.deps.log?.error({ err, flow: flow.id, trigger: t.id }, 'trigger failed'));
+    // Pollers must know when adoption failed (to retry the change), so errors reach them.
+    const fire = (values: Values) => this.adopt(flow, t, values);
     const ctx = { flow, trigger: t, clock: this.deps.clock, fire, log: this.deps.log, store: this.deps.store };
     if (t.type === 'timer') return new TimerTrigger(ctx);
     if (t.type === 'poll-git' && this.deps.gitPoller) return new GitPollTrigger(ctx, this.deps.gitPoller, this.config.common.gitKey);
     return undefined;
   }
+
 }
 
 /** Environment variable for a trigger value: `from-ref` -> `FLOE_FROM_REF`. */

@@ -20,8 +20,15 @@ export interface NodeRecord {
   answeredBy?: string;
   answeredAt?: number;
   values?: Values;
-  /** Process groups started for this node, killed after a crash on restart. */
-  pgids?: number[];
+  /** Process groups started for this node: killed when the run ends, or on restart after a crash. */
+  procs?: ProcessRef[];
+}
+
+/** A process group and what identifies its leader, so a reused pid is never killed. */
+export interface ProcessRef {
+  pgid: number;
+  /** Opaque identity from the reaper (boot id and start time); undefined when unknown. */
+  id?: string;
 }
 
 export interface TriggerRecord {

@@ -27,7 +27,9 @@ export class TimerTrigger implements TriggerSource {
     const loop = async () => {
       for (;;) {
         await this.ctx.clock.after(periodMs, signal);
-        await this.ctx.fire({ period: String(this.ctx.trigger.periodSec ?? 60) });
+        await this.ctx.fire({ period: String(this.ctx.trigger.periodSec ?? 60) }).catch((err: unknown) => {
+          if (!signal.aborted) this.ctx.log?.error({ err, flow: this.ctx.flow.id, trigger: this.ctx.trigger.id }, 'timer trigger failed');
+        });
       }
     };
     loop().catch(() => {}); // ends when the host stops (AbortError)
@@ -37,8 +39,9 @@ export class TimerTrigger implements TriggerSource {
 /**
  * Polls a git repository every `period` seconds and fires once per ref whose hash changed
  * since the last poll. The first poll of a trigger only records what is there, so starting a
- * host does not fire a run for every branch. Seen hashes are kept in the store, so a restart
- * neither misses nor repeats a change.
+ * host does not fire a run for every branch. A ref is recorded as seen in the store only after
+ * its run was adopted, so a failed adoption is retried on the next poll and a restart misses
+ * nothing (a crash between adoption and the record fires that change again: at least once).
  */
 export class GitPollTrigger implements TriggerSource {
   constructor(
@@ -73,13 +76,19 @@ export class GitPollTrigger implements TriggerSource {
       (r) => include.map(globToRegExp).some((re) => re.test(r.ref)) && !exclude.some((re) => re.test(r.ref)),
     );
     const raw = await this.ctx.store.getMeta(this.metaKey);
-    const seen: Record<string, string> | undefined = raw ? (JSON.parse(raw) as Record<string, string>) : undefined;
-    const now: Record<string, string> = {};
-    for (const r of refs) now[r.ref] = r.hash;
-    if (seen) {
-      for (const r of refs) if (seen[r.ref] !== r.hash) await this.ctx.fire(valuesOf(r));
+    if (!raw) {
+      const baseline: Record<string, string> = {};
+      for (const r of refs) baseline[r.ref] = r.hash;
+      return this.ctx.store.putMeta(this.metaKey, JSON.stringify(baseline));
     }
-    await this.ctx.store.putMeta(this.metaKey, JSON.stringify(now));
+    const seen = JSON.parse(raw) as Record<string, string>;
+    for (const ref of Object.keys(seen)) if (!refs.some((r) => r.ref === ref)) delete seen[ref];
+    for (const r of refs) {
+      if (seen[r.ref] === r.hash) continue;
+      await this.ctx.fire(valuesOf(r)); // throws when adoption fails: this ref stays unseen
+      seen[r.ref] = r.hash;
+      await this.ctx.store.putMeta(this.metaKey, JSON.stringify(seen));
+    }
   }
 }
 

@@ -16,21 +16,10 @@ export const dataNode: NodeType<DataOpts> = {
     const form = parseForm(raw.form, check, 'form') ?? { title: 'Data', fields: [] };
     return { form, timeoutSec: positiveSeconds(raw.timeout, 'timeout', check) };
   },
-  async execute(ctx, opts, signal) {
-    if (opts.timeoutSec === undefined) {
-      const a = await ctx.requestData(opts.form);
-      return { status: 0, values: a.values, answeredBy: a.by };
-    }
-    const timer = new AbortController();
-    signal.addEventListener('abort', () => timer.abort(), { once: true });
-    const expired = ctx.clock.after(opts.timeoutSec * 1000, timer.signal).then(() => 'expired' as const);
-    try {
-      const first = await Promise.race([ctx.requestData(opts.form), expired]);
-      if (first === 'expired') return { status: 1, reason: `no answer within ${opts.timeoutSec}s` };
-      return { status: 0, values: first.values, answeredBy: first.by };
-    } finally {
-      timer.abort();
-      expired.catch(() => {});
-    }
+  // The hub owns the wait and its timeout, and rejects the request when the run ends.
+  async execute(ctx, opts) {
+    const answer = await ctx.requestData(opts.form, opts.timeoutSec === undefined ? undefined : opts.timeoutSec * 1000);
+    if (!answer) return { status: 1, reason: `no answer within ${opts.timeoutSec}s` };
+    return { status: 0, values: answer.values, answeredBy: answer.by };
   },
 };

@@ -32,10 +32,14 @@ export interface NodeContext {
   cacheDir: string;
   /** Key for git over ssh from common.git-key, if any. */
   gitKey?: string;
-  /** Report a process group started for this node (so a restart can kill it after a crash). */
+  /** Report a process group started for this node (killed when the run ends, or after a crash on restart). */
   onProcess(pgid: number): void;
-  /** data nodes: show the form and wait for its answer; rejects if the signal aborts. */
-  requestData(form: FormConfig): Promise<DataAnswer>;
+  /**
+   * data nodes: show the form and wait for its answer. Resolves undefined when `timeoutMs`
+   * passes first (the hub decides which came first, so an accepted answer never times out);
+   * rejects when the run ends.
+   */
+  requestData(form: FormConfig, timeoutMs?: number): Promise<DataAnswer | undefined>;
 }
 
 /** How a task ended. `status` is an exit status: 0 is conventionally good. */

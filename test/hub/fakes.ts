@@ -24,19 +24,24 @@ interface Held {
 export class SimControl {
   readonly started: string[] = [];
   readonly aborted: string[] = [];
+  /** The template view each node saw when it started. */
+  readonly vars = new Map<string, Record<string, unknown>>();
   private readonly held = new Map<string, Held>();
   private readonly heldWaiters = new Map<string, () => void>();
 
-  readonly node: NodeType<{ status: number; hold?: string; delay?: number; lines?: string[] }> = {
+  readonly node: NodeType<{ status: number; hold?: string; delay?: number; lines?: string[]; pgid?: number }> = {
     type: 'sim',
     parseOpts: (raw) => ({
       status: typeof raw.status === 'number' ? raw.status : 0,
       hold: typeof raw.hold === 'string' ? raw.hold : undefined,
       delay: typeof raw.delay === 'number' ? raw.delay : undefined,
       lines: Array.isArray(raw.lines) ? raw.lines.map(String) : undefined,
+      pgid: typeof raw.pgid === 'number' ? raw.pgid : undefined,
     }),
     execute: async (ctx, opts, signal) => {
       this.started.push(ctx.nodeId);
+      this.vars.set(ctx.nodeId, structuredClone(ctx.vars));
+      if (opts.pgid) ctx.onProcess(opts.pgid);
       for (const l of opts.lines ?? []) ctx.output('stdout', l);
       if (opts.delay) await ctx.clock.after(opts.delay, signal);
       if (!opts.hold) return { status: opts.status };

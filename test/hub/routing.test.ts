@@ -209,6 +209,20 @@ test('a data node pauses the run until answered; answers are checked and recorde
   await assert.rejects(t.hub.answerData(ref.run, 'sign-off', { ok: true }), { code: 'conflict' });
 });
 
+test('cancel stops a data node waiting for input without a timeout, and archives the run cancelled', async () => {
+  const t = await startHub(
+    flow(`
+      - { name: ask, listen: trigger.good, type: data, opts: { form: { title: Q, fields: [{ id: x, prompt: X, type: text }] } } }`),
+  );
+  const [ref] = await t.hub.trigger('f');
+  await t.hub.drained();
+  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask.status, 'waiting-data');
+  await t.hub.cancel(ref.run, 'bob');
+  assert.deepEqual(await t.ended(ref.run), { status: 'cancelled', reason: 'cancelled by bob' });
+  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask.status, 'stopped');
+  await assert.rejects(t.hub.answerData(ref.run, 'ask', { x: 'late' }), { code: 'conflict' });
+});
+
 test('a data node with a timeout ends bad when nobody answers', async () => {
   const t = await startHub(
     flow(`
@@ -285,21 +299,93 @@ test('cancel stops an active run and archives it cancelled; a pend is cancelled 
 });
 
 test('a task can read values answered earlier in the run', async () => {
-  const seen: unknown[] = [];
   const t = await startHub(
     flow(`
       - { name: ask, listen: trigger.good, type: data, opts: { form: { title: Q, fields: [{ id: ver, prompt: V, type: text }] } } }
       - { name: use, listen: task.ask.good, type: sim }`),
   );
-  t.hub.subscribe((e) => {
-    if (e.kind === 'node-start' && e.node === 'use') seen.push(e.node);
-  });
-  const [ref] = await t.hub.trigger('f');
+  const [ref] = await t.hub.trigger('f', { values: { msg: 'hi' } });
   await t.hub.drained();
   await t.hub.answerData(ref.run, 'ask', { ver: '1.2' });
   await t.ended(ref.run);
-  assert.deepEqual(seen, ['use']);
+  const vars = t.sim.vars.get('use');
+  assert.deepEqual(vars?.ask, { ver: '1.2' }, '{{ask.ver}} resolves');
+  assert.equal(vars?.msg, 'hi', 'trigger values are there too');
+  assert.equal(vars?.run, ref.run);
   assert.equal((await t.hub.findRun(ref.run))?.nodes.ask.values?.ver, '1.2');
+});
+
+test('cancel, a dangling bad event and stop all end a run whose data node waits without a timeout', async () => {
+  const yaml = flow(`
+      - { name: ask, listen: trigger.good, type: data, opts: { form: { title: Q, fields: [{ id: x, prompt: X, type: text }] } } }
+      - { name: fails, listen: trigger.good, type: sim, opts: { hold: fails } }`);
+  const t = await startHub(yaml);
+  const [r1] = await t.hub.trigger('f');
+  await t.sim.whenHeld('fails');
+  await t.hub.drained();
+  await t.hub.cancel(r1.run, 'ann');
+  assert.equal((await t.hub.findRun(r1.run))?.status, 'cancelled', 'cancel resolves only once archived');
+  assert.equal((await t.hub.findRun(r1.run))?.nodes.ask.status, 'stopped');
+
+  const [r2] = await t.hub.trigger('f');
+  await t.sim.whenHeld('fails');
+  await t.hub.drained();
+  t.sim.release('fails', 1);
+  assert.equal((await t.ended(r2.run)).status, 'bad');
+
+  const [r3] = await t.hub.trigger('f');
+  await t.sim.whenHeld('fails');
+  await t.hub.drained();
+  const stopped = t.hub.stop(1_000);
+  await t.clock.advance(1_000);
+  await stopped;
+  assert.equal((await t.ended(r3.run)).reason, 'host shut down during the run');
+});
+
+test('an answer queued before the timeout expires wins over it', async () => {
+  const t = await startHub(
+    flow(`
+      - { name: ask, listen: trigger.good, type: data, opts: { timeout: 60, form: { title: Q, fields: [{ id: x, prompt: X, type: text }] } } }`),
+  );
+  const [ref] = await t.hub.trigger('f');
+  await t.hub.drained();
+  const answered = t.hub.answerData(ref.run, 'ask', { x: 'just in time' });
+  await t.clock.advance(60_000);
+  await answered;
+  assert.equal((await t.ended(ref.run)).status, 'good');
+  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask.status, 'good');
+});
+
+test('a process group a task reports is persisted at once, and killed when the run ends', async () => {
+  const killed: number[] = [];
+  const t = await startHub(
+    flow(`
+      - { name: a, listen: trigger.good, type: sim, opts: { pgid: 4242, hold: a } }`),
+    { deps: { reaper: { identify: (pgid) => `boot/${pgid}`, kill: (pgid) => void killed.push(pgid) } } },
+  );
+  const [ref] = await t.hub.trigger('f');
+  await t.sim.whenHeld('a');
+  await t.hub.drained();
+  const stored = await t.store.getRun(ref.run);
+  assert.deepEqual(stored?.nodes.a.procs, [{ pgid: 4242, id: 'boot/4242' }], 'in the store while the task runs');
+  assert.deepEqual(killed, []);
+  t.sim.release('a');
+  await t.ended(ref.run);
+  assert.deepEqual(killed, [4242], 'leftovers of the run are killed when it ends');
+});
+
+test('eventsSince answers undefined for a seq this host never reached (numbered before a restart)', async () => {
+  const t = await startHub(flow(`
+      - { name: a, listen: trigger.good, type: sim }`));
+  assert.equal(t.hub.eventsSince(t.hub.lastSeq() + 10), undefined);
+});
+
+test('a trigger before start() is refused', async () => {
+  const { Hub } = await import('../../src/hub/hub.js');
+  const t = await startHub(flow(`
+      - { name: a, listen: trigger.good, type: sim }`));
+  const cold = new Hub(t.hub.config, { hostName: 'h2', hostTags: [], clock: t.clock, store: t.store, nodes: t.registry, workspaces: { prepare: async () => '/ws' }, cacheDir: '/c' });
+  await assert.rejects(cold.trigger('f'), /has not started/);
 });
 
 test('task output lines are published as they come and kept with the run', async () => {

@@ -67,6 +67,31 @@ test('reuse-space runs of a flow run one at a time, in arrival order', async () 
   }
 });
 
+test('a pend placed behind a run whose activation failed is placed again', async () => {
+  let failOnce = true;
+  const t = await startHub(twoFlows, {
+    deps: {
+      workspaces: {
+        prepare: async (ref) => {
+          if (failOnce) {
+            failOnce = false;
+            throw new Error('disk full');
+          }
+          return `/ws/${ref.run}`;
+        },
+      },
+    },
+  });
+  const [ra, rb] = [...(await t.hub.trigger('a')), ...(await t.hub.trigger('b'))];
+  const end = await t.ended(ra.run);
+  assert.equal(end.status, 'bad');
+  assert.match(end.reason ?? '', /could not make the workspace: disk full/);
+  await t.sim.whenHeld('b');
+  assert.equal(t.hub.listActive()[0]?.ref.run, rb.run, 'b was placed again once a was archived');
+  t.sim.release('b');
+  await t.ended(rb.run);
+});
+
 test('run ids count up per host and never repeat across a restart', async () => {
   const store = new MemoryStore();
   const flows = `
@@ -104,7 +129,7 @@ flows:
     trigger: { id: 'start', type: 'data', values: {} },
     createdAt: now,
     startTime: now,
-    nodes: { work: { id: 'work', status: 'running', startTime: now, attempts: 1, pgids: [424242] } },
+    nodes: { work: { id: 'work', status: 'running', startTime: now, attempts: 1, procs: [{ pgid: 424242, id: 'boot/1' }] } },
   };
   const pend: RunRecord = { ref: { flowRef: { id: 'f', ver: 1 }, run: 'h1-2' }, adoptedBy: 'h1', status: 'pending', trigger: { id: 'start', type: 'data', values: {} }, createdAt: now, nodes: {} };
   await store.nextRunNumber();
@@ -113,7 +138,7 @@ flows:
   await store.activate(active);
   await store.addPend(pend);
   const killed: number[] = [];
-  const t = await startHub(flows, { store, sim: new SimControl(), deps: { reaper: { kill: (pgid) => killed.push(pgid) } } });
+  const t = await startHub(flows, { store, sim: new SimControl(), deps: { reaper: { identify: () => undefined, kill: (pgid) => void killed.push(pgid) } } });
   assert.equal((await t.ended('h1-2')).status, 'good');
   const crashed = await t.hub.findRun('h1-1');
   assert.equal(crashed?.status, 'bad');
@@ -181,6 +206,8 @@ flows:
 `,
     { deps: { gitPoller: { listRefs: async () => refs } } },
   );
+  for (let i = 0; i < 20 && !(await t.store.getMeta('poll-git/p/1/commits')); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(await t.store.getMeta('poll-git/p/1/commits'), 'the first poll ran');
   await t.hub.drained();
   assert.equal(t.sim.started.length, 0, 'the first poll only records what is there');
   refs = [
@@ -195,5 +222,39 @@ flows:
   await t.clock.advance(10_000);
   await t.hub.drained();
   assert.equal(t.sim.started.length, 1, 'nothing changed, nothing fired');
+  await t.hub.stop();
+});
+
+test('poll-git records a changed ref only once its run is adopted, so a failed adoption is retried', async () => {
+  let refs = [{ ref: 'refs/heads/main', hash: 'a1' }];
+  const store = new MemoryStore();
+  let failAdds = 0;
+  const realAdd = store.addPend.bind(store);
+  store.addPend = async (run) => {
+    if (failAdds > 0) {
+      failAdds--;
+      throw new Error('disk full');
+    }
+    return realAdd(run);
+  };
+  const t = await startHub(
+    `
+flows:
+  - id: p
+    triggers: [{ name: commits, type: poll-git, opts: { url: 'file:///repo', period: 10 } }]
+    tasks: [{ name: work, listen: trigger.good, type: sim }]
+`,
+    { store, deps: { gitPoller: { listRefs: async () => refs } } },
+  );
+  for (let i = 0; i < 20 && !(await store.getMeta('poll-git/p/1/commits')); i++) await new Promise((r) => setImmediate(r));
+  refs = [{ ref: 'refs/heads/main', hash: 'a2' }];
+  failAdds = 1;
+  await t.clock.advance(10_000);
+  await t.hub.drained();
+  assert.equal(t.sim.started.length, 0, 'adoption failed');
+  assert.equal(JSON.parse((await store.getMeta('poll-git/p/1/commits'))!)['refs/heads/main'], 'a1', 'not recorded as seen');
+  await t.clock.advance(10_000);
+  await t.ended('h1-2');
+  assert.deepEqual((await t.hub.findRun('h1-2'))?.trigger.values.hash, 'a2', 'the next poll fired it');
   await t.hub.stop();
 });

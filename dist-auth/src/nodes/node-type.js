@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=node-type.js.map
