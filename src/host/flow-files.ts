@@ -9,6 +9,7 @@ import type { FlowFileLoader } from '../hub/deps.js';
 import type { Values } from '../hub/events.js';
 import type { NodeRegistry } from '../nodes/node-type.js';
 import { gitClient, processEnv } from '../nodes/git-client.js';
+import { refProblem } from '../nodes/git-checkout.js';
 
 /** A flow-file reference, classified as the README describes: a local file, a file in a git repo, or a URL. */
 export type FlowFileRef =
@@ -25,6 +26,8 @@ export function classifyFlowFile(ref: string): FlowFileRef {
 }
 
 const MAX_FLOW_FILE = 1024 * 1024;
+/** A flow-file that takes longer than this to arrive fails the run instead of hanging it. */
+const LOAD_TIMEOUT_MS = 60_000;
 
 /** Reads and validates a flow's flow-file when one of its runs starts. */
 export class LocalFlowFiles implements FlowFileLoader {
@@ -50,19 +53,23 @@ export class LocalFlowFiles implements FlowFileLoader {
         return { text: await readFile(file, 'utf8'), file };
       }
       case 'fetch': {
-        const res = await fetch(ref.url, { redirect: 'follow' });
+        const res = await fetch(ref.url, { redirect: 'follow', signal: AbortSignal.timeout(LOAD_TIMEOUT_MS) });
         if (!res.ok) throw new Error(`GET ${ref.url} answered ${res.status}`);
         const text = await res.text();
         if (text.length > MAX_FLOW_FILE) throw new Error(`${ref.url} is larger than 1 MiB`);
         return { text, file: ref.url };
       }
       case 'git': {
+        const gitRef = values.ref || 'HEAD';
+        const problem = refProblem(gitRef);
+        if (problem) throw new Error(`ref ${JSON.stringify(gitRef)} ${problem}`);
         const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-flow-file-'));
         try {
-          const git = gitClient(dir, { env: processEnv(), keyFile: this.gitKey ?? config.common.gitKey });
+          const signal = AbortSignal.timeout(LOAD_TIMEOUT_MS);
+          const git = gitClient(dir, { env: processEnv(), keyFile: this.gitKey ?? config.common.gitKey, signal });
           await git.init();
           await git.addRemote('origin', ref.url);
-          await git.fetch(['--depth', '1', 'origin', values.ref || 'HEAD']);
+          await git.fetch(['--depth', '1', 'origin', gitRef]);
           await git.checkout(['--detach', 'FETCH_HEAD']);
           const file = path.join(dir, ref.path);
           return { text: await readFile(file, 'utf8'), file: `${ref.url}/${ref.path}` };

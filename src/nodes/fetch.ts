@@ -6,7 +6,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fetch from 'node-fetch';
 import type { NodeContext, NodeResult, NodeType, OptsCheck } from './node-type.js';
+import { shownUrl } from './shown-url.js';
 import { checkTemplate, expandPath, TemplateError, type TemplateScope } from './template.js';
+
+export { shownUrl } from './shown-url.js';
 
 export type ChecksumAlgo = 'sha256' | 'sha1' | 'md5';
 
@@ -109,16 +112,6 @@ function urlProblem(url: string): string | undefined {
   }
 }
 
-/** The URL as shown in output: any password in it is hidden. */
-export function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
 
 /** The file name a download gets: the last path segment of the URL, or `download`. */
 export function downloadName(url: string): string {
@@ -141,6 +134,13 @@ export async function resolveLocation(location: string | undefined, name: string
   if (location === undefined) return path.join(scope.workspace, name);
   const rendered = expandPath(location, scope);
   const target = path.resolve(scope.workspace, rendered);
+  // A location the config spells out may point anywhere; one built from trigger or form
+  // values must stay inside the workspace, or a value could overwrite any file.
+  const usesValues = /\{\{(?!\s*ws\s*\}\})/.test(location);
+  const inside = path.relative(scope.workspace, target);
+  if (usesValues && (inside.startsWith('..') || path.isAbsolute(inside))) {
+    throw new TemplateError(`location ${JSON.stringify(location)} is built from values and resolves to ${target}, outside the workspace`);
+  }
   if (rendered.endsWith('/')) return path.join(target, name);
   const isDir = await stat(target).then((s) => s.isDirectory(), () => false);
   return isDir ? path.join(target, name) : target;

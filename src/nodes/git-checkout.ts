@@ -2,6 +2,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { gitClient } from './git-client.js';
+import { shownUrl } from './shown-url.js';
 import type { NodeContext, NodeResult, NodeType, OptsCheck } from './node-type.js';
 import {
   checkTemplate,
@@ -37,7 +38,7 @@ export const gitCheckoutNode: NodeType<GitCheckoutOpts> = {
       const problem = subDirProblem(subDir);
       if (problem) check.error('sub-dir', problem);
     } else if (url !== undefined && !url.includes('{{') && repoName(url) === '') {
-      check.error('sub-dir', `is required: no repository name in url ${url}`);
+      check.error('sub-dir', `is required: no repository name in url ${shownUrl(url)}`);
     }
     const ref = readString(raw, 'ref', check);
     if (ref !== undefined && !ref.includes('{{') && refProblem(ref)) check.error('ref', refProblem(ref) ?? '');
@@ -74,7 +75,7 @@ export const gitCheckoutNode: NodeType<GitCheckoutOpts> = {
       } else {
         ctx.output('floe', `reusing the checkout in ${dir}`);
       }
-      ctx.output('floe', `fetching ${ref} from ${url}`);
+      ctx.output('floe', `fetching ${ref} from ${shownUrl(url)}`);
       try {
         await git.raw(['fetch', '--depth', '1', '--no-tags', 'origin', ref]);
         await git.raw(['checkout', '--force', '--detach', 'FETCH_HEAD^{commit}']);
@@ -91,7 +92,7 @@ export const gitCheckoutNode: NodeType<GitCheckoutOpts> = {
       return { status: 0 };
     } catch (err) {
       const reason = signal.aborted ? 'cancelled' : firstLine(err);
-      return { status: 1, reason: `git-checkout of ${ref} from ${url} failed: ${reason}` };
+      return { status: 1, reason: `git-checkout of ${ref} from ${shownUrl(url)} failed: ${reason}` };
     }
   },
 };
@@ -111,7 +112,7 @@ async function dirState(dir: string, url: string, ctx: NodeContext, keyFile: str
   const origin = await gitIn(dir, ctx, keyFile, signal)
     .raw(['config', '--get', 'remote.origin.url'])
     .then((s) => s.trim(), () => '');
-  if (origin !== url) return { kind: 'foreign', reason: `${dir} holds a checkout of ${origin || 'another repository'}, not ${url}` };
+  if (origin !== url) return { kind: 'foreign', reason: `${dir} holds a checkout of ${shownUrl(origin) || 'another repository'}, not ${shownUrl(url)}` };
   return { kind: 'same-repo' };
 }
 
@@ -137,7 +138,7 @@ export function repoName(url: string): string {
 function checkoutDir(url: string, subDir: string | undefined, scope: TemplateScope): string {
   if (subDir !== undefined) return resolveSubDir(subDir, scope);
   const name = repoName(url);
-  if (name === '') throw new TemplateError(`no sub-dir given and no repository name in ${url}`);
+  if (name === '') throw new TemplateError(`no sub-dir given and no repository name in ${shownUrl(url)}`);
   // The name comes from a possibly templated url: treat it as text, never as a template.
   return path.join(scope.workspace, name);
 }

@@ -21,9 +21,11 @@ export function gitEnv(base: Record<string, string>, keyFile: string | undefined
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (!guardedEnv.test(k)) env[k] = v;
   env.GIT_TERMINAL_PROMPT = '0';
-  if (keyFile !== undefined) {
-    env.GIT_SSH_COMMAND = `ssh -i ${shellQuote(keyFile)} -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new`;
-  }
+  // BatchMode: ssh fails at once where it would prompt (unknown host, passphrase), never hangs a run.
+  env.GIT_SSH_COMMAND =
+    keyFile === undefined
+      ? 'ssh -o BatchMode=yes'
+      : `ssh -i ${shellQuote(keyFile)} -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new -o BatchMode=yes`;
   return env;
 }
 
@@ -36,12 +38,12 @@ export function processEnv(): Record<string, string> {
 
 /** One way to run git everywhere in floe: the checkout node, poll-git and flow-file loading. */
 export function gitClient(dir: string | undefined, opts: GitClientOptions): SimpleGit {
-  const allow = ['GIT_TERMINAL_PROMPT', ...(opts.keyFile ? ['GIT_SSH_COMMAND'] : [])];
+  const allow = ['GIT_TERMINAL_PROMPT', 'GIT_SSH_COMMAND'];
   const git = simpleGit({
     ...(dir ? { baseDir: dir } : {}),
     ...(opts.signal ? { abort: opts.signal } : {}),
     allowEnvironment: allow,
-    unsafe: { allowUnsafeSshCommand: opts.keyFile !== undefined },
+    unsafe: { allowUnsafeSshCommand: true }, // the command is ours (gitEnv), never from a run's values
   }).env(gitEnv(opts.env, opts.keyFile));
   const onLine = opts.onLine;
   if (!onLine) return git;

@@ -43,6 +43,11 @@ export class ShellScanner {
     const where = `{{${name}}}`;
     if (this.doubt) throw new TemplateError(`cannot tell how to quote ${where}: the line uses ${this.doubt}`);
     const top = this.top;
+    // Arithmetic expands $(...) inside its text whatever the quoting, so only plain integers go there.
+    if (this.stack.some((f) => f.kind === 'paren' && f.arith)) {
+      if (!/^-?\d+$/.test(value)) throw new TemplateError(`${where} inside $((...)) must be an integer, got ${JSON.stringify(value.slice(0, 40))}`);
+      return this.accept(value);
+    }
     let text: string;
     switch (top.kind) {
       case 'code':
@@ -88,6 +93,10 @@ export class ShellScanner {
       // after it is a line continuation, which the shell removes.
       text = `\n${text}`;
     }
+    return this.accept(text);
+  }
+
+  private accept(text: string): string {
     this.escaped = false;
     this.dollar = false;
     this.wordStart = false;
@@ -145,6 +154,8 @@ export class ShellScanner {
       top.arith = c === '(';
     }
     if (wasDollar && this.openDollar(c)) return;
+    // bash's (( )), [[ ]] and let evaluate arithmetic in quoted text too (a[$(cmd)]); /bin/sh may be bash.
+    if (this.wordStart && ((c === '(' && next === '(') || (c === '[' && next === '['))) this.doubt ??= `bash's ${c}${c} ... syntax`;
     if (wordBreak.test(c)) this.endWord();
     switch (c) {
       case '\\':
@@ -203,6 +214,7 @@ export class ShellScanner {
   private endWord(): void {
     // `case a) ...` inside $( ) has a `)` that does not close it; not followed here.
     if (this.word === 'case' && this.stack.some((f) => f.kind === 'paren')) this.doubt ??= 'case inside $(...)';
+    if (this.word === 'let') this.doubt ??= "bash's let";
     this.word = '';
   }
 

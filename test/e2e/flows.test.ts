@@ -287,3 +287,23 @@ flows:
   assert.equal(end.status, 'bad');
   assert.match(end.reason ?? '', /flow\.yml:2:\d+/);
 });
+
+test('a git flow-file refuses a ref that could be a git option or refspec', async () => {
+  const { LocalFlowFiles } = await import('../../src/host/flow-files.js');
+  const { createNodeRegistry } = await import('../../src/nodes/index.js');
+  const h = await startRealHost(`
+flows:
+  - id: gitflow
+    triggers: [{ name: start, type: data, opts: { form: { title: Go, fields: [{ id: ref, prompt: Ref, type: text }] } } }]
+    flow-file: file:///nowhere/repo.git/floe.yml
+`);
+  try {
+    const loader = new LocalFlowFiles(createNodeRegistry(), h.dir);
+    const flow = h.host.config.flows[0];
+    for (const ref of ['--upload-pack=touch /tmp/x', 'main:refs/heads/evil', '+main']) {
+      await assert.rejects(loader.load(flow, { ref }, h.host.config), /ref .* (must not start with -|is not a valid)/, ref);
+    }
+  } finally {
+    await h.close();
+  }
+});

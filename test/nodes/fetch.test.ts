@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import { downloadName, fetchNode, shownUrl, type FetchOpts } from '../../src/nodes/fetch.js';
+import { downloadName, fetchNode, resolveLocation, type FetchOpts } from '../../src/nodes/fetch.js';
+import { shownUrl } from '../../src/nodes/shown-url.js';
 import { fakeContext, recordingCheck, type FakeContext } from './fake-context.js';
 
 const body = 'floe release 1.0\n';
@@ -47,6 +48,7 @@ describe('fetch parseOpts', () => {
     assert.equal(downloadName('https://h/'), 'download');
     assert.equal(downloadName('https://h/a%20b'), 'a b');
     assert.equal(shownUrl('https://u:secret@h/a'), 'https://u:***@h/a');
+    assert.equal(shownUrl('https://ghp_token@github.com/x.git'), 'https://***@github.com/x.git');
   });
 });
 
@@ -160,4 +162,13 @@ describe('fetch execute', () => {
     assert.match(result.reason ?? '', /cancelled/);
     assert.deepEqual(await cacheFiles(), []);
   });
+});
+
+test('a location built from values must stay inside the workspace; one the config spells out may not', async () => {
+  const scope = { workspace: '/ws/run', vars: { dest: '../../../home/u/.bashrc', sub: 'tools/' } };
+  await assert.rejects(resolveLocation('{{dest}}', 'x.tgz', scope), /outside the workspace/);
+  await assert.rejects(resolveLocation('/opt/{{dest}}', 'x.tgz', scope), /outside the workspace/);
+  assert.equal(await resolveLocation('{{sub}}', 'x.tgz', scope), '/ws/run/tools/x.tgz');
+  assert.equal(await resolveLocation('{{ws}}/bin/x', 'x.tgz', scope), '/ws/run/bin/x');
+  assert.equal(await resolveLocation('/opt/cache/x', 'x.tgz', scope), '/opt/cache/x');
 });

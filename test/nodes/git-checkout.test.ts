@@ -54,8 +54,9 @@ describe('git-checkout parseOpts and helpers', () => {
       PATH: '/bin',
       HOME: '/h',
       GIT_TERMINAL_PROMPT: '0',
-      GIT_SSH_COMMAND: `ssh -i '/keys/it'\\''s' -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new`,
+      GIT_SSH_COMMAND: `ssh -i '/keys/it'\\''s' -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new -o BatchMode=yes`,
     });
+    assert.equal(gitEnv({}, undefined).GIT_SSH_COMMAND, 'ssh -o BatchMode=yes', 'ssh never prompts, key or not');
   });
 });
 
@@ -100,6 +101,14 @@ describe('git-checkout execute', () => {
     assert.equal(git(checkout(), 'rev-parse', '--is-shallow-repository'), 'true');
     assert.equal(git(checkout(), 'rev-list', '--count', 'HEAD'), '1');
     assert.ok(ctx.linesOf('floe').includes(`checked out ${hashes[3]}`));
+  });
+
+  test('credentials in the url never reach the run output or the reason', async () => {
+    const result = await run({ url: 'http://bot:s3cret-token@127.0.0.1:1/repo.git', 'sub-dir': 'creds' });
+    assert.equal(result.status, 1);
+    const everything = [...ctx.lines.map((l) => l.line), result.reason ?? ''].join('\n');
+    assert.doesNotMatch(everything, /s3cret-token/);
+    assert.match(everything, /bot:\*\*\*@127\.0\.0\.1/);
   });
 
   test('checks out a branch, shallow', async () => {

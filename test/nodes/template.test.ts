@@ -205,6 +205,24 @@ describe('renderShell: no value can inject shell syntax', () => {
     });
   }
 
+  test('inside $(( )) only integers are accepted, so arithmetic cannot run a command', () => {
+    assert.equal(renderShell('echo $(( {{n}} + 1 ))', scope({ n: '41' })), 'echo $(( 41 + 1 ))');
+    assert.equal(execFileSync('/bin/sh', ['-c', renderShell('echo $(( {{n}} + 1 ))', scope({ n: '-3' }))], { encoding: 'utf8' }), '-2\n');
+    for (const v of [`$(touch ${canary})`, 'a[$(id)]', '1+1', ' 1', '']) {
+      assert.throws(() => renderShell('echo $(( {{n}} + 1 ))', scope({ n: v })), /inside \$\(\(\.\.\.\)\) must be an integer/, v);
+      assert.throws(() => renderShell('echo "$(( {{n}} ))"', scope({ n: v })), TemplateError, v);
+    }
+    assert.equal(existsSync(canary), false);
+  });
+
+  test("bash's (( )), [[ ]] and let refuse values, since bash evaluates a[$(cmd)] even in quotes", () => {
+    for (const tpl of ['(( {{v}} > 1 )) && echo y', '[[ {{v}} -eq 1 ]]', 'let x={{v}}', 'true; (( {{v}} ))']) {
+      assert.throws(() => renderShell(tpl, scope({ v: 'a[$(id)]' })), TemplateError, tpl);
+    }
+    assert.equal(renderShell('( ( echo {{v}} ) )', scope({ v: 'x' })), "( ( echo 'x' ) )", 'nested subshells are fine');
+    assert.equal(renderShell('[ {{v}} = a ]', scope({ v: 'a' })), "[ 'a' = a ]");
+  });
+
   test('a value that would end a here-document is refused', () => {
     assert.throws(() => renderShell('cat <<EOF\n{{x}}\nEOF', scope({ x: `EOF\ntouch ${canary}` })), TemplateError);
     assert.throws(() => renderShell('cat <<-EOF\n\t{{x}}\nEOF', scope({ x: 'EOF' })), TemplateError);
