@@ -14,7 +14,7 @@ export const MERGE_TYPES: readonly MergeType[] = ['all', 'any'];
 /** Task types of the Go floe that this version does not run, and what to use instead. */
 const UNSUPPORTED_TASKS: Readonly<Record<string, string>> = {
   'git-merge':
-    'task type "git-merge" is not supported by this version; use a git-checkout task, then an exec task listening to it that runs "git merge <ref>" (e.g. opts: {cmd: git, args: [merge, "{{from-ref}}"]})',
+    'task type "git-merge" is not supported by this version; use a git-checkout task, then an exec task listening to it that fetches and merges the other ref (e.g. opts: {shell: "git fetch --unshallow origin {{from-ref}} && git merge FETCH_HEAD", sub-dir: <the checkout dir>})',
 };
 
 /** Task fields that mean nothing on a merge. */
@@ -77,16 +77,12 @@ function readTask(r: FieldReader, map: TreeMap, path: string, named: Named | und
     r.warn(entryOf(map, 'wait')!.keyPos, childPath(path, 'wait'), 'wait is for merges (class: merge); a task only listens, so wait is ignored');
   }
   const type = readTaskType(r, map, path, registry);
-  const goodGiven = r.given(map, 'good') !== undefined;
   const good = r.intList(map, path, 'good') ?? [0];
   const ignoreFail = r.bool(map, path, 'ignore-fail') ?? false;
   const useStatus = r.bool(map, path, 'use-status') ?? false;
   if (ignoreFail && useStatus) {
     r.error(entryOf(map, 'use-status')!.value.pos, childPath(path, 'use-status'),
       'ignore-fail and use-status cannot both be true: ignore-fail always emits .good, use-status emits the exit status');
-  } else if (useStatus && goodGiven) {
-    r.warn(entryOf(map, 'good')!.keyPos, childPath(path, 'good'),
-      'good is not used with use-status: the task emits its exit status (task.<id>.<status>), not good or bad');
   }
   const optsEntry = entryOf(map, 'opts');
   let opts: Record<string, unknown> = {};

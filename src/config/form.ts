@@ -32,6 +32,12 @@ function scalarText(v: unknown): string | undefined {
 
 /** Why `value` does not fit `field`, or the normalised value. */
 function checkValue(field: FormField, value: string): { value: string } | { error: string } {
+  const typed = checkType(field, value);
+  if ('error' in typed || !field.options || field.options.includes(typed.value)) return typed;
+  return { error: `"${field.id}" must be one of ${field.options.map((o) => `"${o}"`).join(', ')}, got "${value}"` };
+}
+
+function checkType(field: FormField, value: string): { value: string } | { error: string } {
   const s = value.trim();
   switch (field.type) {
     case 'bool':
@@ -45,9 +51,6 @@ function checkValue(field: FormField, value: string): { value: string } | { erro
       return { value: s };
     case 'text':
     case 'string':
-      if (field.options && !field.options.includes(value)) {
-        return { error: `"${field.id}" must be one of ${field.options.map((o) => `"${o}"`).join(', ')}, got "${value}"` };
-      }
       return { value };
   }
 }

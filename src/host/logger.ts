@@ -1,4 +1,7 @@
 import { pino, type Logger } from 'pino';
+import { FloeError } from '../errors.js';
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 import pretty from 'pino-pretty';
 
 /** Paths pino blanks in every line, so secrets never reach a log whoever logs them. */
@@ -10,6 +13,7 @@ export const REDACT = ['password', 'token', 'admin', '*.password', '*.token', '*
  */
 export function createLogger(opts: { pretty?: boolean; level?: string } = {}): Logger {
   const level = opts.level ?? process.env.FLOE_LOG ?? 'info';
+  if (!LEVELS.includes(level)) throw new FloeError('bad-request', `FLOE_LOG must be one of ${LEVELS.join(', ')}; got "${level}"`);
   const base = { level, redact: { paths: REDACT, censor: '[redacted]' }, base: undefined };
   if (opts.pretty ?? process.stdout.isTTY) {
     return pino(base, pretty({ sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));

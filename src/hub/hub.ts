@@ -276,9 +276,12 @@ export class Hub {
 
   /** A handler threw: answer the caller if there is one, and log; the loop goes on. */
   private fail(item: QueueItem, err: unknown): void {
+    let answered = true;
     if ('done' in item) item.done.reject(err);
     else if (item.kind === 'data-request') item.waiter.reject(err);
-    if (!(err instanceof FloeError) || err.code === 'internal') {
+    else answered = false;
+    // A caller that gets the error reports it; otherwise the log is the only place it shows.
+    if (!answered || !(err instanceof FloeError) || err.code === 'internal') {
       this.deps.log?.error({ err, item: item.kind }, 'hub failed to handle an event');
     }
   }
@@ -453,9 +456,10 @@ export class Hub {
     this.removePending(record);
     const ar = new ActiveRun(record, flow);
     this.active.set(record.ref.run, ar);
-    this.setRunContext(ar);
     this.publish({ kind: 'remove-pend', tag: 'sys.remove-pend', ref: record.ref });
     this.publish({ kind: 'activate', tag: 'sys.activate', ref: record.ref, execHost: this.deps.hostName, workspace });
+    const problem = this.contextProblem(ar);
+    if (problem) return this.endRun(ar, 'bad', problem);
     if (flow.flowFile && this.deps.flowFiles) {
       ar.loading = true;
       this.deps.flowFiles.load(flow, record.trigger.values, this.config).then(
@@ -477,8 +481,19 @@ export class Hub {
     ar.loading = false;
     if (!flow) return this.endRun(ar, 'bad', `could not load flow-file ${ar.flow.flowFile}: ${error ?? 'unknown error'}`);
     ar.setFlow(flow);
-    this.setRunContext(ar);
+    const problem = this.contextProblem(ar);
+    if (problem) return this.endRun(ar, 'bad', problem);
     this.startRouting(ar);
+  }
+
+  /** Sets the run's context; returns why it could not (e.g. a flow env template that cannot render). */
+  private contextProblem(ar: ActiveRun): string | undefined {
+    try {
+      this.setRunContext(ar);
+      return undefined;
+    } catch (err) {
+      return `could not prepare the run's environment: ${errorMessage(err)}`;
+    }
   }
 
   /** The `{{name}}` view and the environment every task of the run gets. */

@@ -13,6 +13,7 @@ export interface DataOpts {
 export const dataNode: NodeType<DataOpts> = {
   type: 'data',
   parseOpts(raw, check) {
+    for (const k of Object.keys(raw)) if (!['form', 'timeout'].includes(k)) check.warn(k, 'unknown option');
     const form = parseForm(raw.form, check, 'form') ?? { title: 'Data', fields: [] };
     return { form, timeoutSec: positiveSeconds(raw.timeout, 'timeout', check) };
   },

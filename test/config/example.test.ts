@@ -10,7 +10,7 @@ test('the original floe example loads and reports only what this version does no
   assert.equal(r.config, undefined);
   assert.deepEqual(r.errors, [
     'floe-example.yml:17:17: error: flows[0].triggers[0].type: trigger type "git-push" is not supported by this version; use type: poll-git (opts: url, refs, period) to start runs when the repository changes',
-    'floe-example.yml:35:17: error: flows[0].tasks[0].type: task type "git-merge" is not supported by this version; use a git-checkout task, then an exec task listening to it that runs "git merge <ref>" (e.g. opts: {cmd: git, args: [merge, "{{from-ref}}"]})',
+    'floe-example.yml:35:17: error: flows[0].tasks[0].type: task type "git-merge" is not supported by this version; use a git-checkout task, then an exec task listening to it that fetches and merges the other ref (e.g. opts: {shell: "git fetch --unshallow origin {{from-ref}} && git merge FETCH_HEAD", sub-dir: <the checkout dir>})',
   ]);
   assert.deepEqual(r.warnings, []);
 });

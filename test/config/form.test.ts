@@ -118,3 +118,11 @@ test('every wrong value is reported at once', () => {
   assert.ok('errors' in r);
   assert.equal(r.errors.length, 4, r.errors.join('\n'));
 });
+
+test('options limit the values of every field type, not only text', () => {
+  const form = { title: 'T', fields: [{ id: 'n', prompt: 'N', type: 'int' as const, options: ['1', '2'] }, { id: 'b', prompt: 'B', type: 'bool' as const, options: ['true'] }] };
+  assert.deepEqual(checkFormValues(form, { n: 2, b: true }), { values: { n: '2', b: 'true' } });
+  const bad = checkFormValues(form, { n: 3, b: false });
+  assert.ok('errors' in bad);
+  assert.deepEqual(bad.errors, ['"n" must be one of "1", "2", got "3"', '"b" must be one of "true", got "false"']);
+});

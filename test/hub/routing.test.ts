@@ -436,3 +436,18 @@ flows:
   assert.equal(again?.trigger.by, 'bob');
   await assert.rejects(t.hub.rerun('h1-99'), { code: 'not-found' });
 });
+
+test('a flow env template that cannot render ends the run bad instead of leaving it active', async () => {
+  const t = await startHub(`
+flows:
+  - id: f
+    env: ['A={{#x}}unclosed']
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: a, listen: trigger.good, type: sim }]
+`);
+  const [ref] = await t.hub.trigger('f');
+  const end = await t.ended(ref.run);
+  assert.equal(end.status, 'bad');
+  assert.match(end.reason ?? '', /could not prepare the run's environment/);
+  assert.equal(t.hub.listActive().length, 0);
+});
