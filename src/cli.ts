@@ -4,6 +4,7 @@ import { describeFlowGraph } from './config/graph.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, FloeError, formatProblem } from './errors.js';
 import { FlagError, HOST_FLAGS, parseFlags, usage, type FlagSpec } from './flags.js';
+import { hashPasswordCommand } from './hash-password.js';
 import { createLogger } from './host/logger.js';
 import { startHost } from './host/host.js';
 import { serveHost, type Serving } from './server/serve.js';
@@ -15,6 +16,7 @@ const HELP = `floe: an event-driven CI workflow engine
 usage:
   floe [flags]              start a host
   floe check [-conf FILE]   validate a config and print each flow's graph of events
+  floe hash-password        read a password on stdin, print its hash for common.users
   floe --help               this text
 
 flags (each as -name=value, --name=value or --name value):
@@ -42,6 +44,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
   try {
     if (argv[0] === 'check') return await check(argv.slice(1), io);
+    if (argv[0] === 'hash-password') return await hashPasswordCommand(argv.slice(1), io);
     return await runHost(argv, io);
   } catch (err) {
     if (err instanceof FlagError) {

@@ -82,3 +82,17 @@ test('SIGTERM stops a host gracefully: running tasks finish, state persists, exi
   assert.ok(lines.some((l) => l.msg === 'host stopped'));
   assert.ok(lines.every((l) => l.msg !== 'run started' || l.run === started || lines.some((e) => e.msg === 'run ended' && e.run === l.run)), 'no run left executing');
 });
+
+test('floe hash-password prints a hash of the password piped on stdin; an argument is refused with exit 2', async () => {
+  const { verifyPassword } = await import('../src/server/password.js');
+  const ok = spawnSync(process.execPath, [bin, 'hash-password'], { cwd: root, encoding: 'utf8', input: 'correct horse\n', timeout: 30_000 });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^scrypt\$16384\$8\$1\$\S+\n$/);
+  assert.equal(await verifyPassword('correct horse', ok.stdout.trim()), true);
+  const refused = floe(['hash-password', 'correct horse']);
+  assert.equal(refused.status, 2);
+  assert.equal(refused.stdout, '');
+  assert.match(refused.stderr, /takes no arguments/);
+  assert.doesNotMatch(refused.stderr, /correct horse/);
+  assert.match(floe(['--help']).stdout, /floe hash-password/);
+});

@@ -16,6 +16,22 @@ export interface CommonConfig {
   workspaceRoot?: string;
   /** Private key used for git over ssh when a task gives none. */
   gitKey?: string;
+  /** Who may log in to the API. Empty: only `admin`, with the -admin token as password. */
+  users: UserConfig[];
+  /** How long a login session lasts, in seconds. Default 43200 (12 hours). */
+  sessionTtlSec: number;
+}
+
+/** admin and user may change things (trigger, cancel, rerun); viewer may only read. */
+export type Role = 'admin' | 'user' | 'viewer';
+
+/** One entry of `common.users`. */
+export interface UserConfig {
+  user: string;
+  /** scrypt hash as `floe hash-password` prints it, never the password itself. */
+  password: string;
+  /** Default `user`. */
+  role: Role;
 }
 
 export type FormFieldType = 'text' | 'string' | 'bool' | 'int' | 'number';

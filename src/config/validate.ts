@@ -11,15 +11,19 @@ import type { Pos, TreeMap, TreeNode } from './load.js';
 import { readNode } from './flow-nodes.js';
 import type { PlacedNode } from './flow-nodes.js';
 import { readTrigger } from './triggers.js';
+import { DEFAULT_SESSION_TTL_SEC, MAX_SESSION_TTL_SEC, readUsers } from './users.js';
 import { exclusiveWaits, judgeTag, unreachableNodes } from './tags.js';
 import type { EndsRun } from './tags.js';
 
 export { TASK_KEYS, MERGE_KEYS, MERGE_TYPES, NODE_CLASSES } from './flow-nodes.js';
 export { TRIGGER_KEYS, TRIGGER_OPTS_KEYS, TRIGGER_TYPES } from './triggers.js';
 export { FORM_KEYS, FORM_FIELD_KEYS, FORM_FIELD_TYPES } from './form.js';
+export { USER_KEYS, USER_ROLES, DEFAULT_SESSION_TTL_SEC } from './users.js';
 
 export const TOP_KEYS = ['common', 'flows'] as const;
-export const COMMON_KEYS = ['hosts', 'base-url', 'config-path', 'store-type', 'store-root', 'workspace-root', 'git-key'] as const;
+export const COMMON_KEYS = [
+  'hosts', 'base-url', 'config-path', 'store-type', 'store-root', 'workspace-root', 'git-key', 'users', 'session-ttl',
+] as const;
 export const FLOW_KEYS = [
   'id', 'ver', 'name', 'reuse-space', 'host-tags', 'resource-tags', 'env', 'flow-file', 'triggers', 'tasks', 'merges',
 ] as const;
@@ -112,7 +116,12 @@ function readCommon(r: FieldReader, map: TreeMap): CommonConfig {
   } else {
     storeType = r.oneOf(map, path, 'store-type', STORE_TYPES) ?? 'local';
   }
-  const common: CommonConfig = { hosts, baseUrl, storeType };
+  const users = readUsers(r, map, path);
+  const sessionTtlSec = r.positive(map, path, 'session-ttl', 'seconds') ?? DEFAULT_SESSION_TTL_SEC;
+  if (sessionTtlSec > MAX_SESSION_TTL_SEC) {
+    r.error(entryOf(map, 'session-ttl')!.value.pos, childPath(path, 'session-ttl'), `session-ttl must be at most ${MAX_SESSION_TTL_SEC} seconds (a year), got ${sessionTtlSec}`);
+  }
+  const common: CommonConfig = { hosts, baseUrl, storeType, users, sessionTtlSec };
   const configPath = r.str(map, path, 'config-path');
   const storeRoot = r.str(map, path, 'store-root');
   const workspaceRoot = r.str(map, path, 'workspace-root');

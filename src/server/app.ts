@@ -40,6 +40,11 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) respond(ctx, `no route ${ctx.method} ${ctx.path}`, null, 404);
+      // Set by router.allowedMethods, which answers without a body.
+      if (ctx.status === 405 && ctx.body === undefined) {
+        respond(ctx, `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow') || 'none'})`, null, 405);
+      }
+      if (ctx.status === 501 && ctx.body === undefined) respond(ctx, `method ${ctx.method} is not supported`, null, 501);
     } catch (err) {
       if (err instanceof FloeError) {
         respond(ctx, err.message, null, STATUS_OF[err.code]);

@@ -1,6 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Role, UserConfig } from '../config/schema.js';
+import { KEY_BYTES, SALT_BYTES, SCRYPT_COST, parsePasswordHash, verifyPassword, type PasswordHash } from './password.js';
 
-export type Role = 'admin' | 'user' | 'viewer';
+export type { Role } from '../config/schema.js';
 
 /** Who is calling: from a login session, or from the admin token itself. */
 export interface Session {
@@ -16,29 +18,72 @@ export type AuthCheck = { session: Session } | { error: 'missing session' | 'inv
 export interface AuthOptions {
   /** The -admin token; accepted as a token and, with no users configured, as admin's password. */
   adminToken: string;
+  /** `common.users`; default none (then only `admin` logs in, with the admin token). */
+  users?: readonly UserConfig[];
   sessionTtlMs: number;
   now(): number;
+  /** Live sessions kept at most, all users together; the oldest goes first. Default 1000. */
+  maxSessions?: number;
+  /** Live sessions one user keeps at most; their oldest goes first. Default 100. */
+  maxSessionsPerUser?: number;
+}
+
+interface User {
+  role: Role;
+  hash: PasswordHash;
 }
 
 /**
- * Tokens and sessions. SKELETON: admin token and in-memory sessions only; users with scrypt
- * hashes, roles and expiry tests come with the auth work of issue 4.
+ * Tokens and sessions, in memory: a restart logs everyone out. Sessions are bounded (per user
+ * and overall) so a flood of logins cannot grow memory, and expired ones are dropped as they
+ * are met or as new ones are made.
  */
 export class Auth {
+  /** By token, in creation order; with one TTL for all that is also expiry order. */
   private readonly sessions = new Map<string, Session>();
+  /** Tokens of each user's live sessions, oldest first. */
+  private readonly byUser = new Map<string, Set<string>>();
+  private readonly users = new Map<string, User>();
+  /** Verified for unknown user names, so a login takes as long whether the name exists or not. */
+  private readonly dummy: PasswordHash;
+  private readonly maxSessions: number;
+  private readonly maxPerUser: number;
 
-  constructor(private readonly opts: AuthOptions) {}
+  constructor(private readonly opts: AuthOptions) {
+    for (const u of opts.users ?? []) {
+      const hash = parsePasswordHash(u.password);
+      // The config validator has checked these; a bad one here is a programming error.
+      if ('error' in hash) throw new Error(`user ${u.user}: password: ${hash.error}`);
+      this.users.set(u.user, { role: u.role, hash });
+    }
+    const cost = this.users.values().next().value?.hash ?? SCRYPT_COST;
+    this.dummy = { N: cost.N, r: cost.r, p: cost.p, salt: Buffer.alloc(SALT_BYTES), key: Buffer.alloc(KEY_BYTES) };
+    this.maxSessions = Math.max(1, opts.maxSessions ?? 1000);
+    this.maxPerUser = Math.max(1, opts.maxSessionsPerUser ?? 100);
+  }
 
   /** A session for good credentials, undefined for bad ones. */
   async login(user: string, password: string): Promise<Session | undefined> {
-    if (user !== 'admin' || !sameSecret(password, this.opts.adminToken)) return undefined;
-    return this.newSession('admin', 'admin');
+    if (this.users.size === 0) {
+      // No users configured: admin alone, with the admin token as password.
+      if (user !== 'admin' || !sameSecret(password, this.opts.adminToken)) return undefined;
+      return this.newSession('admin', 'admin');
+    }
+    const known = this.users.get(user);
+    const ok = await verifyPassword(password, known?.hash ?? this.dummy);
+    if (!known || !ok) return undefined;
+    return this.newSession(user, known.role);
   }
 
+  /** Ends the session of `token`; false when there was none. */
   logout(token: string): boolean {
-    return this.sessions.delete(token);
+    const s = this.sessions.get(token);
+    if (!s) return false;
+    this.drop(s);
+    return true;
   }
 
+  /** Who `token` belongs to, or why it is not accepted. */
   check(token: string | undefined): AuthCheck {
     if (!token) return { error: 'missing session' };
     if (sameSecret(token, this.opts.adminToken)) {
@@ -47,18 +92,49 @@ export class Auth {
     const s = this.sessions.get(token);
     if (!s) return { error: 'invalid session' };
     if (s.expires <= this.opts.now()) {
-      this.sessions.delete(token);
+      this.drop(s);
       return { error: 'invalid session' };
     }
     return { session: s };
   }
 
+  /** Sessions held in memory (live, or expired and not yet purged). */
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
   private newSession(user: string, role: Role): Session {
+    this.purgeExpired();
     const token = randomBytes(24).toString('base64url');
     const s: Session = { user, role, token, expires: this.opts.now() + this.opts.sessionTtlMs };
+    const mine = this.byUser.get(user);
+    while (mine && mine.size >= this.maxPerUser) this.drop(this.sessions.get(first(mine))!);
+    while (this.sessions.size >= this.maxSessions) this.drop(this.sessions.values().next().value!);
     this.sessions.set(token, s);
+    const tokens = this.byUser.get(user) ?? new Set<string>();
+    this.byUser.set(user, tokens.add(token));
     return s;
   }
+
+  /** Drops expired sessions from the oldest on, stopping at the first live one. */
+  private purgeExpired(): void {
+    const now = this.opts.now();
+    for (const s of this.sessions.values()) {
+      if (s.expires > now) return;
+      this.drop(s);
+    }
+  }
+
+  private drop(s: Session): void {
+    this.sessions.delete(s.token);
+    const mine = this.byUser.get(s.user);
+    mine?.delete(s.token);
+    if (mine?.size === 0) this.byUser.delete(s.user);
+  }
+}
+
+function first(tokens: Set<string>): string {
+  return tokens.values().next().value!;
 }
 
 /** Compares secrets in time that does not depend on where they differ. */

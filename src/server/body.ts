@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import { FloeError } from '../errors.js';
 
@@ -5,34 +6,52 @@ import { FloeError } from '../errors.js';
 export const BODY_LIMIT = 1024 * 1024;
 
 /**
- * Reads a JSON body as `unknown` (the caller narrows it). Answers 413 past `limit` without
- * reading the rest, and 400 for a body that is not JSON, saying where it breaks.
+ * A body sent without a declared length is read and dropped up to this far past the limit
+ * before answering 413: a client still sending when the connection closes would see a reset
+ * instead of the answer.
+ */
+const DRAIN_LIMIT = 8 * BODY_LIMIT;
+
+/**
+ * Reads a JSON body as `unknown` (the caller narrows it). Answers 413 past `limit`, keeping
+ * none of the rest, and 400 for a body that is not JSON, saying where it breaks.
  */
 export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknown> {
   const declared = Number(ctx.get('content-length') || 0);
+  // Answered before reading; node drops the rest of the body once the answer is out.
   if (declared > limit) throw new FloeError('too-large', `body of ${declared} bytes is over the limit of ${limit}`);
   const type = ctx.get('content-type');
   if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
     throw new FloeError('bad-request', `body must be JSON (Content-Type: application/json), got ${type}`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > limit) {
-      ctx.req.destroy();
-      throw new FloeError('too-large', `body is over the limit of ${limit} bytes`);
-    }
-    chunks.push(b);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const body = await readBody(ctx.req, limit);
+  if (body === undefined) throw new FloeError('too-large', `body is over the limit of ${limit} bytes`);
+  const text = body.toString('utf8');
   if (text.trim() === '') throw new FloeError('bad-request', 'body is empty; expected a JSON object');
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw new FloeError('bad-request', `malformed JSON body: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** The whole body, or undefined when it was over `limit` (read to its end and dropped). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    let chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size <= limit + DRAIN_LIMIT) chunks = [];
+      else req.socket.destroy(); // still sending: not worth reading for a 413 it would not see
+    });
+    req.once('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!req.complete) reject(new FloeError(size > limit ? 'too-large' : 'bad-request', `request closed after ${size} bytes, before its body ended`));
+    });
+  });
 }
 
 /** A JSON object with its keys looked up case-insensitively (floe's clients send `Ref`, `Form`). */
@@ -83,7 +102,7 @@ export class Fields {
     return new Fields(`${this.where}.${key}`, v);
   }
 
-  /** The object as plain entries (keys as sent). */
+  /** The object as plain entries, keys lowercased. */
   entries(): Array<[string, unknown]> {
     return [...this.byLower.entries()];
   }

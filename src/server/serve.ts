@@ -14,7 +14,7 @@ export interface ServeOptions {
   pub: BindSpec;
   prv?: BindSpec;
   log: Logger;
-  /** Session lifetime; default 12 hours. */
+  /** Session lifetime; default `common.session-ttl` of the host's config (12 hours unless set). */
   sessionTtlMs?: number;
   now?: () => number;
 }
@@ -30,7 +30,13 @@ export interface Serving {
 /** Puts a host's hub on the network: the API, the websocket, metrics. */
 export async function serveHost(opts: ServeOptions): Promise<Serving> {
   const { host, log } = opts;
-  const auth = new Auth({ adminToken: opts.adminToken, sessionTtlMs: opts.sessionTtlMs ?? 12 * 3600_000, now: opts.now ?? Date.now });
+  const { common } = host.config;
+  const auth = new Auth({
+    adminToken: opts.adminToken,
+    users: common.users,
+    sessionTtlMs: opts.sessionTtlMs ?? common.sessionTtlSec * 1000,
+    now: opts.now ?? Date.now,
+  });
   const metrics = new Metrics(host.hub);
   const self = { name: opts.hostName, tags: opts.tags, url: undefined as string | undefined };
   const deps = { hub: host.hub, auth, config: host.config, host: self, log, metrics };

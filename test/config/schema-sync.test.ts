@@ -6,7 +6,8 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import {
   COMMON_KEYS, FLOW_FILE_KEYS, FLOW_KEYS, FORM_FIELD_KEYS, FORM_FIELD_TYPES, FORM_KEYS, MERGE_KEYS, MERGE_TYPES, NODE_CLASSES,
-  STORE_TYPES, TASK_KEYS, TOP_KEYS, TRIGGER_KEYS, TRIGGER_OPTS_KEYS, TRIGGER_TYPES,
+  STORE_TYPES, TASK_KEYS, TOP_KEYS, TRIGGER_KEYS, TRIGGER_OPTS_KEYS, TRIGGER_TYPES, USER_KEYS, USER_ROLES,
+  DEFAULT_SESSION_TTL_SEC,
 } from '../../src/config/validate.js';
 import { check } from './check.js';
 import { fixture, fixtureNames, schemaUrl } from './fixtures.js';
@@ -16,6 +17,7 @@ interface SchemaNode {
   description?: string;
   $ref?: string;
   enum?: unknown[];
+  default?: unknown;
   properties?: Record<string, SchemaNode>;
   $defs?: Record<string, SchemaNode>;
 }
@@ -46,6 +48,7 @@ test('the schema has the same keys as the validator at every level', () => {
     ['merge', defs.merge, MERGE_KEYS],
     ['form', defs.form, FORM_KEYS],
     ['form field', defs.formField, FORM_FIELD_KEYS],
+    ['user', defs.user, USER_KEYS],
   ];
   for (const [level, node, known] of levels) assert.deepEqual(keysOf(node), sorted(known), level);
 });
@@ -56,6 +59,8 @@ test('the schema has the same choices as the validator', () => {
   assert.deepEqual(enumOf(defs.merge?.properties?.type), sorted(MERGE_TYPES));
   assert.deepEqual(enumOf(defs.common?.properties?.['store-type']), sorted(STORE_TYPES));
   assert.deepEqual(enumOf(defs.formField?.properties?.type), sorted(FORM_FIELD_TYPES));
+  assert.deepEqual(enumOf(defs.user?.properties?.role), sorted(USER_ROLES));
+  assert.equal(defs.common?.properties?.['session-ttl']?.default, DEFAULT_SESSION_TTL_SEC);
   const classes = [...enumOf(defs.task?.properties?.class), ...enumOf(defs.merge?.properties?.class)];
   assert.deepEqual(sorted(classes), sorted(NODE_CLASSES));
 });

@@ -25,7 +25,7 @@ runTable([
 test('common gets its defaults', () => {
   const r = check(flowWith(minimalTask));
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.config?.common, { hosts: [], baseUrl: '/build/api', storeType: 'local' });
+  assert.deepEqual(r.config?.common, { hosts: [], baseUrl: '/build/api', storeType: 'local', users: [], sessionTtlSec: 43200 });
 });
 
 test('common fields are read as written', () => {
@@ -38,6 +38,7 @@ test('common fields are read as written', () => {
       store-root: /var/floe/store
       workspace-root: /var/floe/ws
       git-key: /home/ci/.ssh/id_rsa
+      session-ttl: 600
   `);
   assert.deepEqual(r.problems.filter((p) => p.severity === 'error'), []);
   assert.deepEqual(r.config?.common, {
@@ -48,6 +49,8 @@ test('common fields are read as written', () => {
     storeRoot: '/var/floe/store',
     workspaceRoot: '/var/floe/ws',
     gitKey: '/home/ci/.ssh/id_rsa',
+    users: [],
+    sessionTtlSec: 600,
   });
 });
 

@@ -1,7 +1,114 @@
-import type { ApiDeps, ApiRouter } from '../api.js';
+import { FloeError } from '../../errors.js';
+import { runSummary, type RunRecord } from '../../hub/run.js';
+import type { OutputQuery } from '../../store/store.js';
+import type { ApiContext, ApiDeps, ApiRouter } from '../api.js';
+import { sessionOf } from '../api.js';
+import { Query, takesNoQuery } from '../query.js';
+import { respond } from '../respond.js';
+import { flowDetail, flowListing, runDetail, type OutputPage } from './flow-view.js';
 
-/** GET /flows, GET /flows/:id, GET /flows/:id/runs/:runId, cancel, rerun. (issue 4: routes helper) */
+/** Archive page size without `?limit=`. */
+const ARCHIVE_PAGE = 50;
+/** Largest `?limit=` for the archive: a page is read in one go, so it stays small. */
+const ARCHIVE_PAGE_MAX = 500;
+/** Output lines of a run detail without `?tail=` or `?limit=`: the last ones, as a log view starts. */
+const OUTPUT_TAIL = 200;
+/** Largest `?tail=` or `?limit=` for output lines. */
+const OUTPUT_MAX = 5_000;
+
+const COUNT = { min: 0, max: Number.MAX_SAFE_INTEGER };
+
+/** GET /flows, GET /flows/:id, GET /flows/:id/runs/:runId, cancel, rerun. */
 export function registerFlows(router: ApiRouter, deps: ApiDeps): void {
-  void router;
-  void deps;
+  const { hub } = deps;
+
+  router.get('/flows', (ctx) => {
+    takesNoQuery(ctx.query);
+    const flows = hub.flows().map(flowListing);
+    respond(ctx, `${flows.length} flows`, { flows });
+  });
+
+  router.get('/flows/:id', async (ctx) => {
+    const q = new Query(ctx.query, ['ver', 'limit', 'before']);
+    const id = ctx.params.id;
+    const ver = q.int('ver', COUNT);
+    const limit = q.int('limit', { min: 1, max: ARCHIVE_PAGE_MAX }) ?? ARCHIVE_PAGE;
+    const before = q.int('before', COUNT);
+    const flow = hub.findFlow(id, ver);
+    if (!flow) throw new FloeError('not-found', `no flow ${id}${ver === undefined ? '' : ` version ${ver}`}`);
+    // Runs are listed for the flow id, every version: the archive is kept per flow id.
+    // Memory first, then the store: a run archived in between is then in both lists (and
+    // shown only as archived), never in neither.
+    const pending = hub.listPending(id);
+    const active = hub.listActive(id);
+    const page = await hub.listArchive({ flow: id, limit, before });
+    const archived = new Set(page.runs.map((r) => r.ref.run));
+    respond(ctx, `flow ${flow.id} version ${flow.ver}`, {
+      config: flowDetail(flow),
+      runs: {
+        pending: pending.map(runSummary),
+        active: active.filter((r) => !archived.has(r.ref.run)).map(runSummary),
+        archive: page.runs.map(runSummary),
+      },
+      next: page.next,
+    });
+  });
+
+  router.get('/flows/:id/runs/:runId', async (ctx) => {
+    const q = new Query(ctx.query, ['tail', 'from', 'limit', 'node']);
+    const oq = outputQuery(q);
+    const r = await runOfFlow(deps, ctx);
+    const output = await outputPage(deps, r.ref.run, oq);
+    const flow = hub.findFlow(r.ref.flowRef.id, r.ref.flowRef.ver);
+    respond(ctx, `run ${r.ref.run} (${r.status})`, runDetail(r, flow, output));
+  });
+
+  router.post('/flows/:id/runs/:runId/cancel', async (ctx) => {
+    takesNoQuery(ctx.query);
+    const r = await runOfFlow(deps, ctx);
+    await hub.cancel(r.ref.run, sessionOf(ctx).user);
+    respond(ctx, `cancelled run ${r.ref.run}`, { run: r.ref.run });
+  });
+
+  router.post('/flows/:id/runs/:runId/rerun', async (ctx) => {
+    takesNoQuery(ctx.query);
+    const r = await runOfFlow(deps, ctx);
+    const refs = await hub.rerun(r.ref.run, sessionOf(ctx).user);
+    const runs = refs.map((ref) => ref.run);
+    respond(ctx, `run ${r.ref.run} started again as ${runs.join(', ')}`, { runs });
+  });
+}
+
+/** The run `:runId`, which must belong to flow `:id`; 404 otherwise. */
+async function runOfFlow(deps: ApiDeps, ctx: ApiContext): Promise<RunRecord> {
+  const { id, runId } = ctx.params;
+  const r = await deps.hub.findRun(runId);
+  if (!r || r.ref.flowRef.id !== id) {
+    const other = r ? ` (it is a run of flow ${r.ref.flowRef.id})` : '';
+    throw new FloeError('not-found', `no run ${runId} in flow ${id}${other}`);
+  }
+  return r;
+}
+
+/** `?tail=N` (default 200), or `?from=&limit=` paging; `?node=` filters either. */
+function outputQuery(q: Query): OutputQuery {
+  const node = q.string('node');
+  const tail = q.int('tail', { min: 0, max: OUTPUT_MAX });
+  const from = q.int('from', COUNT);
+  const limit = q.int('limit', { min: 1, max: OUTPUT_MAX });
+  if (tail !== undefined && (from !== undefined || limit !== undefined)) {
+    throw new FloeError('bad-request', 'give either tail, or from and limit, not both');
+  }
+  if (from === undefined && limit === undefined) return { node, tail: tail ?? OUTPUT_TAIL };
+  return { node, from: from ?? 0, limit: limit ?? OUTPUT_TAIL };
+}
+
+async function outputPage(deps: ApiDeps, run: string, q: OutputQuery): Promise<OutputPage> {
+  if (q.tail !== undefined) return { lines: await deps.hub.getOutput(run, q) };
+  const limit = q.limit ?? OUTPUT_TAIL;
+  // One line more than asked says whether another page exists.
+  const lines = await deps.hub.getOutput(run, { ...q, limit: limit + 1 });
+  if (lines.length <= limit) return { lines };
+  const page = lines.slice(0, limit);
+  return { lines: page, next: page[page.length - 1].n + 1 };
 }

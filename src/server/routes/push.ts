@@ -1,7 +1,85 @@
+import { FloeError } from '../../errors.js';
 import type { ApiDeps, ApiRouter } from '../api.js';
+import { sessionOf } from '../api.js';
+import { Fields, readJson } from '../body.js';
+import { takesNoQuery } from '../query.js';
+import { respond } from '../respond.js';
 
-/** POST /push/data. (issue 4: routes helper) */
+/** A form's submitted values before the form checks them: one scalar per field. */
+type SubmittedValues = Record<string, string | number | boolean>;
+
+/**
+ * POST /push/data `{ref: {id, ver?}, run?, form?: {id?, values?}}`, keys in any case as floe's
+ * clients send `Ref`, `Form`, `Values`. Without `run` it fires the flow's data trigger `form.id`
+ * (the first data trigger when no id is given); with `run` it answers that run's data node `form.id`.
+ */
 export function registerPush(router: ApiRouter, deps: ApiDeps): void {
-  void router;
-  void deps;
+  const { hub } = deps;
+
+  router.post('/push/data', async (ctx) => {
+    takesNoQuery(ctx.query);
+    const body = new Fields('body', await readJson(ctx));
+    const ref = body.object('ref');
+    const flowId = ref.string('id');
+    const ver = ref.int('ver', { optional: true });
+    const run = body.string('run', { optional: true });
+    const form = body.object('form', { optional: true });
+    const formId = form?.string('id', { optional: true });
+    const values = submittedValues(form);
+    const by = sessionOf(ctx).user;
+
+    if (run !== undefined) {
+      if (formId === undefined) throw new FloeError('bad-request', `body.form.id must name the data node of run ${run} to answer`);
+      const r = await hub.findRun(run);
+      const sameFlow = r && r.ref.flowRef.id === flowId && (ver === undefined || r.ref.flowRef.ver === ver);
+      if (!r || !sameFlow) {
+        const other = r ? ` (it is a run of flow ${r.ref.flowRef.id} version ${r.ref.flowRef.ver})` : '';
+        throw new FloeError('not-found', `no run ${run} of flow ${flowId}${ver === undefined ? '' : ` version ${ver}`}${other}`);
+      }
+      await hub.answerData(run, formId, values, by);
+      respond(ctx, `answered ${formId} of run ${run}`, { run, node: formId });
+      return;
+    }
+
+    const flow = hub.findFlow(flowId, ver);
+    if (!flow) throw new FloeError('not-found', `no flow ${flowId}${ver === undefined ? '' : ` version ${ver}`}`);
+    const dataTriggers = flow.triggers.filter((t) => t.type === 'data');
+    if (formId !== undefined && !dataTriggers.some((t) => t.id === formId)) {
+      const other = flow.triggers.find((t) => t.id === formId);
+      const why = other ? `trigger ${formId} is a ${other.type} trigger, not a data trigger` : `no data trigger ${formId}`;
+      const has = dataTriggers.map((t) => t.id).join(', ') || 'none';
+      throw new FloeError('not-found', `flow ${flow.id} version ${flow.ver} has ${why} (its data triggers: ${has})`);
+    }
+    if (dataTriggers.length === 0) throw new FloeError('not-found', `flow ${flow.id} version ${flow.ver} has no data trigger, so it cannot be started by request`);
+    // hub.trigger resolves once the pends are persisted, so the ids answered survive a crash.
+    const refs = await hub.trigger(flow.id, { ver: flow.ver, trigger: formId ?? dataTriggers[0].id, values, by });
+    const runs = refs.map((r) => r.run);
+    respond(ctx, `flow ${flow.id} triggered: ${runs.join(', ')}`, { runs });
+  });
+}
+
+/** `form.values`: an object of strings, numbers and booleans; the form itself checks them further. */
+function submittedValues(form: Fields | undefined): SubmittedValues {
+  const raw = form?.raw('values');
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new FloeError('bad-request', `body.form.values must be a JSON object of field id -> value, got ${kindOf(raw)}`);
+  }
+  const out: SubmittedValues = {};
+  // Keys as sent: a form-less trigger passes them on as they are (form fields match in any case).
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new FloeError('bad-request', `body.form.values.${k} must be a string, number or boolean, got ${kindOf(v)}`);
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  const text = JSON.stringify(v);
+  return `${typeof v} ${text.length > 40 ? `${text.slice(0, 40)}...` : text}`;
 }

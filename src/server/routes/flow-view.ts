@@ -1,0 +1,143 @@
+import type { FlowConfig, FormConfig, MergeType, NodeConfig, TriggerConfig, TriggerType } from '../../config/schema.js';
+import type { NodeStatus, OutputLine, RunRecord, RunSummary } from '../../hub/run.js';
+import { runSummary } from '../../hub/run.js';
+import type { Values } from '../../hub/events.js';
+
+/** A flow as `GET /flows` lists it: what a dashboard needs to draw it, without opts. */
+export interface FlowListing {
+  id: string;
+  ver: number;
+  name: string;
+  hostTags: string[];
+  resourceTags: string[];
+  reuseSpace: boolean;
+  triggers: TriggerListing[];
+  flowFile?: string;
+  nodes: NodeListing[];
+}
+
+export interface TriggerListing {
+  id: string;
+  name: string;
+  type: TriggerType;
+  form?: FormConfig;
+  /** timer and poll-git: seconds between firings. */
+  period?: number;
+}
+
+export interface NodeListing {
+  id: string;
+  name: string;
+  class: 'task' | 'merge';
+  type?: string;
+  listen?: string;
+  wait?: string[];
+  mergeType?: MergeType;
+}
+
+/** A flow as `GET /flows/:id` shows it: the listing plus env and each node's and trigger's opts. */
+export interface FlowDetail extends FlowListing {
+  env: string[];
+  triggers: Array<TriggerListing & { opts: Record<string, unknown> }>;
+  nodes: Array<NodeListing & { opts?: Record<string, unknown>; good?: number[]; ignoreFail?: boolean; useStatus?: boolean }>;
+}
+
+/** Not in NodeStatus: the run has not reached this node (yet). */
+export type NodeViewStatus = NodeStatus | 'not-started';
+
+/** One node of a run in `GET /flows/:id/runs/:runId`: its config and what the run made of it. */
+export interface RunNodeView extends NodeListing {
+  status: NodeViewStatus;
+  startTime?: number;
+  endTime?: number;
+  exitStatus?: number;
+  emitted?: string;
+  attempts: number;
+  reason?: string;
+  answeredBy?: string;
+  answeredAt?: number;
+  values?: Values;
+}
+
+export interface RunDetail extends RunSummary {
+  workspace?: string;
+  nodes: RunNodeView[];
+  /** Forms of the data nodes waiting for input, answered through `POST /push/data` with `run`. */
+  dataWaiting: Array<{ node: string; form: FormConfig }>;
+  output: OutputPage;
+}
+
+export interface OutputPage {
+  lines: OutputLine[];
+  /** Pass as `from` for the lines after these; absent when there are none yet. */
+  next?: number;
+}
+
+export function flowListing(f: FlowConfig): FlowListing {
+  return {
+    id: f.id,
+    ver: f.ver,
+    name: f.name,
+    hostTags: f.hostTags,
+    resourceTags: f.resourceTags,
+    reuseSpace: f.reuseSpace,
+    triggers: f.triggers.map(triggerListing),
+    flowFile: f.flowFile,
+    nodes: f.nodes.map(nodeListing),
+  };
+}
+
+export function flowDetail(f: FlowConfig): FlowDetail {
+  return {
+    ...flowListing(f),
+    env: f.env,
+    triggers: f.triggers.map((t) => ({ ...triggerListing(t), opts: t.opts })),
+    nodes: f.nodes.map((n) =>
+      n.class === 'task' ? { ...nodeListing(n), opts: n.opts, good: n.good, ignoreFail: n.ignoreFail, useStatus: n.useStatus } : nodeListing(n),
+    ),
+  };
+}
+
+function triggerListing(t: TriggerConfig): TriggerListing {
+  return { id: t.id, name: t.name, type: t.type, form: t.form, period: t.periodSec };
+}
+
+function nodeListing(n: NodeConfig): NodeListing {
+  if (n.class === 'merge') return { id: n.id, name: n.name, class: 'merge', wait: n.wait, mergeType: n.type };
+  return { id: n.id, name: n.name, class: 'task', type: n.type, listen: n.listen };
+}
+
+/**
+ * The run in detail. Nodes follow the flow's config order; a node the run knows but the config
+ * does not (a flow-file flow, or a version since edited) comes after them, in record order.
+ */
+export function runDetail(r: RunRecord, flow: FlowConfig | undefined, output: OutputPage): RunDetail {
+  const configured = flow?.nodes ?? [];
+  const known = new Set(configured.map((n) => n.id));
+  const nodes: RunNodeView[] = configured.map((n) => runNodeView(nodeListing(n), r));
+  for (const id of Object.keys(r.nodes)) {
+    if (!known.has(id)) nodes.push(runNodeView({ id, name: id, class: 'task' }, r));
+  }
+  const dataWaiting: RunDetail['dataWaiting'] = [];
+  for (const n of Object.values(r.nodes)) if (n.status === 'waiting-data' && n.form) dataWaiting.push({ node: n.id, form: n.form });
+  return { ...runSummary(r), workspace: r.workspace, nodes, dataWaiting, output };
+}
+
+function runNodeView(listing: NodeListing, r: RunRecord): RunNodeView {
+  const rec = r.nodes[listing.id];
+  if (!rec) return { ...listing, status: 'not-started', attempts: 0 };
+  // procs and form stay out: process ids are the hub's business, and forms are in dataWaiting.
+  return {
+    ...listing,
+    status: rec.status,
+    startTime: rec.startTime,
+    endTime: rec.endTime,
+    exitStatus: rec.exitStatus,
+    emitted: rec.emitted,
+    attempts: rec.attempts,
+    reason: rec.reason,
+    answeredBy: rec.answeredBy,
+    answeredAt: rec.answeredAt,
+    values: rec.values,
+  };
+}
