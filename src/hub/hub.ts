@@ -537,13 +537,20 @@ export class Hub {
       return this.endIfIdle(ar);
     }
     for (const task of tasks) {
-      const type = this.deps.nodes.get(task.type);
-      if (type?.endsRun) return this.endRun(ar, e.good ? 'good' : 'bad', e.good ? undefined : `end node ${task.id} reached by ${e.tag}`);
+      if (!this.deps.nodes.get(task.type)?.endsRun) continue;
+      const now = this.deps.clock.now();
+      // Recorded so a run's detail shows where it ended.
+      ar.record.nodes[task.id] = { id: task.id, status: e.good ? 'good' : 'bad', startTime: now, endTime: now, attempts: 1 };
+      return this.endRun(ar, e.good ? 'good' : 'bad', e.good ? undefined : `end node ${task.id} reached by ${e.tag}`);
     }
     for (const task of tasks) this.startNode(ar, task);
     for (const m of merges) {
       if (ar.mergeArrive(m.id, m.type, m.wait, e.tag)) {
-        this.emit(ar, { kind: 'node', tag: `merge.${m.id}.good`, ref: ar.record.ref, node: m.id, good: true });
+        const now = this.deps.clock.now();
+        const tag = `merge.${m.id}.good`;
+        ar.record.nodes[m.id] = { id: m.id, status: 'good', startTime: now, endTime: now, attempts: 1, emitted: tag };
+        this.dirty.add(ar);
+        this.emit(ar, { kind: 'node', tag, ref: ar.record.ref, node: m.id, good: true });
       }
     }
     return this.endIfIdle(ar);

@@ -20,7 +20,7 @@ export async function tempDir(prefix = 'floe-e2e-'): Promise<string> {
 }
 
 /** Starts a real host (LevelDB store, real processes) on `yaml`, written into a temp dir. */
-export async function startRealHost(yaml: string, opts: { dir?: string; hostName?: string; tags?: string[]; keepDir?: boolean } = {}): Promise<RealHost> {
+export async function startRealHost(yaml: string, opts: { dir?: string; hostName?: string; tags?: string[]; keepDir?: boolean; eventHistory?: number } = {}): Promise<RealHost> {
   const dir = opts.dir ?? (await tempDir());
   const file = path.join(dir, 'floe.yml');
   await writeFile(file, yaml);
@@ -30,6 +30,7 @@ export async function startRealHost(yaml: string, opts: { dir?: string; hostName
     tags: opts.tags ?? ['master'],
     log: createLogger({ level: 'silent', pretty: false }),
     graceMs: 2_000,
+    eventHistory: opts.eventHistory,
   });
   const events: PublishedEvent[] = [];
   const ends = new Map<string, { status: RunStatus; reason?: string }>();

@@ -33,6 +33,7 @@ test('a linear chain runs in order and the end node ends the run good', async ()
   assert.equal(run?.execHost, 'h1');
   assert.equal(run?.nodes.a.status, 'good');
   assert.equal(run?.nodes.b.emitted, 'task.b.good');
+  assert.equal(run?.nodes.done.status, 'good', 'the end node that ended the run is recorded');
   assert.equal((await t.hub.listArchive()).runs.length, 1);
   assert.equal(t.hub.listActive().length + t.hub.listPending().length, 0);
 });

@@ -30,8 +30,8 @@ export interface ApiHost {
 }
 
 /** A real host (LevelDB, processes) serving its API on 127.0.0.1, port 0. */
-export async function startApiHost(yaml: string, opts: { sessionTtlMs?: number; now?: () => number; baseUrl?: string } = {}): Promise<ApiHost> {
-  const real = await startRealHost(yaml, { keepDir: true });
+export async function startApiHost(yaml: string, opts: { sessionTtlMs?: number; now?: () => number; baseUrl?: string; eventHistory?: number } = {}): Promise<ApiHost> {
+  const real = await startRealHost(yaml, { keepDir: true, eventHistory: opts.eventHistory });
   const serving = await serveHost({
     host: real.host,
     hostName: 'h1',

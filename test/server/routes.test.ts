@@ -194,8 +194,8 @@ test('a flow triggered through push/data is followed to its end by polling the r
     [
       ['say', 'good', 0, 'task.say.good', 1],
       ['check', 'good', 0, 'task.check.good', 1],
-      ['both', 'not-started', undefined, undefined, 0],
-      ['done', 'not-started', undefined, undefined, 0],
+      ['both', 'good', undefined, 'merge.both.good', 1],
+      ['done', 'good', undefined, undefined, 1],
     ],
   );
   assert.deepEqual(d.dataWaiting, []);

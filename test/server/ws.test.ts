@@ -1,0 +1,514 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import path from 'node:path';
+import { WebSocket } from 'ws';
+import type { PublishedEvent } from '../../src/hub/events.js';
+import { CLOSE_GOING_AWAY, CLOSE_SESSION_ENDED, CLOSE_TOO_SLOW } from '../../src/server/ws.js';
+import { ADMIN, startApiHost, type ApiHost } from './harness.js';
+import { startReader } from './ws-reader.js';
+
+const FLOWS = `
+flows:
+  - id: f
+    triggers: [{ name: start, type: data }]
+    tasks:
+      - { name: one, listen: trigger.good, type: exec, opts: { shell: 'echo one; echo two' } }
+      - { name: done, listen: task.one.good, type: end }
+  - id: g
+    triggers: [{ name: start, type: data }]
+    tasks:
+      - { name: one, listen: trigger.good, type: exec, opts: { shell: 'echo g' } }
+      - { name: done, listen: task.one.good, type: end }
+  - id: gated
+    triggers: [{ name: start, type: data }]
+    tasks:
+      - name: one
+        listen: trigger.good
+        type: exec
+        opts: { shell: 'echo before; while [ ! -f go1 ]; do sleep 0.02; done; echo middle; while [ ! -f go2 ]; do sleep 0.02; done; echo after' }
+      - { name: done, listen: task.one.good, type: end }
+  - id: loud
+    triggers: [{ name: start, type: data }]
+    tasks:
+      - { name: one, listen: trigger.good, type: exec, opts: { cmd: seq 1 200000 } }
+      - { name: done, listen: task.one.good, type: end }
+`;
+
+type Frame = { type: string; [k: string]: any };
+
+/** A ws client that keeps every frame it got, and can wait for one. */
+class Client {
+  readonly frames: Frame[] = [];
+  /** Events after the last `subscribed` frame (or since hello when there is none). */
+  events: PublishedEvent[] = [];
+  closed?: { code: number; reason: string };
+  private readonly wakers = new Set<() => void>();
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      assert.equal(isBinary, false, 'server frames are text');
+      const f = JSON.parse(String(data)) as Frame;
+      this.frames.push(f);
+      if (f.type === 'subscribed') this.events = [];
+      else if (f.type === 'event') this.events.push(f.event as PublishedEvent);
+      this.wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: String(reason) };
+      this.wake();
+    });
+    ws.on('error', () => {});
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Resolves with `check()` once it is defined; checked after every frame and on close, so keep it O(1). */
+  waitFor<T>(what: string, check: () => T | undefined | false, ms = 20_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.wakers.delete(tryIt);
+        reject(new Error(`timed out waiting for ${what}; last frames: ${JSON.stringify(this.frames.slice(-3))}; closed: ${JSON.stringify(this.closed)}`));
+      }, ms);
+      const tryIt = (): void => {
+        const v = check();
+        if (v === undefined || v === false) return;
+        clearTimeout(timer);
+        this.wakers.delete(tryIt);
+        resolve(v);
+      };
+      this.wakers.add(tryIt);
+      tryIt();
+    });
+  }
+
+  /** The first frame of `type` at index `after` or later. */
+  frame(type: string, after = 0): Promise<Frame> {
+    let i = after;
+    return this.waitFor(`a ${type} frame`, () => {
+      for (; i < this.frames.length; i++) if (this.frames[i].type === type) return this.frames[i];
+      return undefined;
+    });
+  }
+
+  /** The first event of the current subscription that matches. */
+  event(what: string, pred: (e: PublishedEvent) => boolean, ms?: number): Promise<PublishedEvent> {
+    let i = 0;
+    let list = this.events;
+    return this.waitFor(
+      what,
+      () => {
+        if (list !== this.events) [list, i] = [this.events, 0];
+        for (; i < list.length; i++) if (pred(list[i])) return list[i];
+        return undefined;
+      },
+      ms,
+    );
+  }
+
+  whenClosed(): Promise<{ code: number; reason: string }> {
+    return this.waitFor('close', () => this.closed);
+  }
+
+  private wake(): void {
+    for (const w of [...this.wakers]) w();
+  }
+}
+
+/** Opens a client, closed after the test. */
+async function open(t: TestContext, url: string, opts: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<Client> {
+  const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers });
+  const c = new Client(ws);
+  t.after(() => ws.terminate());
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  await c.frame('hello');
+  return c;
+}
+
+const asAdmin = { headers: { 'X-Floe-Auth': ADMIN } };
+
+/** An upgrade request with plain node:http, so a refusal is read as an ordinary response. */
+function upgradeRequest(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), ...headers },
+    });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      reject(new Error('upgraded'));
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function host(t: TestContext, opts: { eventHistory?: number; now?: () => number; sessionTtlMs?: number } = {}): Promise<ApiHost> {
+  const h = await startApiHost(FLOWS, opts);
+  t.after(() => h.close());
+  return h;
+}
+
+async function pushData(h: ApiHost, flow: string): Promise<string> {
+  const r = await h.call('POST', '/push/data', { ref: { id: flow, ver: 1 }, form: { id: 'start', values: {} } });
+  assert.equal(r.status, 200, r.text);
+  const [run] = r.body.payload.runs as string[];
+  return run;
+}
+
+/** A sample of GET /metrics, e.g. `floe_websocket_clients` or `floe_websocket_dropped_total{reason="too-slow"}`. */
+async function metric(h: ApiHost, sample: string): Promise<number> {
+  const r = await h.call('GET', '/metrics');
+  const line = r.text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}
+
+async function metricBecomes(h: ApiHost, sample: string, n: number, ms = 5_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end && (await metric(h, sample)) !== n; ) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(await metric(h, sample), n, sample);
+}
+
+const wsClientsGauge = (h: ApiHost): Promise<number> => metric(h, 'floe_websocket_clients');
+const gaugeBecomes = (h: ApiHost, n: number): Promise<void> => metricBecomes(h, 'floe_websocket_clients', n);
+
+/** Resolves with the first hub event (already published or to come) that matches. */
+function hubEvent(h: ApiHost, pred: (e: PublishedEvent) => boolean): Promise<PublishedEvent> {
+  const seen = h.events.find(pred);
+  if (seen) return Promise.resolve(seen);
+  return new Promise((resolve) => {
+    const off = h.real.host.hub.subscribe((e) => {
+      if (!pred(e)) return;
+      off();
+      resolve(e);
+    });
+  });
+}
+
+async function login(h: ApiHost): Promise<{ token: string; cookie: string }> {
+  const r = await h.call('POST', '/login', { user: 'admin', password: ADMIN }, {});
+  assert.equal(r.status, 200, r.text);
+  const cookie = String(r.headers['set-cookie']).split(';')[0];
+  assert.match(cookie, /^floe-sesh=/);
+  return { token: r.body.payload.token as string, cookie };
+}
+
+const isEnd = (run: string) => (e: PublishedEvent) => e.kind === 'end' && e.ref.run === run;
+
+test('an upgrade without a good token is refused with 401 and never upgraded; other paths get 404', async (t) => {
+  const h = await host(t);
+  const ws = `${h.api}/ws`;
+  assert.deepEqual(await upgradeRequest(ws), { status: 401, body: { message: 'missing session', payload: null } });
+  assert.deepEqual(await upgradeRequest(ws, { 'X-Floe-Auth': 'nope' }), { status: 401, body: { message: 'invalid session', payload: null } });
+  assert.deepEqual(await upgradeRequest(ws, { Cookie: 'floe-sesh=nope' }), { status: 401, body: { message: 'invalid session', payload: null } });
+  assert.deepEqual(await upgradeRequest(ws, { 'Sec-WebSocket-Protocol': 'floe-token.nope' }), { status: 401, body: { message: 'invalid session', payload: null } });
+  const elsewhere = await upgradeRequest(`${h.api}/wsx`, { 'X-Floe-Auth': ADMIN });
+  assert.equal(elsewhere.status, 404);
+  assert.match(elsewhere.body.message, /no route GET \/build\/api\/wsx/);
+  assert.equal(await wsClientsGauge(h), 0);
+});
+
+test('the header, the session cookie and the floe-token subprotocol all authenticate; the gauge counts clients', async (t) => {
+  const h = await host(t);
+  const { token, cookie } = await login(h);
+  const byHeader = await open(t, `${h.api}/ws`, asAdmin);
+  const byCookie = await open(t, `${h.url}/ws`, { headers: { Cookie: cookie } });
+  const byProtocol = await open(t, `${h.api}/ws`, { protocols: [`floe-token.${token}`] });
+  assert.equal(byProtocol.ws.protocol, `floe-token.${token}`, 'the token protocol is echoed back');
+  for (const c of [byHeader, byCookie, byProtocol]) assert.deepEqual(c.frames[0], { type: 'hello', lastSeq: h.real.host.hub.lastSeq() });
+  assert.equal(await wsClientsGauge(h), 3);
+  byHeader.ws.close();
+  byCookie.ws.close();
+  await Promise.all([byHeader.whenClosed(), byCookie.whenClosed()]);
+  await gaugeBecomes(h, 1);
+  byProtocol.ws.close();
+  await gaugeBecomes(h, 0);
+});
+
+test('a flow triggered through POST /push/data is followed to its end, every event in seq order without gaps', async (t) => {
+  const h = await host(t);
+  const c = await open(t, `${h.api}/ws`, asAdmin);
+  const from = c.frames[0].lastSeq as number;
+  const run = await pushData(h, 'f');
+  await c.event('the end of the run', isEnd(run));
+  const got = c.events;
+  assert.deepEqual(got.map((e) => e.seq), got.map((_, i) => from + 1 + i), 'consecutive seqs');
+  assert.deepEqual(got, JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from && e.seq <= got.at(-1)!.seq))));
+  const kinds = new Set(got.map((e) => e.kind));
+  for (const k of ['add-pend', 'activate', 'node-start', 'node-output', 'node', 'node-end', 'end'] as const) assert.ok(kinds.has(k), `saw ${k}`);
+  const lines = got.flatMap((e) => (e.kind === 'node-output' && e.stream === 'stdout' ? [e.line] : []));
+  assert.deepEqual(lines, ['one', 'two']);
+  const tags = got.flatMap((e) => (e.kind === 'node' ? [e.tag] : []));
+  assert.deepEqual(tags, ['trigger.good', 'task.one.good']);
+  const end = got.at(-1)!;
+  assert.ok(end.kind === 'end' && end.status === 'good');
+});
+
+test('subscribing to one run hears only that run; to one flow only that flow', async (t) => {
+  const h = await host(t);
+  const all = await open(t, `${h.api}/ws`, asAdmin);
+  const byRun = await open(t, `${h.api}/ws`, asAdmin);
+  const byFlow = await open(t, `${h.api}/ws`, asAdmin);
+  const from = h.real.host.hub.lastSeq();
+  byFlow.send({ type: 'subscribe', flow: 'g' });
+  assert.deepEqual(await byFlow.frame('subscribed'), { type: 'subscribed', flow: 'g', lastSeq: from, replayed: 0 });
+
+  const r1 = await pushData(h, 'f');
+  // Subscribed after the run began: `since` picks up what came before.
+  byRun.send({ type: 'subscribe', run: r1, since: from });
+  await byRun.frame('subscribed');
+  const r2 = await pushData(h, 'f');
+  const r3 = await pushData(h, 'g');
+  for (const r of [r1, r2, r3]) await h.ended(r);
+  for (const r of [r1, r2, r3]) await all.event(`the end of ${r}`, isEnd(r));
+  await byRun.event('the end of r1', isEnd(r1));
+  await byFlow.event('the end of r3', isEnd(r3));
+
+  const last = h.real.host.hub.lastSeq();
+  const expect = (pred: (e: PublishedEvent) => boolean): PublishedEvent[] =>
+    JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from && e.seq <= last && pred(e))));
+  const flowOf = (e: PublishedEvent): string => ('ref' in e ? e.ref.flowRef.id : e.kind === 'trigger' ? e.flowRef.id : '');
+  assert.deepEqual(byRun.events, expect((e) => 'ref' in e && e.ref.run === r1));
+  assert.deepEqual(byFlow.events, expect((e) => flowOf(e) === 'g'));
+  assert.deepEqual(all.events, expect(() => true));
+  assert.ok(byRun.events.length > 5 && byFlow.events.length > 5);
+  assert.ok(new Set(all.events.map(flowOf)).size === 2);
+});
+
+test('a client that reconnects with since gets exactly what it missed: the replay, then live events', async (t) => {
+  const h = await host(t);
+  const first = await open(t, `${h.api}/ws`, asAdmin);
+  const run = await pushData(h, 'gated');
+  first.send({ type: 'subscribe', run, since: first.frames[0].lastSeq });
+  const before = await first.event('the line before', (e) => e.kind === 'node-output' && e.line === 'before');
+  first.ws.close();
+  await first.whenClosed();
+  const lastSeen = first.events.at(-1)!.seq;
+  assert.equal(lastSeen, before.seq);
+
+  // While away: the run goes on, and another flow's run interleaves its events.
+  const { workspace } = (await h.real.host.hub.findRun(run))!;
+  await writeFile(path.join(workspace!, 'go1'), '');
+  await hubEvent(h, (e) => e.kind === 'node-output' && e.ref.run === run && e.line === 'middle');
+  await h.ended(await pushData(h, 'f'));
+
+  const again = await open(t, `${h.api}/ws`, asAdmin);
+  again.send({ type: 'subscribe', run, since: lastSeen });
+  const subscribed = await again.frame('subscribed');
+  await writeFile(path.join(workspace!, 'go2'), '');
+  await again.event('the end', isEnd(run));
+
+  const missed = h.events.filter((e) => e.seq > lastSeen && 'ref' in e && e.ref.run === run);
+  assert.deepEqual(again.events, JSON.parse(JSON.stringify(missed)), 'no gap, no duplicate');
+  const replayed = again.events.filter((e) => e.seq <= subscribed.lastSeq);
+  assert.equal(subscribed.replayed, replayed.length);
+  assert.ok(replayed.some((e) => e.kind === 'node-output' && e.line === 'middle'), 'middle came in the replay');
+  assert.ok(again.events.some((e) => e.seq > subscribed.lastSeq && e.kind === 'node-output' && e.line === 'after'), 'after came live');
+});
+
+test('since older than the kept history, or newer than the host has, answers resync and sends nothing until the next subscribe', async (t) => {
+  const h = await host(t, { eventHistory: 8 });
+  const c = await open(t, `${h.api}/ws`, asAdmin);
+  await h.ended(await pushData(h, 'f'));
+  const n = h.real.host.hub.lastSeq();
+  assert.ok(n > 8);
+  const mark = c.frames.length;
+  c.send({ type: 'subscribe', since: 0 });
+  assert.deepEqual(await c.frame('resync', mark), { type: 'resync', lastSeq: n });
+
+  // Resynced: the client hears nothing while it reloads over HTTP.
+  const afterResync = c.frames.length;
+  const r2 = await pushData(h, 'g');
+  await h.ended(r2);
+  c.send({ type: 'subscribe', since: n + 1000 });
+  assert.deepEqual(await c.frame('resync', afterResync), { type: 'resync', lastSeq: h.real.host.hub.lastSeq() });
+  assert.deepEqual(c.frames.slice(afterResync).map((f) => f.type), ['resync']);
+
+  // Subscribing from what the resync said replays within the history.
+  const n2 = h.real.host.hub.lastSeq();
+  c.send({ type: 'subscribe', since: n2 - 3 });
+  const sub = await c.frame('subscribed', afterResync);
+  assert.deepEqual(sub, { type: 'subscribed', since: n2 - 3, lastSeq: n2, replayed: 3 });
+  await c.waitFor('the replay', () => c.events.length === 3 && c.events);
+  assert.deepEqual(c.events.map((e) => e.seq), [n2 - 2, n2 - 1, n2]);
+});
+
+test('malformed client frames are answered with an error frame and the connection stays usable', async (t) => {
+  const h = await host(t);
+  const c = await open(t, `${h.api}/ws`, asAdmin);
+  const table: Array<[string | Buffer, RegExp]> = [
+    ['not json', /^frame is not JSON: /],
+    ['[1,2]', /must be a JSON object/],
+    ['"subscribe"', /must be a JSON object/],
+    ['{}', /no type; expected "subscribe"/],
+    ['{"type":"unsubscribe"}', /unknown frame type "unsubscribe"; expected "subscribe"/],
+    ['{"type":"subscribe","flw":"f"}', /unknown field "flw" in subscribe; expected flow, run, since/],
+    ['{"type":"subscribe","flow":3}', /flow must be a non-empty string .*got 3/],
+    ['{"type":"subscribe","run":""}', /run must be a non-empty string/],
+    ['{"type":"subscribe","flow":"nope"}', /^no flow "nope"$/],
+    ['{"type":"subscribe","since":-1}', /since must be a non-negative integer .*got -1/],
+    ['{"type":"subscribe","since":1.5}', /since must be a non-negative integer/],
+    ['{"type":"subscribe","since":"3"}', /since must be a non-negative integer .*got "3"/],
+    [Buffer.from([1, 2, 3]), /binary frames are not supported/],
+  ];
+  for (const [frame, message] of table) {
+    const mark = c.frames.length;
+    c.ws.send(frame);
+    const err = await c.frame('error', mark);
+    assert.match(err.message, message, String(frame));
+  }
+  c.send({ type: 'subscribe', flow: 'f' });
+  await c.frame('subscribed');
+  const run = await pushData(h, 'f');
+  await c.event('the end of the run', isEnd(run));
+
+  // Frames over the limit are refused by ws itself: the socket closes with 1009, the host goes on.
+  c.ws.send('x'.repeat(70 * 1024));
+  assert.equal((await c.whenClosed()).code, 1009);
+  const next = await open(t, `${h.api}/ws`, asAdmin);
+  assert.equal(next.frames[0].type, 'hello');
+});
+
+test('a client whose session ended (logout or expiry) is closed with 1008 at the next event', async (t) => {
+  let now = Date.now();
+  const h = await host(t, { now: () => now, sessionTtlMs: 60_000 });
+  const a = await login(h);
+  const b = await login(h);
+  const loggedOut = await open(t, `${h.api}/ws`, { headers: { Cookie: a.cookie } });
+  const expiring = await open(t, `${h.api}/ws`, { protocols: [`floe-token.${b.token}`] });
+  const admin = await open(t, `${h.api}/ws`, asAdmin);
+  assert.equal((await h.call('POST', '/logout', undefined, { 'X-Floe-Auth': a.token })).status, 200);
+  await h.ended(await pushData(h, 'f'));
+  assert.equal((await loggedOut.whenClosed()).code, CLOSE_SESSION_ENDED);
+  assert.equal(loggedOut.events.length, 0);
+  assert.equal(expiring.closed, undefined);
+  now += 61_000;
+  const run = await pushData(h, 'f');
+  await h.ended(run);
+  assert.equal((await expiring.whenClosed()).code, CLOSE_SESSION_ENDED);
+  assert.equal(await metric(h, 'floe_websocket_dropped_total{reason="session-ended"}'), 2);
+  await admin.event('the end', isEnd(run));
+  assert.equal(admin.closed, undefined);
+});
+
+/** Parses the server's (unmasked) frames as they arrive: text frames, then the close code. */
+class FrameReader {
+  readonly texts: string[] = [];
+  closeCode?: number;
+  private rest: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): void {
+    const b = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
+    let at = 0;
+    while (this.closeCode === undefined && at + 2 <= b.length) {
+      const opcode = b[at] & 0x0f;
+      let len = b[at + 1] & 0x7f;
+      let head = 2;
+      if (len === 126) [len, head] = [b.length >= at + 4 ? b.readUInt16BE(at + 2) : Infinity, 4];
+      else if (len === 127) [len, head] = [b.length >= at + 10 ? Number(b.readBigUInt64BE(at + 2)) : Infinity, 10];
+      if (at + head + len > b.length) break;
+      const payload = b.subarray(at + head, at + head + len);
+      if (opcode === 1) this.texts.push(payload.toString());
+      if (opcode === 8) this.closeCode = payload.readUInt16BE(0);
+      at += head + len;
+    }
+    this.rest = b.subarray(at);
+  }
+}
+
+/**
+ * A raw TCP client that completes the upgrade and then stops reading. `drain()` reads what the
+ * server left for it, up to the close frame.
+ */
+async function stalledClient(url: string): Promise<{ socket: Socket; drain(): Promise<FrameReader> }> {
+  const { hostname, port, pathname } = new URL(url);
+  const socket = tcpConnect(Number(port), hostname);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.write(
+    `GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nX-Floe-Auth: ${ADMIN}\r\n\r\n`,
+  );
+  let head = Buffer.alloc(0);
+  const frames = new FrameReader();
+  await new Promise<void>((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      assert.match(head.subarray(0, end).toString(), /^HTTP\/1\.1 101 /);
+      frames.push(head.subarray(end + 4));
+      socket.off('data', onData);
+      socket.pause();
+      resolve();
+    };
+    socket.on('data', onData);
+  });
+  return {
+    socket,
+    drain: () =>
+      new Promise((resolve) => {
+        const done = (): void => {
+          socket.destroy();
+          resolve(frames);
+        };
+        if (frames.closeCode !== undefined) return done();
+        // A server that never drops the client: give up, and let the caller's asserts say so.
+        setTimeout(done, 20_000).unref();
+        socket.on('data', (c: Buffer) => {
+          frames.push(c);
+          if (frames.closeCode !== undefined) done();
+        });
+        socket.on('close', done);
+        socket.on('error', () => {});
+        socket.resume();
+      }),
+  };
+}
+
+test('a client that stops reading is closed with 4008 and stalls neither the hub nor a client that reads', async (t) => {
+  const h = await host(t);
+  const reader = await startReader(`${h.api}/ws`, ADMIN);
+  t.after(() => reader.stop());
+  const slow = await stalledClient(`${h.api}/ws`);
+  t.after(() => slow.socket.destroy());
+  await gaugeBecomes(h, 2);
+
+  const from = reader.helloSeq;
+  const run = await pushData(h, 'loud');
+  // Read once the server has dropped it, well before ws's close timeout (30 s) cuts the socket.
+  await metricBecomes(h, 'floe_websocket_dropped_total{reason="too-slow"}', 1, 30_000);
+  const { texts, closeCode } = await slow.drain();
+  assert.equal((await h.ended(run)).status, 'good');
+  assert.equal(closeCode, CLOSE_TOO_SLOW);
+  const got = texts.map((s) => JSON.parse(s) as Frame);
+  assert.equal(got[0].type, 'hello');
+  assert.equal(got[0].lastSeq, from);
+  const seqs = got.slice(1).map((f) => f.event.seq as number);
+  assert.deepEqual(seqs, seqs.map((_, i) => from + 1 + i), 'what it got before the close is a gapless prefix');
+  assert.ok(seqs.at(-1)! < h.real.host.hub.lastSeq(), 'and it was dropped before the end');
+
+  const seen = await reader.summaryAtEnd(run);
+  assert.ok(seen.gapless, 'the reading client got every event, in order');
+  assert.equal(seen.lastSeq, h.real.host.hub.lastSeq());
+  assert.equal(seen.events, seen.lastSeq - seen.helloSeq);
+  assert.equal(seen.stdoutLines, 200_000);
+  await gaugeBecomes(h, 1);
+});
+
+test('closing the host closes its clients with 1001', async (t) => {
+  const h = await startApiHost(FLOWS);
+  const c = await open(t, `${h.api}/ws`, asAdmin);
+  await h.close();
+  assert.equal((await c.whenClosed()).code, CLOSE_GOING_AWAY);
+});
