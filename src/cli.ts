@@ -2,6 +2,7 @@ import { createNodeRegistry } from './nodes/index.js';
 import { loadConfig } from './config/validate.js';
 import { describeFlowGraph } from './config/graph.js';
 import { randomBytes } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import { ConfigError, FloeError, formatProblem } from './errors.js';
 import { FlagError, HOST_FLAGS, parseFlags, usage, type FlagSpec } from './flags.js';
 import { hashPasswordCommand } from './hash-password.js';
@@ -38,7 +39,8 @@ const stdio: Io = {
 
 /** Runs the floe command line; resolves with the exit code (a host resolves when it stops). */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-help') || argv.includes('-h') || argv[0] === 'help') {
+  // Only where a flag could stand: `floe -admin -h` sets the admin token to "-h".
+  if (isHelp(argv[0]) || argv.slice(1).some((a, i) => isHelp(a) && !takesValue(argv[i]))) {
     io.out(HELP);
     return 0;
   }
@@ -86,61 +88,93 @@ async function runHost(argv: string[], io: Io): Promise<number> {
   for (const [cert, key] of [['pub_cert', 'pub_key'], ['prv_cert', 'prv_key']] as const) {
     if ((values[cert] === undefined) !== (values[key] === undefined)) throw new FlagError(`flags -${cert} and -${key} go together`);
   }
+  const graceMs = graceFromEnv();
   const log = createLogger();
-  const host = await startHost({
-    configFile: String(values.conf),
-    hostName,
-    tags: values.tags as string[],
-    root: typeof values.root === 'string' ? values.root : undefined,
-    log,
-    graceMs: process.env.FLOE_GRACE_MS ? Number(process.env.FLOE_GRACE_MS) : undefined,
-  });
-  let serving: Serving;
-  try {
-    let adminToken = typeof values.admin === 'string' ? values.admin : undefined;
-    if (!adminToken) {
-      adminToken = randomBytes(18).toString('base64url');
-      // Printed once, to the terminal only: the log never carries secrets.
-      io.err(`floe: no -admin given; this host's admin token is ${adminToken}\n`);
+  // Handlers go in before the host starts: it may start tasks while it recovers, and a signal
+  // in that window must still stop it gracefully rather than kill it outright.
+  let signalled: NodeJS.Signals | undefined;
+  let wake: () => void = () => {};
+  const stopRequested = new Promise<void>((r) => (wake = r));
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) {
+      io.err(`floe: ${sig} again, exiting now\n`);
+      process.exit(128 + (osConstants.signals[sig] ?? 0));
     }
-    serving = await serveHost({
-      host,
+    signalled = sig;
+    log.info({ signal: sig }, 'stopping: no new runs, running tasks get a grace period');
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const host = await startHost({
+      configFile: String(values.conf),
       hostName,
       tags: values.tags as string[],
-      adminToken,
-      pub: { bind: String(values.pub_bind), cert: optional(values.pub_cert), key: optional(values.pub_key) },
-      prv: values.prv_bind ? { bind: String(values.prv_bind), cert: optional(values.prv_cert), key: optional(values.prv_key) } : undefined,
+      root: typeof values.root === 'string' ? values.root : undefined,
       log,
+      graceMs,
     });
-  } catch (err) {
-    await host.stop();
-    throw err;
-  }
-  log.info({ host: hostName, tags: values.tags, conf: values.conf, workspaces: host.workspaceRoot, flows: host.config.flows.map((f) => f.id) }, 'host started');
-  await new Promise<void>((resolve) => {
-    let signalled = false;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (signalled) {
-        io.err(`floe: ${sig} again, exiting now\n`);
-        process.exit(130);
+    let serving: Serving;
+    try {
+      let adminToken = typeof values.admin === 'string' ? values.admin : undefined;
+      if (!adminToken) {
+        adminToken = randomBytes(18).toString('base64url');
+        // Printed once, to the terminal only: the log never carries secrets.
+        io.err(`floe: no -admin given; this host's admin token is ${adminToken}\n`);
       }
-      signalled = true;
-      log.info({ signal: sig }, 'stopping: no new runs, running tasks get a grace period');
-      serving
-        .close()
-        .then(() => host.stop())
-        .then(resolve, (err: unknown) => {
-          log.error({ err }, 'error while stopping');
-          resolve();
-        });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  log.info({}, 'host stopped');
-  return 0;
+      serving = await serveHost({
+        host,
+        hostName,
+        tags: values.tags as string[],
+        adminToken,
+        pub: { bind: String(values.pub_bind), cert: optional(values.pub_cert), key: optional(values.pub_key) },
+        prv: values.prv_bind ? { bind: String(values.prv_bind), cert: optional(values.prv_cert), key: optional(values.prv_key) } : undefined,
+        log,
+      });
+    } catch (err) {
+      await host.stop();
+      throw err;
+    }
+    log.info({ host: hostName, tags: values.tags, conf: values.conf, workspaces: host.workspaceRoot, flows: host.config.flows.map((f) => f.id) }, 'host started');
+    await stopRequested;
+    let code = 0;
+    for (const [what, step] of [['server', () => serving.close()], ['host', () => host.stop()]] as const) {
+      try {
+        await step();
+      } catch (err) {
+        log.error({ err }, `error while stopping the ${what}`);
+        code = 1;
+      }
+    }
+    log.info({ exitCode: code }, 'host stopped');
+    return code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** FLOE_GRACE_MS: how long running tasks get on shutdown; a bad value is a flag error. */
+function graceFromEnv(): number | undefined {
+  const raw = process.env.FLOE_GRACE_MS;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new FlagError(`FLOE_GRACE_MS is a whole number of milliseconds, got "${raw}"`);
+  return Number(raw);
 }
 
 function optional(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
+}
+
+function isHelp(a: string | undefined): boolean {
+  return a === 'help' || a === '--help' || a === '-help' || a === '-h';
+}
+
+/** Whether `arg` is a flag written without `=` whose value is the next argument. */
+function takesValue(arg: string | undefined): boolean {
+  const m = /^--?([^=]+)$/.exec(arg ?? '');
+  if (!m) return false;
+  const spec = [...HOST_FLAGS, ...CHECK_FLAGS].find((f) => f.name === m[1].replace(/-/g, '_'));
+  return spec !== undefined && spec.kind !== 'bool';
 }

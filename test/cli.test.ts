@@ -96,3 +96,47 @@ test('floe hash-password prints a hash of the password piped on stdin; an argume
   assert.doesNotMatch(refused.stderr, /correct horse/);
   assert.match(floe(['--help']).stdout, /floe hash-password/);
 });
+
+test('-h after a flag that takes a value is that value, not a request for help', () => {
+  const r = floe(['-conf=/nonexistent/floe.yml', '-admin', '-h', '-pub_bind=127.0.0.1:0']);
+  assert.equal(r.status, 1);
+  assert.doesNotMatch(r.stdout, /usage:/);
+  assert.match(r.stderr, /nonexistent\/floe\.yml/);
+  assert.match(floe(['check', '-h']).stdout, /usage:/);
+});
+
+test('a bad FLOE_GRACE_MS is a clear error with exit code 2', () => {
+  const r = spawnSync(process.execPath, [bin, '-conf=default.yml', '-pub_bind=127.0.0.1:0'], { cwd: root, encoding: 'utf8', env: { ...process.env, FLOE_GRACE_MS: 'soon' } });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /FLOE_GRACE_MS is a whole number of milliseconds, got "soon"/);
+});
+
+test('a second signal during the grace period exits at once with 128 + the signal number', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(
+    path.join(dir, 'floe.yml'),
+    `flows:
+  - id: tick
+    triggers: [{ name: t, type: timer, opts: { period: 0.1 } }]
+    tasks:
+      - { name: work, listen: trigger.good, type: exec, opts: { shell: 'sleep 30' } }
+`,
+  );
+  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-pub_bind=127.0.0.1:0', '-admin=t0ken'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FLOE_GRACE_MS: '60000' },
+  });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => {
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      if ((JSON.parse(l) as { msg: string }).msg === 'run started') resolve();
+    });
+  });
+  child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  assert.equal(code, 143);
+});
