@@ -4,6 +4,7 @@ import { formatPos } from '../errors.js';
 import type { ConfigProblem, SourcePos } from '../errors.js';
 import type { NodeRegistry } from '../nodes/node-type.js';
 import type { CommonConfig, Config, FlowConfig, TriggerConfig } from './schema.js';
+import { checkTemplate } from '../nodes/template.js';
 import { FieldReader, childPath, readNamed } from './field-reader.js';
 import type { Named } from './field-reader.js';
 import { entryOf, loadYaml } from './load.js';
@@ -292,6 +293,9 @@ function readEnv(r: FieldReader, map: TreeMap, path: string): string[] {
     if (eq < 0) r.error(pos, p, `env entry "${kv}" must have the form KEY=value`);
     else if (!ENV_KEY.test(kv.slice(0, eq))) {
       r.error(pos, p, `env key "${kv.slice(0, eq)}" must be letters, digits and _, not starting with a digit`);
+    } else {
+      const bad = checkTemplate(kv.slice(eq + 1));
+      if (bad) r.error(pos, p, `env value of ${kv.slice(0, eq)} is not a valid template: ${bad}`);
     }
   });
   return env;

@@ -15,6 +15,7 @@ runTable([
   { rule: 'resource-tags entries must be strings', text: flowWith(end, 'resource-tags: [db, 3]'), error: /6:25: error: flows\[0\]\.resource-tags\[1\]: resource-tags entries must be strings, got number 3/ },
   { rule: 'env entries need KEY=value', text: flowWith(end, 'env: [GOPATH]'), error: /flows\[0\]\.env\[0\]: env entry "GOPATH" must have the form KEY=value/ },
   { rule: 'env keys must be identifiers', text: flowWith(end, 'env: ["1X=a"]'), error: /flows\[0\]\.env\[0\]: env key "1X" must be letters, digits and _/ },
+  { rule: 'env values must be templates that render', text: flowWith(end, 'env: ["A={{#x}}open"]'), error: /flows\[0\]\.env\[0\]: env value of A is not a valid template: Unclosed section "x"/ },
   { rule: 'the legacy subs key was renamed to triggers', text: flowWith(end, 'subs: []'), error: /6:5: error: flows\[0\]\.subs: subs was renamed to triggers; rename the key/, alone: true },
   { rule: 'an unknown flow key is a warning with a suggestion', text: flowWith(end, 'reuse-spac: true'), warning: /6:5: warning: flows\[0\]\.reuse-spac: unknown key "reuse-spac" in a flow, ignored; did you mean "reuse-space"\?/ },
   { rule: 'tasks must be a list', text: 'flows:\n  - id: a\n    tasks:\n      name: x\n', error: /4:7: error: flows\[0\]\.tasks: tasks must be a list \(lines starting "- "\), got a map/, alone: true },
