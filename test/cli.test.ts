@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +12,24 @@ const bin = path.join(root, 'bin/floe.js');
 
 function floe(args: string[], cwd = root) {
   return spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+}
+
+/** A CLI host in a temp dir whose timer flow runs `shell` every `period` seconds; lines are its JSON log. */
+async function timerHost(t: TestContext, shell: string, period: number, args: string[] = [], env: NodeJS.ProcessEnv = process.env) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(
+    path.join(dir, 'floe.yml'),
+    `flows:
+  - id: tick
+    triggers: [{ name: t, type: timer, opts: { period: ${period} } }]
+    tasks:
+      - { name: work, listen: trigger.good, type: exec, opts: { shell: '${shell}' } }
+`,
+  );
+  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-pub_bind=127.0.0.1:0', '-admin=t0ken', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env });
+  t.after(() => child.kill('SIGKILL'));
+  return { child, lines: createInterface({ input: child.stdout }) };
 }
 
 test('floe --help lists every flag and exits 0', () => {
@@ -53,22 +71,10 @@ test('an invalid config: check and the host both print file:line:col errors and 
 });
 
 test('SIGTERM stops a host gracefully: running tasks finish, state persists, exit 0', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-cli-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(
-    path.join(dir, 'floe.yml'),
-    `flows:
-  - id: tick
-    triggers: [{ name: t, type: timer, opts: { period: 0.2 } }]
-    tasks:
-      - { name: work, listen: trigger.good, type: exec, opts: { shell: 'sleep 0.5; echo finished' } }
-`,
-  );
-  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-host_name=h7', '-pub_bind=127.0.0.1:0', '-admin=t0ken'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => child.kill('SIGKILL'));
+  const { child, lines: reader } = await timerHost(t, 'sleep 0.5; echo finished', 0.2, ['-host_name=h7']);
   const lines: Array<{ msg: string; run?: string; status?: string }> = [];
   await new Promise<void>((resolve) => {
-    createInterface({ input: child.stdout }).on('line', (l) => {
+    reader.on('line', (l) => {
       lines.push(JSON.parse(l) as { msg: string; run?: string });
       if (lines.at(-1)?.msg === 'run started') resolve();
     });
@@ -112,25 +118,9 @@ test('a bad FLOE_GRACE_MS is a clear error with exit code 2', () => {
 });
 
 test('a second signal during the grace period exits at once with 128 + the signal number', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-cli-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(
-    path.join(dir, 'floe.yml'),
-    `flows:
-  - id: tick
-    triggers: [{ name: t, type: timer, opts: { period: 0.1 } }]
-    tasks:
-      - { name: work, listen: trigger.good, type: exec, opts: { shell: 'sleep 30' } }
-`,
-  );
-  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-pub_bind=127.0.0.1:0', '-admin=t0ken'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FLOE_GRACE_MS: '60000' },
-  });
-  t.after(() => child.kill('SIGKILL'));
+  const { child, lines } = await timerHost(t, 'sleep 30', 0.1, [], { ...process.env, FLOE_GRACE_MS: '60000' });
   await new Promise<void>((resolve) => {
-    createInterface({ input: child.stdout }).on('line', (l) => {
+    lines.on('line', (l) => {
       if ((JSON.parse(l) as { msg: string }).msg === 'run started') resolve();
     });
   });

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { NodeContext, NodeResult, NodeType, OptsCheck } from './node-type.js';
-import { positiveSeconds } from './opts.js';
+import { positiveSeconds, templateOpt } from './opts.js';
 import { runInProcessGroup, type ProcessExit } from './process-group.js';
 import {
   checkTemplate,
@@ -47,8 +47,8 @@ export const execNode: NodeType<ExecOpts> = {
 
   parseOpts(raw: Record<string, unknown>, check: OptsCheck): ExecOpts {
     for (const k of Object.keys(raw)) if (!known.has(k)) check.warn(k, 'unknown option');
-    const cmd = readTemplate(raw, 'cmd', check);
-    const shell = readTemplate(raw, 'shell', check);
+    const cmd = templateOpt(raw, 'cmd', check);
+    const shell = templateOpt(raw, 'shell', check);
     if ((cmd === undefined) === (shell === undefined)) check.error(undefined, 'exactly one of cmd or shell is required');
     const opts: ExecOpts = {
       cmd,
@@ -60,7 +60,7 @@ export const execNode: NodeType<ExecOpts> = {
     opts.env.forEach((e, i) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) check.error(`env[${i}]`, 'must be KEY=value');
     });
-    const subDir = readTemplate(raw, 'sub-dir', check);
+    const subDir = templateOpt(raw, 'sub-dir', check);
     if (subDir !== undefined) {
       const problem = subDirProblem(subDir);
       if (problem) check.error('sub-dir', problem);
@@ -172,17 +172,6 @@ async function isDirectory(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isDirectory(), () => false);
 }
 
-function readTemplate(raw: Record<string, unknown>, key: string, check: OptsCheck): string | undefined {
-  const v = raw[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v.trim() === '') {
-    check.error(key, 'must be a non-empty string');
-    return undefined;
-  }
-  const problem = checkTemplate(v);
-  if (problem) check.error(key, `bad template: ${problem}`);
-  return v;
-}
 
 function readList(raw: Record<string, unknown>, key: string, check: OptsCheck): string[] {
   const v = raw[key];

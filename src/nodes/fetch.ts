@@ -5,9 +5,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fetch from 'node-fetch';
+import { templateOpt } from './opts.js';
 import type { NodeContext, NodeResult, NodeType, OptsCheck } from './node-type.js';
 import { shownUrl } from './shown-url.js';
-import { checkTemplate, expandPath, TemplateError, type TemplateScope } from './template.js';
+import { expandPath, TemplateError, type TemplateScope } from './template.js';
 
 export { shownUrl } from './shown-url.js';
 
@@ -32,20 +33,20 @@ export const fetchNode: NodeType<FetchOpts> = {
 
   parseOpts(raw: Record<string, unknown>, check: OptsCheck): FetchOpts {
     for (const k of Object.keys(raw)) if (!known.has(k)) check.warn(k, 'unknown option');
-    const url = readString(raw, 'url', check);
+    const url = templateOpt(raw, 'url', check);
     if (url === undefined) check.error('url', 'is required');
     else if (!url.includes('{{') && urlProblem(url)) check.error('url', urlProblem(url) ?? '');
-    const algoRaw = readString(raw, 'checksum-algo', check) ?? 'sha256';
+    const algoRaw = templateOpt(raw, 'checksum-algo', check) ?? 'sha256';
     const algo: ChecksumAlgo = isAlgo(algoRaw) ? algoRaw : 'sha256';
     if (!isAlgo(algoRaw)) check.error('checksum-algo', 'must be sha256, sha1 or md5');
-    const checksum = readString(raw, 'checksum', check)?.toLowerCase();
+    const checksum = templateOpt(raw, 'checksum', check)?.toLowerCase();
     if (checksum !== undefined && !checksum.includes('{{')) {
       if (!/^[0-9a-f]+$/.test(checksum) || checksum.length !== hexLength[algo]) {
         check.error('checksum', `must be ${hexLength[algo]} hex digits for ${algo}`);
       }
     }
     if (raw['checksum-algo'] !== undefined && checksum === undefined) check.warn('checksum-algo', 'has no effect without checksum');
-    return { url: url ?? '', checksum, algo, location: readString(raw, 'location', check) };
+    return { url: url ?? '', checksum, algo, location: templateOpt(raw, 'location', check) };
   },
 
   async execute(ctx: NodeContext, opts: FetchOpts, signal: AbortSignal): Promise<NodeResult> {
@@ -229,14 +230,3 @@ async function moveInto(tmp: string, dest: string): Promise<void> {
   }
 }
 
-function readString(raw: Record<string, unknown>, key: string, check: OptsCheck): string | undefined {
-  const v = raw[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v === '') {
-    check.error(key, 'must be a non-empty string');
-    return undefined;
-  }
-  const problem = checkTemplate(v);
-  if (problem) check.error(key, `bad template: ${problem}`);
-  return v;
-}

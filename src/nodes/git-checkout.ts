@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { gitClient } from './git-client.js';
 import { shownUrl } from './shown-url.js';
+import { templateOpt } from './opts.js';
 import type { NodeContext, NodeResult, NodeType, OptsCheck } from './node-type.js';
 import {
-  checkTemplate,
   expandPath,
   resolveSubDir,
   subDirProblem,
@@ -31,18 +31,18 @@ export const gitCheckoutNode: NodeType<GitCheckoutOpts> = {
 
   parseOpts(raw: Record<string, unknown>, check: OptsCheck): GitCheckoutOpts {
     for (const k of Object.keys(raw)) if (!known.has(k)) check.warn(k, 'unknown option');
-    const url = readString(raw, 'url', check);
+    const url = templateOpt(raw, 'url', check);
     if (url === undefined) check.error('url', 'is required');
-    const subDir = readString(raw, 'sub-dir', check);
+    const subDir = templateOpt(raw, 'sub-dir', check);
     if (subDir !== undefined) {
       const problem = subDirProblem(subDir);
       if (problem) check.error('sub-dir', problem);
     } else if (url !== undefined && !url.includes('{{') && repoName(url) === '') {
       check.error('sub-dir', `is required: no repository name in url ${shownUrl(url)}`);
     }
-    const ref = readString(raw, 'ref', check);
+    const ref = templateOpt(raw, 'ref', check);
     if (ref !== undefined && !ref.includes('{{') && refProblem(ref)) check.error('ref', refProblem(ref) ?? '');
-    return { url: url ?? '', ref, subDir, keyFile: readString(raw, 'key-file', check) };
+    return { url: url ?? '', ref, subDir, keyFile: templateOpt(raw, 'key-file', check) };
   },
 
   async execute(ctx: NodeContext, opts: GitCheckoutOpts, signal: AbortSignal): Promise<NodeResult> {
@@ -162,14 +162,3 @@ function firstLine(err: unknown): string {
   return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? 'unknown error';
 }
 
-function readString(raw: Record<string, unknown>, key: string, check: OptsCheck): string | undefined {
-  const v = raw[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v === '') {
-    check.error(key, 'must be a non-empty string');
-    return undefined;
-  }
-  const problem = checkTemplate(v);
-  if (problem) check.error(key, `bad template: ${problem}`);
-  return v;
-}
