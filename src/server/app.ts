@@ -58,7 +58,9 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
 
   app.use(async (ctx, next) => {
     if (!ctx.path.startsWith(`${base}/`) && ctx.path !== base) return next();
-    const route = `${ctx.method} ${ctx.path.slice(base.length) || '/'}`;
+    // The router accepts a trailing slash and answers HEAD with GET, so the public check does too.
+    const method = ctx.method === 'HEAD' ? 'GET' : ctx.method;
+    const route = `${method} ${ctx.path.slice(base.length).replace(/(.)\/+$/, '$1') || '/'}`;
     if (PUBLIC.has(route)) return next();
     const checked = deps.auth.check(requestToken(ctx.headers));
     if ('error' in checked) throw new FloeError('unauthorized', checked.error);

@@ -100,13 +100,14 @@ export function simRegistry(sim: SimControl): NodeRegistry {
 
 export async function startHub(
   yaml: string,
-  opts: { store?: Store; sim?: SimControl; tags?: string[]; host?: string; deps?: Partial<HubDeps> } = {},
+  opts: { store?: Store; sim?: SimControl; tags?: string[]; host?: string; deps?: Partial<HubDeps>; edit?: (c: Config) => void } = {},
 ): Promise<TestHub> {
   const sim = opts.sim ?? new SimControl();
   const registry = simRegistry(sim);
   const clock = manualClock();
   const store = opts.store ?? new MemoryStore();
   const config = testConfig(yaml, registry);
+  opts.edit?.(config);
   const hub = new Hub(config, {
     hostName: opts.host ?? 'h1',
     hostTags: opts.tags ?? ['master'],

@@ -115,6 +115,8 @@ test('an admin token that is a prefix or extension of the real one is an invalid
 test('health and login need no session', async () => {
   const health = await users.call('GET', '/health', undefined, {});
   assert.equal(health.status, 200);
+  assert.equal((await users.call('HEAD', '/health', undefined, {})).status, 200, 'HEAD like GET');
+  assert.equal((await users.call('GET', '/health/', undefined, {})).status, 200, 'a trailing slash like none');
   const bad = await login(users, 'ana', 'wrong');
   assert.equal(bad.status, 401);
   assert.notEqual(bad.body.message, 'missing session');

@@ -73,7 +73,7 @@ export function call<T>(agent: Agent | undefined, url: string, method: string, b
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let parsed: unknown = text;
-        if (/json/.test(String(res.headers['content-type']))) parsed = JSON.parse(text);
+        if (text !== '' && /json/.test(String(res.headers['content-type']))) parsed = JSON.parse(text);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed as T, text });
       });
     });

@@ -1,0 +1,62 @@
+import type { Config, FlowConfig, FormConfig } from '../config/schema.js';
+import type { DataAnswer, NodeResult } from '../nodes/node-type.js';
+import type { ActiveRun } from './active-run.js';
+import type { HubDeps } from './deps.js';
+import type { HubEvent, RunRef } from './events.js';
+import type { RunRecord } from './run.js';
+
+export type NodeEvent = Extract<HubEvent, { kind: 'node' }>;
+export type TriggerEvent = Extract<HubEvent, { kind: 'trigger' }>;
+
+export interface Deferred<T> {
+  resolve(v: T): void;
+  reject(e: unknown): void;
+}
+
+/** Work for the hub loop; every change of hub state is one of these, handled one at a time. */
+export type QueueItem =
+  | { kind: 'trigger'; event: TriggerEvent; done: Deferred<RunRef[]> }
+  | { kind: 'route'; event: NodeEvent }
+  | { kind: 'node-result'; run: string; node: string; token: number; result: NodeResult }
+  | { kind: 'data-request'; run: string; node: string; form: FormConfig; timeoutMs?: number; waiter: Deferred<DataAnswer | undefined> }
+  | { kind: 'data-expired'; run: string; node: string; timer: AbortController }
+  | { kind: 'persist'; run: string }
+  | { kind: 'answer'; run: string; node: string; values: Record<string, unknown>; by: string; done: Deferred<void> }
+  | { kind: 'cancel'; run: string; by: string; done: Deferred<void> }
+  | { kind: 'flow-loaded'; run: string; flow?: FlowConfig; error?: string }
+  | { kind: 'end-all'; reason: string }
+  | { kind: 'place' };
+
+/**
+ * What the pend and run sides share with the hub: its state, and the primitives of its queue
+ * loop. Only the hub's queue loop calls into those sides, so they change this state one queue
+ * item at a time.
+ */
+export interface HubCore {
+  readonly config: Config;
+  readonly deps: HubDeps;
+  /** Flows of the config by `id/ver`. */
+  readonly flowsByKey: ReadonlyMap<string, FlowConfig>;
+  /** Adopted runs not yet activated, oldest first. */
+  readonly pending: RunRecord[];
+  /** Runs executing on this host, by run id. */
+  readonly active: Map<string, ActiveRun>;
+  /** Active runs whose record changed; the loop persists them after the current item. */
+  readonly dirty: Set<ActiveRun>;
+  /** Set once start() was called; resolves when recovery is done. */
+  readonly ready: Promise<void> | undefined;
+  /** stop() was called: no new runs are taken or placed. */
+  readonly stopping: boolean;
+  /** Queue work for the hub loop. */
+  enqueue(item: QueueItem): void;
+  /** Number, keep and hand an event to the subscribers. */
+  publish(e: HubEvent): void;
+  /** Queue a placement pass, unless one is queued already or the hub has not started. */
+  schedulePlace(): void;
+  /** Resolve the whenIdle() waiters; called once the last active run is archived. */
+  wakeIdleWaiters(): void;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,126 @@
+import type { FlowConfig, TriggerConfig } from '../config/schema.js';
+import { checkFormValues } from '../config/form.js';
+import { FloeError } from '../errors.js';
+import type { Deferred, HubCore, TriggerEvent } from './core.js';
+import type { RunRef, RunStatus, Values } from './events.js';
+import { placePends, type PlacementPend } from './placement.js';
+import type { RunRecord } from './run.js';
+
+/** Pends: triggers adopted into runs, and placed on this host when their tags allow. */
+export class Pends {
+  constructor(
+    private readonly core: HubCore,
+    /** Starts a pend placement decided to run here. */
+    private readonly activate: (record: RunRecord) => Promise<void>,
+  ) {}
+
+  async adopt(flow: FlowConfig, trig: TriggerConfig, values: Values, by?: string): Promise<RunRef[]> {
+    if (!this.core.ready) throw new FloeError('shutting-down', 'host has not started');
+    // Recovery fills the pending list first; a pend adopted before that would be listed twice.
+    await this.core.ready;
+    const event: TriggerEvent = {
+      kind: 'trigger',
+      tag: 'trigger.good',
+      flowRef: { id: flow.id, ver: flow.ver },
+      trigger: trig.id,
+      triggerType: trig.type,
+      values,
+      by,
+    };
+    return new Promise((resolve, reject) => this.core.enqueue({ kind: 'trigger', event, done: { resolve, reject } }));
+  }
+
+  async handleTrigger(e: TriggerEvent, done: Deferred<RunRef[]>): Promise<void> {
+    this.core.publish(e);
+    const n = await this.core.deps.store.nextRunNumber();
+    const ref: RunRef = { flowRef: { ...e.flowRef }, run: `${this.core.deps.hostName}-${n}` };
+    const record: RunRecord = {
+      ref,
+      adoptedBy: this.core.deps.hostName,
+      status: 'pending',
+      trigger: { id: e.trigger, type: e.triggerType, values: e.values, by: e.by },
+      createdAt: this.core.deps.clock.now(),
+      nodes: {},
+    };
+    await this.core.deps.store.addPend(record);
+    this.core.pending.push(record);
+    this.core.publish({ kind: 'add-pend', tag: 'sys.add-pend', ref, trigger: e.trigger, values: e.values });
+    done.resolve([ref]);
+    this.core.schedulePlace();
+  }
+
+  async place(): Promise<void> {
+    if (this.core.stopping || this.core.pending.length === 0) return;
+    const pends: PlacementPend[] = [];
+    const orphans: RunRecord[] = [];
+    for (const r of this.core.pending) {
+      const flow = this.core.flowsByKey.get(`${r.ref.flowRef.id}/${r.ref.flowRef.ver}`);
+      if (!flow) orphans.push(r);
+      else pends.push({ run: r.ref.run, flowId: flow.id, hostTags: flow.hostTags, resourceTags: flow.resourceTags, reuseSpace: flow.reuseSpace });
+    }
+    for (const r of orphans) {
+      await this.archivePend(r, 'bad', `flow ${r.ref.flowRef.id} version ${r.ref.flowRef.ver} is no longer in the config`);
+    }
+    const holds = [...this.core.active.values()].map((ar) => ({
+      run: ar.record.ref.run,
+      flowId: ar.flow.id,
+      resourceTags: ar.flow.resourceTags,
+      reuseSpace: ar.flow.reuseSpace,
+    }));
+    const decisions = placePends(pends, { name: this.core.deps.hostName, tags: this.core.deps.hostTags }, holds);
+    const byRun = new Map(this.core.pending.map((r) => [r.ref.run, r]));
+    for (const d of decisions) {
+      const record = byRun.get(d.run);
+      if (!record) continue;
+      if (d.start) await this.activate(record);
+      else if (record.waiting !== d.reason) {
+        record.waiting = d.reason;
+        await this.core.deps.store.updatePend(record);
+        this.core.publish({ kind: 'pend-waiting', tag: 'sys.pend-waiting', ref: record.ref, reason: d.reason });
+      }
+    }
+  }
+
+  removePending(record: RunRecord): void {
+    const i = this.core.pending.indexOf(record);
+    if (i >= 0) this.core.pending.splice(i, 1);
+  }
+
+  async archivePend(record: RunRecord, status: RunStatus, reason: string): Promise<void> {
+    record.status = status;
+    record.reason = reason;
+    record.endTime = this.core.deps.clock.now();
+    record.waiting = undefined;
+    await this.core.deps.store.archive(record);
+    this.removePending(record);
+    this.core.publish({ kind: 'remove-pend', tag: 'sys.remove-pend', ref: record.ref });
+    this.core.publish({ kind: 'end', tag: 'sys.end', ref: record.ref, status, reason });
+    // Pends placed behind this one in the same pass were told it holds their tags.
+    this.core.schedulePlace();
+  }
+
+  pickTrigger(flow: FlowConfig, id: string | undefined): TriggerConfig {
+    if (id !== undefined) {
+      const t = flow.triggers.find((x) => x.id === id);
+      if (!t) throw new FloeError('not-found', `flow ${flow.id} has no trigger ${id} (it has: ${flow.triggers.map((x) => x.id).join(', ') || 'none'})`);
+      return t;
+    }
+    const t = flow.triggers.find((x) => x.type === 'data');
+    if (!t) throw new FloeError('bad-request', `flow ${flow.id} has no data trigger, so it cannot be started by request`);
+    return t;
+  }
+
+  checkTriggerValues(flow: FlowConfig, trig: TriggerConfig, values: Record<string, unknown>): Values {
+    if (trig.form) {
+      const checked = checkFormValues(trig.form, values);
+      if ('errors' in checked) throw new FloeError('bad-request', `bad values for trigger ${trig.id} of flow ${flow.id}: ${checked.errors.join('; ')}`);
+      return checked.values;
+    }
+    const out: Values = {};
+    for (const [k, v] of Object.entries(values)) {
+      if (typeof v === 'object' && v !== null) throw new FloeError('bad-request', `value ${k} must be a string, number or boolean`);
+      out[k] = String(v);
+    }
+    return out;
+  }
+}

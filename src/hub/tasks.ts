@@ -1,0 +1,152 @@
+import type { TaskConfig } from '../config/schema.js';
+import { checkFormValues } from '../config/form.js';
+import { FloeError } from '../errors.js';
+import type { DataAnswer, NodeContext, NodeResult, OptsCheck } from '../nodes/node-type.js';
+import type { ActiveRun } from './active-run.js';
+import { errorMessage, type HubCore, type QueueItem } from './core.js';
+import type { OutputStream } from './events.js';
+
+/**
+ * Executing a run's tasks: starting one, the context it runs in, its output, and the input a
+ * data task waits for. A task's result comes back through the queue as a `node-result`.
+ */
+export class Tasks {
+  private execToken = 0;
+
+  constructor(private readonly core: HubCore) {}
+
+  startNode(ar: ActiveRun, task: TaskConfig): void {
+    const run = ar.record.ref.run;
+    if (ar.running.has(task.id)) {
+      this.output(ar, task.id, 'floe', `${task.id} is still running; not started again`);
+      return;
+    }
+    const type = this.core.deps.nodes.get(task.type);
+    const prev = ar.record.nodes[task.id];
+    ar.record.nodes[task.id] = { id: task.id, status: 'running', startTime: this.core.deps.clock.now(), attempts: (prev?.attempts ?? 0) + 1 };
+    this.core.dirty.add(ar);
+    this.core.publish({ kind: 'node-start', tag: 'sys.node-start', ref: ar.record.ref, node: task.id, attempt: ar.record.nodes[task.id].attempts });
+    const token = ++this.execToken;
+    const controller = new AbortController();
+    ar.running.set(task.id, { task, controller, token });
+    const done = (result: NodeResult) => this.core.enqueue({ kind: 'node-result', run, node: task.id, token, result });
+    if (!type) return done({ status: 1, reason: `unknown task type ${task.type}` });
+    const problems: string[] = [];
+    const opts = type.parseOpts({ ...task.opts, good: task.good }, collectProblems(problems));
+    if (problems.length > 0) return done({ status: 1, reason: `bad opts: ${problems.join('; ')}` });
+    type.execute(this.nodeContext(ar, task, controller.signal), opts, controller.signal).then(done, (err: unknown) =>
+      done({ status: 1, reason: controller.signal.aborted ? 'stopped' : errorMessage(err) }),
+    );
+  }
+
+  private nodeContext(ar: ActiveRun, task: TaskConfig, signal: AbortSignal): NodeContext {
+    const run = ar.record.ref.run;
+    return {
+      ref: ar.record.ref,
+      nodeId: task.id,
+      workspace: ar.record.workspace ?? '',
+      env: ar.env,
+      vars: ar.vars,
+      clock: this.core.deps.clock,
+      cacheDir: this.core.deps.cacheDir,
+      gitKey: this.core.config.common.gitKey,
+      output: (stream, line) => this.output(ar, task.id, stream, line),
+      onProcess: (pgid) => {
+        const rec = ar.record.nodes[task.id];
+        if (rec) (rec.procs ??= []).push({ pgid, id: this.core.deps.reaper?.identify(pgid) });
+        // Persisted through the queue at once, so a restart after kill -9 can find the group.
+        this.core.enqueue({ kind: 'persist', run });
+      },
+      requestData: (form, timeoutMs) =>
+        new Promise<DataAnswer | undefined>((resolve, reject) => {
+          // endRun rejects waiting requests too; this covers a request still in the queue.
+          const stopped = () => reject(new FloeError('conflict', `run ${run} stopped while ${task.id} waited for input`));
+          if (signal.aborted) return stopped();
+          signal.addEventListener('abort', stopped, { once: true });
+          this.core.enqueue({ kind: 'data-request', run, node: task.id, form, timeoutMs, waiter: { resolve, reject } });
+        }),
+    };
+  }
+
+  output(ar: ActiveRun, node: string, stream: OutputStream, line: string): void {
+    if (!this.core.active.has(ar.record.ref.run)) return;
+    const n = ar.outputN++;
+    ar.outBuf.push({ node, stream, line, at: this.core.deps.clock.now(), n });
+    this.core.publish({ kind: 'node-output', tag: 'sys.node-output', ref: ar.record.ref, node, stream, line, n });
+    if (ar.outScheduled) return;
+    ar.outScheduled = true;
+    // Lines that arrive while a write is under way go out together in the next one.
+    ar.outFlush = ar.outFlush.then(async () => {
+      ar.outScheduled = false;
+      const lines = ar.outBuf.splice(0);
+      if (lines.length > 0) await this.core.deps.store.appendOutput(ar.record.ref.run, lines);
+    }).catch((err: unknown) => this.core.deps.log?.error({ err, run: ar.record.ref.run }, 'could not save output'));
+  }
+
+  async dataRequested(item: Extract<QueueItem, { kind: 'data-request' }>): Promise<void> {
+    const { run, node, form, timeoutMs, waiter } = item;
+    const ar = this.core.active.get(run);
+    if (!ar || ar.ending || !ar.running.has(node)) return waiter.reject(new FloeError('conflict', `run ${run} is not waiting on ${node}`));
+    const timer = timeoutMs === undefined ? undefined : new AbortController();
+    ar.dataWaiters.set(node, { form, resolve: waiter.resolve, reject: waiter.reject, timer });
+    if (timer) {
+      this.core.deps.clock.after(timeoutMs ?? 0, timer.signal).then(
+        () => this.core.enqueue({ kind: 'data-expired', run, node, timer }),
+        () => {}, // answered or the run ended first
+      );
+    }
+    const rec = ar.record.nodes[node];
+    rec.status = 'waiting-data';
+    rec.form = form;
+    this.core.dirty.add(ar);
+    this.core.publish({ kind: 'data-required', tag: 'sys.data-required', ref: ar.record.ref, node, form });
+  }
+
+  /** The answer timeout of a data node passed; whichever of answer and expiry is queued first wins. */
+  async dataExpired(run: string, node: string, timer: AbortController): Promise<void> {
+    const waiter = this.core.active.get(run)?.dataWaiters.get(node);
+    if (!waiter || waiter.timer !== timer) return;
+    this.core.active.get(run)?.dataWaiters.delete(node);
+    waiter.resolve(undefined);
+  }
+
+  async answer(item: Extract<QueueItem, { kind: 'answer' }>): Promise<void> {
+    const { run, node, by } = item;
+    const ar = this.core.active.get(run);
+    if (ar?.ending) throw new FloeError('conflict', `run ${run} is ending (${ar.ending.status}); its data nodes take no input`);
+    if (!ar) {
+      if (this.core.pending.some((r) => r.ref.run === run)) throw new FloeError('conflict', `run ${run} has not started yet; its data nodes take no input`);
+      const archived = await this.core.deps.store.getRun(run);
+      if (archived) throw new FloeError('conflict', `run ${run} has already ended (${archived.status})`);
+      throw new FloeError('not-found', `no run ${run}`);
+    }
+    const waiter = ar.dataWaiters.get(node);
+    if (!waiter) {
+      const task = ar.flow.nodes.find((n) => n.id === node);
+      if (!task) throw new FloeError('not-found', `run ${run} has no node ${node}`);
+      if (task.class !== 'task' || task.type !== 'data') throw new FloeError('bad-request', `node ${node} is a ${task.class === 'task' ? task.type : 'merge'} node, not a data node`);
+      const rec = ar.record.nodes[node];
+      if (rec?.answeredBy) throw new FloeError('conflict', `data node ${node} was already answered by ${rec.answeredBy}`);
+      throw new FloeError('conflict', `data node ${node} is not waiting for input yet (it starts on ${task.listen})`);
+    }
+    const checked = checkFormValues(waiter.form, item.values);
+    if ('errors' in checked) throw new FloeError('bad-request', `bad values for ${node}: ${checked.errors.join('; ')}`);
+    const rec = ar.record.nodes[node];
+    rec.answeredBy = by;
+    rec.answeredAt = this.core.deps.clock.now();
+    rec.values = checked.values;
+    await this.core.deps.store.updateRun(ar.record);
+    ar.dataWaiters.delete(node);
+    waiter.timer?.abort();
+    this.core.publish({ kind: 'data-answered', tag: 'sys.data-answered', ref: ar.record.ref, node, by });
+    waiter.resolve({ values: checked.values, by });
+    item.done.resolve();
+  }
+}
+
+function collectProblems(into: string[]): OptsCheck {
+  return {
+    error: (field, message) => into.push(field ? `${field}: ${message}` : message),
+    warn: () => {},
+  };
+}
