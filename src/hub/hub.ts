@@ -352,9 +352,11 @@ export class Hub {
 
   private async flushDirty(): Promise<void> {
     if (this.dirty.size === 0) return;
-    const runs = [...this.dirty];
-    this.dirty.clear();
-    for (const ar of runs) if (this.active.has(ar.record.ref.run)) await this.deps.store.updateRun(ar.record);
+    for (const ar of [...this.dirty]) {
+      // Unmarked only once written: a failed write leaves it (and those after it) to the next flush.
+      if (this.active.has(ar.record.ref.run)) await this.deps.store.updateRun(ar.record);
+      this.dirty.delete(ar);
+    }
   }
 
   private publish(e: HubEvent): void {

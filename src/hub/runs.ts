@@ -30,12 +30,15 @@ export class Runs {
     } catch (err) {
       return this.pends.archivePend(record, 'bad', `could not make the workspace: ${errorMessage(err)}`);
     }
-    record.status = 'running';
-    record.execHost = this.core.deps.hostName;
-    record.startTime = this.core.deps.clock.now();
-    record.workspace = workspace;
-    record.waiting = undefined;
-    await this.core.deps.store.activate(record);
+    const before = { status: record.status, execHost: record.execHost, startTime: record.startTime, workspace: record.workspace, waiting: record.waiting };
+    Object.assign(record, { status: 'running', execHost: this.core.deps.hostName, startTime: this.core.deps.clock.now(), workspace, waiting: undefined });
+    try {
+      await this.core.deps.store.activate(record);
+    } catch (err) {
+      // Still a pend: put back what it said, and let the next placement pass try again.
+      Object.assign(record, before);
+      throw err;
+    }
     this.pends.removePending(record);
     const ar = new ActiveRun(record, flow);
     this.core.active.set(record.ref.run, ar);

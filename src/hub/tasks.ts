@@ -63,7 +63,18 @@ export class Tasks {
           const stopped = () => reject(new FloeError('conflict', `run ${run} stopped while ${task.id} waited for input`));
           if (signal.aborted) return stopped();
           signal.addEventListener('abort', stopped, { once: true });
-          this.core.enqueue({ kind: 'data-request', run, node: task.id, form, timeoutMs, waiter: { resolve, reject } });
+          const settle = () => signal.removeEventListener('abort', stopped);
+          this.core.enqueue({
+            kind: 'data-request',
+            run,
+            node: task.id,
+            form,
+            timeoutMs,
+            waiter: {
+              resolve: (a) => (settle(), resolve(a)),
+              reject: (e) => (settle(), reject(e)),
+            },
+          });
         }),
     };
   }

@@ -258,3 +258,69 @@ flows:
   assert.deepEqual((await t.hub.findRun('h1-2'))?.trigger.values.hash, 'a2', 'the next poll fired it');
   await t.hub.stop();
 });
+
+test('a pend whose activation the store refused stays a clean pend and starts on the next placement', async () => {
+  const store = new MemoryStore();
+  const realActivate = store.activate.bind(store);
+  let refuse = 1;
+  store.activate = async (run) => {
+    if (refuse-- > 0) throw new Error('disk full');
+    return realActivate(run);
+  };
+  const t = await startHub(
+    `
+flows:
+  - id: f
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim }]
+`,
+    { store },
+  );
+  const [r1] = await t.hub.trigger('f');
+  await t.hub.drained();
+  const pend = t.hub.listPending()[0];
+  assert.equal(pend?.ref.run, r1.run);
+  assert.equal(pend.status, 'pending', 'not left saying running');
+  assert.equal(pend.execHost, undefined);
+  const [r2] = await t.hub.trigger('f'); // any later event places again
+  assert.equal((await t.ended(r1.run)).status, 'good');
+  assert.equal((await t.ended(r2.run)).status, 'good');
+});
+
+test('a run whose state could not be saved stays marked and is saved by the next flush', async () => {
+  const store = new MemoryStore();
+  const realUpdate = store.updateRun.bind(store);
+  let refuse = 0;
+  store.updateRun = async (run) => {
+    if (refuse > 0) {
+      refuse--;
+      throw new Error('disk full');
+    }
+    return realUpdate(run);
+  };
+  const t = await startHub(
+    `
+flows:
+  - id: f
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: a, listen: trigger.good, type: sim, opts: { hold: a } }]
+  - id: other
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: o, listen: trigger.good, type: sim, opts: { hold: o } }]
+`,
+    { store },
+  );
+  refuse = 1;
+  const [ref] = await t.hub.trigger('f');
+  await t.sim.whenHeld('a');
+  await t.hub.drained();
+  assert.deepEqual((await store.getRun(ref.run))?.nodes, {}, 'the write of a starting failed');
+  // Nothing in run f changes now; only another run's events give the hub a chance to flush.
+  await t.hub.trigger('other');
+  await t.sim.whenHeld('o');
+  await t.hub.drained();
+  assert.equal((await store.getRun(ref.run))?.nodes.a?.status, 'running', 'saved by a later flush');
+  t.sim.release('a');
+  t.sim.release('o');
+  await t.ended(ref.run);
+});
