@@ -53,7 +53,7 @@ export class Hub {
   private readonly subscribers = new Set<{ fn: EventListener; filter?: SubscribeFilter }>();
   private readonly flowsByKey = new Map<string, FlowConfig>();
   private readonly sources: TriggerSource[] = [];
-  private seq = 0;
+  private seq: number;
   /** The last published events, for subscribers that reconnect and ask for what they missed. */
   private readonly history: EventRing;
   private started = false;
@@ -72,6 +72,10 @@ export class Hub {
   ) {
     for (const f of config.flows) this.flowsByKey.set(`${f.id}/${f.ver}`, f);
     this.history = new EventRing(deps.eventHistory ?? 10_000);
+    // Numbering starts from the clock in microseconds, so seqs keep rising across restarts (short
+    // of a million events a second): a client resuming with a seq from before a restart is told
+    // to resync instead of being replayed this boot's unrelated events of the same numbers.
+    this.seq = deps.clock.now() * 1000;
     const core = this.shareCore();
     this.tasks = new Tasks(core);
     this.pends = new Pends(core, (record) => this.runs.activate(record));

@@ -100,11 +100,11 @@ export function simRegistry(sim: SimControl): NodeRegistry {
 
 export async function startHub(
   yaml: string,
-  opts: { store?: Store; sim?: SimControl; tags?: string[]; host?: string; deps?: Partial<HubDeps>; edit?: (c: Config) => void } = {},
+  opts: { store?: Store; sim?: SimControl; tags?: string[]; host?: string; deps?: Partial<HubDeps>; edit?: (c: Config) => void; clockStart?: number } = {},
 ): Promise<TestHub> {
   const sim = opts.sim ?? new SimControl();
   const registry = simRegistry(sim);
-  const clock = manualClock();
+  const clock = manualClock(opts.clockStart);
   const store = opts.store ?? new MemoryStore();
   const config = testConfig(yaml, registry);
   opts.edit?.(config);

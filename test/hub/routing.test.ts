@@ -455,3 +455,20 @@ flows:
   assert.match(end.reason ?? '', /could not prepare the run's environment/);
   assert.equal(t.hub.listActive().length, 0);
 });
+
+test('event numbers keep rising across a restart, so an old seq asks for a resync', async () => {
+  const { MemoryStore } = await import('../../src/store/memory.js');
+  const store = new MemoryStore();
+  const yaml = flow(`
+      - { name: a, listen: trigger.good, type: sim }`);
+  const first = await startHub(yaml, { store });
+  const [r1] = await first.hub.trigger('f');
+  await first.ended(r1.run);
+  const seen = first.hub.lastSeq();
+  await first.hub.stop();
+  const second = await startHub(yaml, { store, clockStart: first.clock.now() + 1_000 });
+  const [r2] = await second.hub.trigger('f');
+  await second.ended(r2.run);
+  assert.ok(second.hub.lastSeq() > seen, 'numbers rise across the restart');
+  assert.equal(second.hub.eventsSince(seen), undefined, 'a seq from before the restart asks for a resync');
+});
