@@ -73,20 +73,7 @@ export function recordingCheck(): { errors: string[]; warnings: string[]; error(
   };
 }
 
-/** True while `pid` is a live process (a zombie awaiting its reaper counts as gone). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim();
-    return stat !== '' && !stat.startsWith('Z');
-  } catch {
-    return false; // ps exits 1 when the pid is gone
-  }
-}
+export { isAlive } from '../e2e/proc.js';
 
 /** Pids of the processes in group `pgid`. */
 export function groupMembers(pgid: number): number[] {
