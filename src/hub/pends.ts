@@ -99,14 +99,17 @@ export class Pends {
     this.core.schedulePlace();
   }
 
+  /** The data trigger a request starts: `id`, or the flow's first data trigger. */
   pickTrigger(flow: FlowConfig, id: string | undefined): TriggerConfig {
-    if (id !== undefined) {
-      const t = flow.triggers.find((x) => x.id === id);
-      if (!t) throw new FloeError('not-found', `flow ${flow.id} has no trigger ${id} (it has: ${flow.triggers.map((x) => x.id).join(', ') || 'none'})`);
-      return t;
+    const data = flow.triggers.filter((t) => t.type === 'data');
+    if (id !== undefined && !data.some((t) => t.id === id)) {
+      const other = flow.triggers.find((t) => t.id === id);
+      const why = other ? `trigger ${id} is a ${other.type} trigger, not a data trigger` : `no data trigger ${id}`;
+      const has = data.map((t) => t.id).join(', ') || 'none';
+      throw new FloeError('not-found', `flow ${flow.id} version ${flow.ver} has ${why} (its data triggers: ${has})`);
     }
-    const t = flow.triggers.find((x) => x.type === 'data');
-    if (!t) throw new FloeError('bad-request', `flow ${flow.id} has no data trigger, so it cannot be started by request`);
+    const t = id === undefined ? data[0] : data.find((x) => x.id === id);
+    if (!t) throw new FloeError('not-found', `flow ${flow.id} version ${flow.ver} has no data trigger, so it cannot be started by request`);
     return t;
   }
 

@@ -63,7 +63,7 @@ export class Fields {
     value: unknown,
   ) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new FloeError('bad-request', `${where} must be a JSON object, got ${describe(value)}`);
+      throw new FloeError('bad-request', `${where} must be a JSON object, got ${describeValue(value)}`);
     }
     for (const [k, v] of Object.entries(value)) this.byLower.set(k.toLowerCase(), v);
   }
@@ -81,7 +81,7 @@ export class Fields {
   string(key: string, opts: { optional?: boolean } = {}): string | undefined {
     const v = this.raw(key);
     if (v === undefined && opts.optional) return undefined;
-    if (typeof v !== 'string' || v === '') throw new FloeError('bad-request', `${this.where}.${key} must be a non-empty string, got ${describe(v)}`);
+    if (typeof v !== 'string' || v === '') throw new FloeError('bad-request', `${this.where}.${key} must be a non-empty string, got ${describeValue(v)}`);
     return v;
   }
 
@@ -90,7 +90,7 @@ export class Fields {
   int(key: string, opts: { optional?: boolean } = {}): number | undefined {
     const v = this.raw(key);
     if (v === undefined && opts.optional) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new FloeError('bad-request', `${this.where}.${key} must be an integer, got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new FloeError('bad-request', `${this.where}.${key} must be an integer, got ${describeValue(v)}`);
     return v;
   }
 
@@ -108,9 +108,12 @@ export class Fields {
   }
 }
 
-function describe(v: unknown): string {
+/** A short description of an unexpected value for an error message: objects are not echoed, long text is cut. */
+export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  return typeof v === 'string' ? `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}` : `${typeof v} ${JSON.stringify(v)}`;
+  if (typeof v === 'object') return 'an object';
+  const text = JSON.stringify(v);
+  return `${typeof v} ${text.length > 40 ? `${text.slice(0, 40)}...` : text}`;
 }

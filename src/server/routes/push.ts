@@ -1,7 +1,7 @@
 import { FloeError } from '../../errors.js';
 import type { ApiDeps, ApiRouter } from '../api.js';
 import { sessionOf } from '../api.js';
-import { Fields, readJson } from '../body.js';
+import { describeValue, Fields, readJson } from '../body.js';
 import { takesNoQuery } from '../query.js';
 import { respond } from '../respond.js';
 
@@ -41,20 +41,11 @@ export function registerPush(router: ApiRouter, deps: ApiDeps): void {
       return;
     }
 
-    const flow = hub.findFlow(flowId, ver);
-    if (!flow) throw new FloeError('not-found', `no flow ${flowId}${ver === undefined ? '' : ` version ${ver}`}`);
-    const dataTriggers = flow.triggers.filter((t) => t.type === 'data');
-    if (formId !== undefined && !dataTriggers.some((t) => t.id === formId)) {
-      const other = flow.triggers.find((t) => t.id === formId);
-      const why = other ? `trigger ${formId} is a ${other.type} trigger, not a data trigger` : `no data trigger ${formId}`;
-      const has = dataTriggers.map((t) => t.id).join(', ') || 'none';
-      throw new FloeError('not-found', `flow ${flow.id} version ${flow.ver} has ${why} (its data triggers: ${has})`);
-    }
-    if (dataTriggers.length === 0) throw new FloeError('not-found', `flow ${flow.id} version ${flow.ver} has no data trigger, so it cannot be started by request`);
-    // hub.trigger resolves once the pends are persisted, so the ids answered survive a crash.
-    const refs = await hub.trigger(flow.id, { ver: flow.ver, trigger: formId ?? dataTriggers[0].id, values, by });
+    // hub.trigger picks the data trigger (or says why there is none), checks the values, and
+    // resolves once the pends are persisted, so the ids answered survive a crash.
+    const refs = await hub.trigger(flowId, { ver, trigger: formId, values, by });
     const runs = refs.map((r) => r.run);
-    respond(ctx, `flow ${flow.id} triggered: ${runs.join(', ')}`, { runs });
+    respond(ctx, `flow ${flowId} triggered: ${runs.join(', ')}`, { runs });
   });
 }
 
@@ -63,23 +54,15 @@ function submittedValues(form: Fields | undefined): SubmittedValues {
   const raw = form?.raw('values');
   if (raw === undefined) return {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new FloeError('bad-request', `body.form.values must be a JSON object of field id -> value, got ${kindOf(raw)}`);
+    throw new FloeError('bad-request', `body.form.values must be a JSON object of field id -> value, got ${describeValue(raw)}`);
   }
   const out: SubmittedValues = {};
   // Keys as sent: a form-less trigger passes them on as they are (form fields match in any case).
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-      throw new FloeError('bad-request', `body.form.values.${k} must be a string, number or boolean, got ${kindOf(v)}`);
+      throw new FloeError('bad-request', `body.form.values.${k} must be a string, number or boolean, got ${describeValue(v)}`);
     }
     out[k] = v;
   }
   return out;
-}
-
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  const text = JSON.stringify(v);
-  return `${typeof v} ${text.length > 40 ? `${text.slice(0, 40)}...` : text}`;
 }
