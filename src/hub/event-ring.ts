@@ -6,7 +6,7 @@ export class EventRing {
   private next = 0;
   private count = 0;
 
-  constructor(private readonly size: number) {
+  constructor(size: number) {
     this.buf = new Array<PublishedEvent | undefined>(Math.max(1, size));
   }
 

@@ -33,7 +33,6 @@ export type HubEvent =
   | { kind: 'data-answered'; tag: 'sys.data-answered'; ref: RunRef; node: string; by: string }
   | { kind: 'end'; tag: 'sys.end'; ref: RunRef; status: RunStatus; reason?: string };
 
-export type HubEventKind = HubEvent['kind'];
 
 /** An event as published to subscribers: numbered in publication order on this host. */
 export type PublishedEvent = HubEvent & { seq: number; at: number };
@@ -41,12 +40,4 @@ export type PublishedEvent = HubEvent & { seq: number; at: number };
 /** Tags that nodes may listen to; `sys.*` is reserved for system events. */
 export function isSystemTag(tag: string): boolean {
   return tag.startsWith('sys.');
-}
-
-export function runKey(ref: RunRef): string {
-  return ref.run;
-}
-
-export function flowKey(ref: FlowRef): string {
-  return `${ref.id}/${ref.ver}`;
 }

@@ -101,11 +101,6 @@ export class Fields {
     if (v === undefined && opts.optional) return undefined;
     return new Fields(`${this.where}.${key}`, v);
   }
-
-  /** The object as plain entries, keys lowercased. */
-  entries(): Array<[string, unknown]> {
-    return [...this.byLower.entries()];
-  }
 }
 
 /** A short description of an unexpected value for an error message: objects are not echoed, long text is cut. */

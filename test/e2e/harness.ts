@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createLogger } from '../../src/host/logger.js';
 import { startHost, type Host } from '../../src/host/host.js';
 import type { PublishedEvent, RunStatus } from '../../src/hub/events.js';
+import { isFinished } from '../../src/hub/run.js';
 
 export interface RealHost {
   host: Host;
@@ -51,7 +52,7 @@ export async function startRealHost(yaml: string, opts: { dir?: string; hostName
       const seen = ends.get(run);
       if (seen) return seen;
       const archived = await host.hub.findRun(run);
-      if (archived && (archived.status === 'good' || archived.status === 'bad' || archived.status === 'cancelled')) {
+      if (archived && isFinished(archived.status)) {
         return { status: archived.status, reason: archived.reason };
       }
       return new Promise((r) => waiters.set(run, r));
