@@ -14,6 +14,7 @@ import {
   TemplateError,
   type TemplateScope,
 } from './template.js';
+import { realPathInWorkspace } from './workspace-path.js';
 
 /** The shell for `shell` lines: POSIX sh, as found on every host (dash on Debian); write `bash -c` for bash. */
 export const SHELL = '/bin/sh';
@@ -91,7 +92,13 @@ export const execNode: NodeType<ExecOpts> = {
         const [k, v] = renderEnvEntry(e, scope);
         env[k] = v;
       }
-      cwd = opts.subDir === undefined ? ctx.workspace : resolveSubDir(opts.subDir, scope);
+      // The process starts in the real dir, so links on the way are judged once, here; what
+      // is not covered: an earlier task's process swapping a dir on that path for a symlink
+      // between this check and the spawn (a process's cwd, once set, can't be redirected).
+      cwd =
+        opts.subDir === undefined
+          ? ctx.workspace
+          : await realPathInWorkspace(ctx.workspace, resolveSubDir(opts.subDir, scope), `sub-dir ${opts.subDir}`);
     } catch (err) {
       if (err instanceof TemplateError) return { status: 1, reason: err.message };
       throw err;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +9,7 @@ import { templateOpt } from './opts.js';
 import type { NodeContext, NodeResult, NodeType, OptsCheck } from './node-type.js';
 import { shownUrl } from './shown-url.js';
 import { expandPath, TemplateError, type TemplateScope } from './template.js';
+import { makeRealDir, realPathInWorkspace } from './workspace-path.js';
 
 export { shownUrl } from './shown-url.js';
 
@@ -54,12 +55,14 @@ export const fetchNode: NodeType<FetchOpts> = {
     let url: string;
     let checksum: string | undefined;
     let dest: string;
+    let dir: RealDir;
     try {
       url = expandPath(opts.url, scope);
       const problem = urlProblem(url);
       if (problem) return fail(`url ${shownUrl(url)} ${problem}`);
       checksum = opts.checksum === undefined ? undefined : expandPath(opts.checksum, scope).toLowerCase();
       dest = await resolveLocation(opts.location, downloadName(url), scope);
+      dir = await realDirOf(dest, `location ${JSON.stringify(opts.location ?? path.basename(dest))}`, ctx.workspace);
     } catch (err) {
       if (err instanceof TemplateError) return fail(err.message);
       throw err;
@@ -71,8 +74,12 @@ export const fetchNode: NodeType<FetchOpts> = {
       if (checksum === undefined) {
         // Nothing to verify a cached copy against, so every run downloads afresh.
         const tmp = await download(ctx, url, cacheDir, undefined, opts.algo, signal);
-        await mkdir(path.dirname(dest), { recursive: true });
-        await moveInto(tmp, dest);
+        try {
+          await makeDir(dir);
+          await placeFile(tmp, path.join(dir.path, path.basename(dest)), 'move');
+        } finally {
+          await rm(tmp, { force: true });
+        }
       } else {
         const cached = path.join(cacheDir, cacheKey(url, opts.algo, checksum));
         if (await isCachedAndGood(cached, opts.algo, checksum)) {
@@ -81,11 +88,11 @@ export const fetchNode: NodeType<FetchOpts> = {
           const tmp = await download(ctx, url, cacheDir, checksum, opts.algo, signal);
           await rename(tmp, cached);
         }
-        await mkdir(path.dirname(dest), { recursive: true });
-        await linkInto(cached, dest);
+        await makeDir(dir);
+        await placeFile(cached, path.join(dir.path, path.basename(dest)), 'link');
       }
     } catch (err) {
-      if (err instanceof FetchFailure) return fail(err.message);
+      if (err instanceof FetchFailure || err instanceof TemplateError) return fail(err.message);
       if (signal.aborted) return fail(`cancelled while fetching ${shownUrl(url)}`);
       return fail(`fetching ${shownUrl(url)}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -210,22 +217,55 @@ async function download(
   }
 }
 
-/** Hard links the cached file into place (replacing what is there), copying across devices. */
-async function linkInto(cached: string, dest: string): Promise<void> {
-  await rm(dest, { force: true });
-  try {
-    await link(cached, dest);
-  } catch {
-    await copyFile(cached, dest);
-  }
+/** The directory a fetched file goes in; `what` names the location for a refusal. */
+interface RealDir {
+  path: string;
+  what: string;
+  /** False for a location the config spells out outside the workspace: taken as written. */
+  inWorkspace: boolean;
 }
 
-async function moveInto(tmp: string, dest: string): Promise<void> {
-  await rm(dest, { force: true });
+/**
+ * The real directory `dest` goes in. A location inside the workspace (as written) must stay
+ * inside through every symlink on the way (issue 7), or a link made by an earlier task or
+ * committed in a checkout would take the file outside; the file name itself is never
+ * followed (see `placeFile`).
+ */
+async function realDirOf(dest: string, what: string, workspace: string): Promise<RealDir> {
+  const parent = path.dirname(dest);
+  const rel = path.relative(workspace, parent);
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return { path: parent, what, inWorkspace: false };
+  return { path: await realPathInWorkspace(workspace, parent, what), what, inWorkspace: true };
+}
+
+async function makeDir(dir: RealDir): Promise<void> {
+  if (dir.inWorkspace) await makeRealDir(dir.path, dir.what);
+  else await mkdir(dir.path, { recursive: true });
+}
+
+/**
+ * Puts `src` at `dest` by rename, so a symlink already at `dest` is replaced, never written
+ * through, and `dest` is never missing or half written. 'link' hard links the cached file
+ * (copying across file systems) and leaves `src`; 'move' takes it. A copy goes to a new name
+ * (O_EXCL, which no planted link satisfies) in dest's real dir first. Not covered: a process
+ * from an earlier task swapping that dir for a symlink between the check and the rename.
+ */
+async function placeFile(src: string, dest: string, how: 'link' | 'move'): Promise<void> {
+  if (how === 'move') {
+    try {
+      await rename(src, dest);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    }
+  }
+  const tmp = path.join(path.dirname(dest), `.${randomBytes(8).toString('hex')}.part`);
   try {
+    if (how === 'link') await link(src, tmp).catch(() => copyFile(src, tmp, constants.COPYFILE_EXCL));
+    else await copyFile(src, tmp, constants.COPYFILE_EXCL);
     await rename(tmp, dest);
-  } catch {
-    await copyFile(tmp, dest);
+  } finally {
+    // rename(2) does nothing when tmp and dest are already links to one file (a cached fetch again).
     await rm(tmp, { force: true });
   }
 }

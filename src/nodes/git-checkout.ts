@@ -1,4 +1,4 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { gitClient } from './git-client.js';
@@ -12,6 +12,7 @@ import {
   TemplateError,
   type TemplateScope,
 } from './template.js';
+import { makeRealDir, realPathInWorkspace } from './workspace-path.js';
 
 export interface GitCheckoutOpts {
   /** Repository URL (ssh, https, file://, or a path); may be a template. */
@@ -50,11 +51,16 @@ export const gitCheckoutNode: NodeType<GitCheckoutOpts> = {
     let url: string;
     let ref: string;
     let dir: string;
+    let what: string;
     let keyFile: string | undefined;
     try {
       url = expandPath(opts.url, scope);
       ref = opts.ref === undefined ? 'HEAD' : expandPath(opts.ref, scope);
-      dir = checkoutDir(url, opts.subDir, scope);
+      what = `sub-dir ${opts.subDir ?? repoName(url)}`;
+      // git runs in the real dir, so a link on the way (made by an earlier task, or committed
+      // in a repository checked out before) can't put the clone outside. Not covered: an
+      // earlier task's process swapping a dir on that path for a symlink while git runs.
+      dir = await realPathInWorkspace(ctx.workspace, checkoutDir(url, opts.subDir, scope), what);
       keyFile = opts.keyFile === undefined ? ctx.gitKey : path.resolve(ctx.workspace, expandPath(opts.keyFile, scope));
     } catch (err) {
       if (err instanceof TemplateError) return { status: 1, reason: err.message };
@@ -66,7 +72,7 @@ export const gitCheckoutNode: NodeType<GitCheckoutOpts> = {
     if (badRef) return { status: 1, reason: `ref ${JSON.stringify(ref)} ${badRef}` };
 
     try {
-      const state = await dirState(dir, url, ctx, keyFile, signal);
+      const state = await dirState(dir, what, url, ctx, keyFile, signal);
       if (state.kind === 'foreign') return { status: 1, reason: state.reason };
       const git = gitIn(dir, ctx, keyFile, signal);
       if (state.kind === 'empty') {
@@ -99,10 +105,17 @@ export const gitCheckoutNode: NodeType<GitCheckoutOpts> = {
 
 type DirState = { kind: 'empty' } | { kind: 'same-repo' } | { kind: 'foreign'; reason: string };
 
-async function dirState(dir: string, url: string, ctx: NodeContext, keyFile: string | undefined, signal: AbortSignal): Promise<DirState> {
+async function dirState(
+  dir: string,
+  what: string,
+  url: string,
+  ctx: NodeContext,
+  keyFile: string | undefined,
+  signal: AbortSignal,
+): Promise<DirState> {
   const entries = await readdir(dir).catch(() => undefined);
   if (entries === undefined) {
-    await mkdir(dir, { recursive: true });
+    await makeRealDir(dir, what);
     return { kind: 'empty' };
   }
   if (entries.length === 0) return { kind: 'empty' };
