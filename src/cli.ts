@@ -3,6 +3,7 @@ import { loadConfig } from './config/validate.js';
 import { describeFlowGraph } from './config/graph.js';
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
+import { readAdminToken } from './admin-token.js';
 import { ConfigError, FloeError, formatProblem } from './errors.js';
 import { FlagError, HOST_FLAGS, parseFlags, usage, type FlagSpec } from './flags.js';
 import { hashPasswordCommand } from './hash-password.js';
@@ -90,6 +91,8 @@ async function runHost(argv: string[], io: Io): Promise<number> {
   }
   const graceMs = graceFromEnv();
   const log = createLogger();
+  // Read (and FLOE_ADMIN taken out of the environment) before anything is spawned.
+  const given = await readAdminToken(values, process.env, (message, fields) => log.warn(fields, message));
   // Handlers go in before the host starts: it may start tasks while it recovers, and a signal
   // in that window must still stop it gracefully rather than kill it outright.
   let signalled: NodeJS.Signals | undefined;
@@ -117,11 +120,12 @@ async function runHost(argv: string[], io: Io): Promise<number> {
     });
     let serving: Serving;
     try {
-      let adminToken = typeof values.admin === 'string' ? values.admin : undefined;
+      let adminToken = given?.token;
       if (!adminToken) {
+        // 144 random bits, 24 characters.
         adminToken = randomBytes(18).toString('base64url');
         // Printed once, to the terminal only: the log never carries secrets.
-        io.err(`floe: no -admin given; this host's admin token is ${adminToken}\n`);
+        io.err(`floe: no -admin, -admin_file or FLOE_ADMIN given; this host's admin token is ${adminToken}\n`);
       }
       serving = await serveHost({
         host,

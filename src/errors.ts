@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'too-large'
+  | 'too-many-requests'
   | 'shutting-down'
   | 'internal';
 

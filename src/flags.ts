@@ -11,7 +11,8 @@ export interface FlagSpec {
 export const HOST_FLAGS: FlagSpec[] = [
   { name: 'conf', kind: 'string', default: 'default.yml', help: 'config file to load' },
   { name: 'host_name', kind: 'string', default: 'h1', help: 'name of this host; run ids are <host_name>-<n>' },
-  { name: 'admin', kind: 'string', help: 'admin token accepted by the API (a random one is made when absent)' },
+  { name: 'admin', kind: 'string', help: 'admin token accepted by the API; other processes can read it here: prefer -admin_file or FLOE_ADMIN (a random one is made when none is given)' },
+  { name: 'admin_file', kind: 'string', help: 'file whose first line is the admin token (chmod 600)' },
   { name: 'tags', kind: 'list', default: 'master', help: 'comma separated host tags, matched against flow host-tags' },
   { name: 'pub_bind', kind: 'bind', default: '127.0.0.1:8080', help: 'host:port of the public API and dashboard (port 0 picks a free one)' },
   { name: 'pub_cert', kind: 'string', help: 'TLS certificate file for pub_bind' },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Hub } from '../hub/hub.js';
 import type { Auth, Session } from './auth.js';
+import type { LoginLimits } from './login-limits.js';
 import type { Metrics } from './metrics.js';
 
 /** What this host says of itself in `GET /hosts`. */
@@ -17,6 +18,8 @@ export interface HostSelf {
 export interface ApiDeps {
   hub: Hub;
   auth: Auth;
+  /** Backoff for failed logins and bad tokens. */
+  limits: LoginLimits;
   config: Config;
   host: HostSelf;
   log: Logger;

@@ -1,33 +1,44 @@
+import { METHODS } from 'node:http';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import { FloeError } from '../errors.js';
-import type { ApiDeps, ApiState } from './api.js';
+import type { ApiDeps, ApiRouter, ApiState } from './api.js';
+import type { Auth, AuthCheck } from './auth.js';
+import { TooManyFailures } from './login-limits.js';
 import { respond, STATUS_OF } from './respond.js';
+import { accessOf, isUnderBase, publicRoute } from './route-access.js';
 import { registerFlows } from './routes/flows.js';
 import { registerHosts } from './routes/hosts.js';
 import { registerPush } from './routes/push.js';
 import { registerSession } from './routes/session.js';
 
-/** Routes anyone may call; everything else needs a token or a session cookie. */
-const PUBLIC = new Set(['POST /login', 'GET /health']);
-
-/** Methods a viewer may use; the rest change something and need role user or admin. */
-const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 export const SESSION_COOKIE = 'floe-sesh';
 export const AUTH_HEADER = 'x-floe-auth';
 
-/** The token a request carries: the X-Floe-Auth header, else the floe-sesh cookie. */
-export function requestToken(headers: { [k: string]: string | string[] | undefined }): string | undefined {
+/**
+ * The token a request carries: the X-Floe-Auth header, else the floe-sesh cookie; `null` when
+ * that cookie does not URL-decode (`floe-sesh=%`), which names no session.
+ */
+export function requestToken(headers: { [k: string]: string | string[] | undefined }): string | null | undefined {
   const h = headers[AUTH_HEADER];
   if (typeof h === 'string' && h !== '') return h;
   const cookie = headers.cookie;
   if (typeof cookie !== 'string') return undefined;
   for (const part of cookie.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === SESSION_COOKIE) return decodeURIComponent(v.join('='));
+    if (k !== SESSION_COOKIE) continue;
+    try {
+      return decodeURIComponent(v.join('='));
+    } catch {
+      return null;
+    }
   }
   return undefined;
+}
+
+/** The session a request token names; an undecodable cookie (null) is an invalid session. */
+export function checkToken(auth: Auth, token: string | null | undefined): AuthCheck {
+  return token === null ? { error: 'invalid session' } : auth.check(token);
 }
 
 /** The koa app of one host: the API under common.base-url, with auth and error mapping. */
@@ -37,16 +48,33 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.silent = true;
 
   app.use(async (ctx, next) => {
+    const client = ctx.req.socket.remoteAddress;
+    const token = requestToken(ctx.headers);
     try {
+      // A client that sent too many bad tokens waits, whatever it sends: its next guess may be right.
+      if (token !== undefined) deps.limits.admitToken(client);
       await next();
       if (ctx.status === 404 && ctx.body === undefined) respond(ctx, `no route ${ctx.method} ${ctx.path}`, null, 404);
       // Set by router.allowedMethods, which answers without a body.
       if (ctx.status === 405 && ctx.body === undefined) {
         respond(ctx, `${ctx.method} is not allowed on ${ctx.path} (allowed: ${ctx.response.get('Allow') || 'none'})`, null, 405);
       }
-      if (ctx.status === 501 && ctx.body === undefined) respond(ctx, `method ${ctx.method} is not supported`, null, 501);
     } catch (err) {
+      if (!ctx.writable) {
+        // The client aborted or reset the request (often mid-body): nobody is left to answer, and
+        // that is the client's doing, not a fault of the host's.
+        if (err instanceof FloeError && err.code !== 'internal') {
+          deps.log.debug({ method: ctx.method, path: ctx.path, reason: err.message }, 'client went away before the answer');
+        } else {
+          deps.log.error({ err, method: ctx.method, path: ctx.path }, 'request failed; the client is gone');
+        }
+        return;
+      }
       if (err instanceof FloeError) {
+        // Asked again rather than read from the message: a failed login is 401 too, and a
+        // valid token beside it is no guess.
+        if (err.code === 'unauthorized' && token !== undefined && 'error' in checkToken(deps.auth, token)) deps.limits.tokenFailed(client, token);
+        if (err instanceof TooManyFailures) ctx.set('Retry-After', String(err.retryAfterSec));
         respond(ctx, err.message, null, STATUS_OF[err.code]);
         if (err.code === 'internal') deps.log.error({ err, path: ctx.path }, 'request failed');
         return;
@@ -56,23 +84,36 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
     }
   });
 
+  // Auth asks the router which route it will run (one rule, the router's), so no casing,
+  // slash or encoding can reach a route that the check did not see. Under the base URL, a
+  // request that is not a public route needs a session even when nothing matches: without
+  // one, every probe is the same 401.
+  const router = createRouter(deps, base);
   app.use(async (ctx, next) => {
-    if (!ctx.path.startsWith(`${base}/`) && ctx.path !== base) return next();
-    // The router accepts a trailing slash and answers HEAD with GET, so the public check does too.
-    const method = ctx.method === 'HEAD' ? 'GET' : ctx.method;
-    const route = `${method} ${ctx.path.slice(base.length).replace(/(.)\/+$/, '$1') || '/'}`;
-    if (PUBLIC.has(route)) return next();
-    const checked = deps.auth.check(requestToken(ctx.headers));
+    const access = accessOf(router, ctx.method, ctx.path);
+    if (access === 'public' || (access === 'unmatched' && !isUnderBase(ctx.path, base))) return next();
+    const checked = checkToken(deps.auth, requestToken(ctx.headers));
     if ('error' in checked) throw new FloeError('unauthorized', checked.error);
-    if (!READ_ONLY.has(ctx.method) && checked.session.role === 'viewer' && route !== 'POST /logout') {
+    if (access === 'write' && checked.session.role === 'viewer') {
       throw new FloeError('forbidden', `user ${checked.session.user} has role viewer, which may only read`);
     }
     ctx.state.session = checked.session;
     return next();
   });
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
+  return app;
+}
 
-  const router = new Router<ApiState>({ prefix: base });
-  router.get('/health', (ctx) => respond(ctx, 'ok', { host: deps.host.name, lastEvent: deps.hub.lastSeq() }));
+/**
+ * The API's routes under `base`. Paths are case-sensitive: `/Flows` is not `/flows`. A route
+ * needs a session unless it starts with `publicRoute` (see route-access.ts).
+ */
+export function createRouter(deps: ApiDeps, base: string): ApiRouter {
+  // Every method node parses counts as known, so a TRACE is a 405 (or 404), never the router's
+  // 501: a client's odd method is not a fault of the host's.
+  const router = new Router<ApiState>({ prefix: base, sensitive: true, methods: METHODS });
+  router.get('/health', publicRoute, (ctx) => respond(ctx, 'ok', { host: deps.host.name, lastEvent: deps.hub.lastSeq() }));
   router.get('/metrics', async (ctx) => {
     ctx.type = deps.metrics.contentType;
     ctx.body = await deps.metrics.text();
@@ -81,7 +122,5 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   registerFlows(router, deps);
   registerPush(router, deps);
   registerHosts(router, deps);
-  app.use(router.routes());
-  app.use(router.allowedMethods({ throw: false }));
-  return app;
+  return router;
 }

@@ -40,6 +40,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   return new Promise((resolve, reject) => {
     let chunks: Buffer[] = [];
     let size = 0;
+    const closedEarly = (cause?: unknown) =>
+      new FloeError(size > limit ? 'too-large' : 'bad-request', `request closed after ${size} bytes, before its body ended`, cause === undefined ? undefined : { cause });
+    // Closed before we listened: neither 'error' nor 'close' would come again.
+    if (req.destroyed && !req.complete) return reject(closedEarly());
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= limit) chunks.push(chunk);
@@ -47,9 +51,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
       else req.socket.destroy(); // still sending: not worth reading for a 413 it would not see
     });
     req.once('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    req.once('error', reject);
+    // A client that aborts or resets mid-body surfaces as 'error' (ECONNRESET "aborted") before
+    // 'close': it is the client's doing, not the host's, so it is a FloeError like the close.
+    req.once('error', (err) => reject(closedEarly(err)));
     req.once('close', () => {
-      if (!req.complete) reject(new FloeError(size > limit ? 'too-large' : 'bad-request', `request closed after ${size} bytes, before its body ended`));
+      if (!req.complete) reject(closedEarly());
     });
   });
 }

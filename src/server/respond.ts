@@ -21,6 +21,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   'not-found': 404,
   conflict: 409,
   'too-large': 413,
+  'too-many-requests': 429,
   internal: 500,
   'shutting-down': 503,
 };

@@ -3,6 +3,7 @@ import type { Host } from '../host/host.js';
 import { Auth } from './auth.js';
 import { createApp } from './app.js';
 import { closeAll, listen, type BindSpec } from './listen.js';
+import { LoginLimits } from './login-limits.js';
 import { Metrics } from './metrics.js';
 import { attachWebsocket } from './ws.js';
 
@@ -24,6 +25,8 @@ export interface Serving {
   /** The public API's base URL (scheme://host:port). */
   pubUrl: string;
   auth: Auth;
+  /** The backoff of failed logins and bad tokens (tests read its size). */
+  limits: LoginLimits;
   close(): Promise<void>;
 }
 
@@ -31,15 +34,17 @@ export interface Serving {
 export async function serveHost(opts: ServeOptions): Promise<Serving> {
   const { host, log } = opts;
   const { common } = host.config;
+  const now = opts.now ?? Date.now;
   const auth = new Auth({
     adminToken: opts.adminToken,
     users: common.users,
     sessionTtlMs: opts.sessionTtlMs ?? common.sessionTtlSec * 1000,
-    now: opts.now ?? Date.now,
+    now,
   });
+  const limits = new LoginLimits({ now, log });
   const metrics = new Metrics(host.hub);
   const self = { name: opts.hostName, tags: opts.tags, url: undefined as string | undefined };
-  const deps = { hub: host.hub, auth, config: host.config, host: self, log, metrics };
+  const deps = { hub: host.hub, auth, limits, config: host.config, host: self, log, metrics };
   const app = createApp(deps);
   const listening = await listen(app.callback(), opts.pub, opts.prv);
   const pubUrl = listening.find((l) => l.roles.includes('pub'))!.url;
@@ -50,6 +55,7 @@ export async function serveHost(opts: ServeOptions): Promise<Serving> {
     urls: listening.map((l) => l.url),
     pubUrl,
     auth,
+    limits,
     close: async () => {
       await ws.close();
       await closeAll(listening.map((l) => l.server));

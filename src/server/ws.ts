@@ -5,7 +5,8 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { SubscribeFilter } from '../hub/hub.js';
 import type { PublishedEvent } from '../hub/events.js';
 import type { ApiDeps } from './api.js';
-import { AUTH_HEADER, requestToken } from './app.js';
+import { AUTH_HEADER, checkToken, requestToken } from './app.js';
+import { isUnderBase } from './route-access.js';
 
 /*
  * The event stream at `<base-url>/ws` and `/ws` (issue 4). JSON text frames.
@@ -85,10 +86,15 @@ interface SubscribeFrame {
   since?: number;
 }
 
+/** The paths the event stream answers at, as sent: exact and case-sensitive, like the router's. */
+export function websocketPaths(base: string): string[] {
+  return [`${base}/ws`, '/ws'];
+}
+
 /** Serves the event stream at `<base-url>/ws` (and `/ws`) on each server, over `deps.hub`. */
 export function attachWebsocket(servers: HttpServer[], deps: ApiDeps): WebsocketHub {
   const base = deps.config.common.baseUrl.replace(/\/+$/, '');
-  const paths = new Set([`${base}/ws`, '/ws']);
+  const paths = new Set(websocketPaths(base));
   const clients = new Set<Client>();
   const dropped = new Counter({
     name: 'floe_websocket_dropped_total',
@@ -105,15 +111,36 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps): Websocket
     handleProtocols: (offered) => [...offered].find((p) => p.startsWith(TOKEN_PROTOCOL)) ?? false,
   });
 
+  // Runs outside koa, straight from the http server's 'upgrade' event: a throw here would be
+  // an uncaught exception and end the host (issue 7), so every throw becomes a refusal.
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => {});
-    const path = new URL(req.url ?? '/', 'http://host').pathname;
-    if (!paths.has(path)) return refuse(socket, 404, `no route ${req.method ?? 'GET'} ${path}`);
-    if (closing) return refuse(socket, 503, 'host is shutting down');
-    const token = upgradeToken(req.headers);
-    const checked = deps.auth.check(token);
-    if ('error' in checked) return refuse(socket, 401, checked.error);
-    wss.handleUpgrade(req, socket, head, (ws) => connect(ws, checked.session.token, req));
+    let upgraded = false;
+    try {
+      // The path as sent, like koa's ctx.path: no dot segments resolved, nothing decoded, so
+      // the websocket's path rule is the router's (exact, case-sensitive).
+      const path = requestPath(req.url);
+      const isWs = paths.has(path);
+      if (!isWs && !isUnderBase(path, base)) return refuse(socket, 404, `no route ${req.method ?? 'GET'} ${path}`);
+      if (closing) return refuse(socket, 503, 'host is shutting down');
+      // Token guesses here count and wait as they do over HTTP (issue 7).
+      const token = upgradeToken(req.headers);
+      const refusal = token === undefined ? undefined : deps.limits.tokenRefusal(req.socket.remoteAddress);
+      if (refusal) return refuse(socket, 429, refusal.message);
+      const checked = checkToken(deps.auth, token);
+      if ('error' in checked) {
+        if (token !== undefined) deps.limits.tokenFailed(req.socket.remoteAddress, token);
+        return refuse(socket, 401, checked.error);
+      }
+      if (!isWs) return refuse(socket, 404, `no route ${req.method ?? 'GET'} ${path}`);
+      upgraded = true;
+      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, checked.session.token, req));
+    } catch (err) {
+      // Neither headers nor the url go to the log: they may carry a token.
+      deps.log.error({ err, remote: req.socket.remoteAddress }, 'websocket upgrade failed');
+      if (upgraded) socket.destroy();
+      else refuse(socket, 500, 'internal error');
+    }
   };
 
   const connect = (ws: WebSocket, token: string, req: IncomingMessage): void => {
@@ -129,7 +156,13 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps): Websocket
     ws.on('message', (data, isBinary) => {
       const frame = isBinary ? { error: 'binary frames are not supported: send JSON text frames' } : parseClientFrame(textOf(data));
       if ('error' in frame) return sendControl(c, { type: 'error', message: frame.error });
-      subscribe(c, frame);
+      // Like onUpgrade, this runs outside koa: a throw must not reach the process.
+      try {
+        subscribe(c, frame);
+      } catch (err) {
+        deps.log.error({ err }, 'websocket subscribe failed');
+        sendControl(c, { type: 'error', message: 'internal error' });
+      }
     });
     if (closing) return void ws.close(CLOSE_GOING_AWAY, 'host shutting down');
     sendControl(c, { type: 'hello', lastSeq: deps.hub.lastSeq() });
@@ -230,8 +263,19 @@ function goAway(ws: WebSocket): Promise<void> {
   });
 }
 
-/** The token of an upgrade request: header, then subprotocol, then cookie. */
-function upgradeToken(headers: IncomingMessage['headers']): string | undefined {
+/** The path of a request target as sent (origin form, or the path of an absolute URL). */
+function requestPath(url: string | undefined): string {
+  const target = url ?? '/';
+  if (target.startsWith('/')) return target.split(/[?#]/, 1)[0];
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return target;
+  }
+}
+
+/** The token of an upgrade request: header, then subprotocol, then cookie (null: a cookie that does not decode). */
+function upgradeToken(headers: IncomingMessage['headers']): string | null | undefined {
   const header = headers[AUTH_HEADER];
   if (typeof header === 'string' && header !== '') return header;
   const offered = String(headers['sec-websocket-protocol'] ?? '')
@@ -244,6 +288,7 @@ function upgradeToken(headers: IncomingMessage['headers']): string | undefined {
 
 /** Answers an upgrade with a plain HTTP error in the API's envelope and drops the socket. */
 function refuse(socket: Duplex, status: number, message: string): void {
+  if (!socket.writable) return void socket.destroy();
   const body = JSON.stringify({ message, payload: null });
   socket.once('finish', () => socket.destroy());
   socket.end(

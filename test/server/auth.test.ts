@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Auth } from '../../src/server/auth.js';
 import { hashPassword } from '../../src/server/password.js';
 import { ADMIN, startApiHost, type ApiHost, type Reply } from './harness.js';
+import { sendRaw } from './raw-http.js';
 
 type Envelope = { message: string; payload: any };
 
@@ -93,6 +94,35 @@ test('every guarded route answers 401 "invalid session" for an unknown token, by
       assert.deepEqual(r.body, { message: 'invalid session', payload: null }, `${method} ${path}`);
     }
   }
+});
+
+test('a floe-sesh cookie that does not URL-decode is an invalid session (401), not a 500', async () => {
+  for (const cookie of ['floe-sesh=%', 'floe-sesh=%zz', 'theme=dark; floe-sesh=a%E0%A4%A']) {
+    for (const [method, path, body] of GUARDED) {
+      const r = await users.call(method, path, body, { Cookie: cookie });
+      assert.deepEqual([r.status, r.body], [401, { message: 'invalid session', payload: null }], `${method} ${path} ${cookie}`);
+    }
+  }
+  assert.equal((await users.call('GET', '/health', undefined, { Cookie: 'floe-sesh=%' })).status, 200, 'a public route ignores it');
+});
+
+test('paths are case-sensitive and taken as sent: another casing, encoding or dot segment of a guarded route is 401 without a session, 404 with one', async () => {
+  const variants = ['/BUILD/API/flows', '/Build/api/flows', '/build/api/Flows', '/build/api/%66lows', '/build/api/x/../flows', '/build/api//flows', '/BUILD/API/health', '/build/api/HEALTH', '/BUILD/API/login'];
+  const port = Number(new URL(users.url).port);
+  for (const path of variants) {
+    for (const method of ['GET', 'HEAD', 'POST', 'OPTIONS']) {
+      const anon = await sendRaw(port, method, path);
+      assert.equal(anon.status, 401, `${method} ${path} without a session: ${anon.text}`);
+      const admin = await sendRaw(port, method, path, token(ADMIN));
+      assert.equal(admin.status, 404, `${method} ${path} as admin: ${admin.text}`);
+    }
+  }
+  // The base url's own spellings are outside the API: nothing there, for anyone.
+  for (const path of ['/build//api/flows', '//build/api/flows', '/%62uild/api/flows', '/build/api%2Fflows']) {
+    assert.equal((await sendRaw(port, 'GET', path)).status, 404, path);
+  }
+  assert.equal((await sendRaw(port, 'GET', '/build/api/flows/')).status, 401, 'a trailing slash is the same route');
+  assert.equal((await sendRaw(port, 'GET', '/build/api/flows/', token(ADMIN))).status, 200);
 });
 
 test('every guarded route lets the admin token through as X-Floe-Auth, also with users configured', async () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApiHost, type ApiHost } from './harness.js';
+import { ADMIN, startApiHost, type ApiHost } from './harness.js';
+import { sendRaw } from './raw-http.js';
 
 const FORM = `{ title: Go, fields: [{ id: msg, prompt: Message, type: text, value: hi }, { id: n, prompt: Count, type: int, value: '1' }] }`;
 
@@ -368,4 +369,17 @@ test('an archive of 300 runs pages newest first with limit=50, each run exactly 
 
   const top = (await h.call('GET', '/flows/quick?limit=5')).body.payload;
   assert.deepEqual(new Set(top.runs.archive.map((s: Summary) => s.ref.run)), new Set(later.map((r) => r.run)));
+});
+
+test('a method no route takes is 405 on a known path and 404 elsewhere, never a 5xx', async (t) => {
+  const h = await start(t);
+  const port = Number(new URL(h.url).port);
+  const admin = { 'X-Floe-Auth': ADMIN };
+  for (const method of ['TRACE', 'PROPFIND', 'PUT', 'PURGE']) {
+    const known = await sendRaw(port, method, '/build/api/flows', admin);
+    assert.equal(known.status, 405, `${method}: ${known.text}`);
+    assert.match(known.text, new RegExp(`${method} is not allowed on /build/api/flows \\(allowed: HEAD, GET\\)`));
+    assert.equal((await sendRaw(port, method, '/build/api/nope', admin)).status, 404, method);
+    assert.equal((await sendRaw(port, method, '/nope')).status, 404, `${method} outside the base url, without a session`);
+  }
 });

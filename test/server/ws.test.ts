@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import type { PublishedEvent } from '../../src/hub/events.js';
 import { CLOSE_GOING_AWAY, CLOSE_SESSION_ENDED, CLOSE_TOO_SLOW } from '../../src/server/ws.js';
 import { ADMIN, startApiHost, type ApiHost } from './harness.js';
+import { upgradeRaw } from './raw-http.js';
 import { startReader } from './ws-reader.js';
 
 const FLOWS = `
@@ -217,6 +218,43 @@ test('an upgrade without a good token is refused with 401 and never upgraded; ot
   assert.equal(elsewhere.status, 404);
   assert.match(elsewhere.body.message, /no route GET \/build\/api\/wsx/);
   assert.equal(await wsClientsGauge(h), 0);
+});
+
+test('an upgrade with a floe-sesh cookie that does not URL-decode is refused 401 invalid session, and the host keeps serving', async (t) => {
+  // The URIError of decodeURIComponent used to escape the upgrade handler and end the process;
+  // here it would leave the upgrade unanswered, so an uncaught exception fails the test at once
+  // (and drops the request, which would otherwise keep the host from closing).
+  const abort = new AbortController();
+  let crash: (err: unknown) => void = () => {};
+  const crashed = new Promise<never>((_, reject) => (crash = (err) => (abort.abort(), reject(err))));
+  process.on('uncaughtException', crash);
+  t.after(() => process.off('uncaughtException', crash));
+  const h = await host(t);
+  const port = Number(new URL(h.url).port);
+  for (const cookie of ['floe-sesh=%', 'floe-sesh=%zz', 'a=1; floe-sesh=abc%E0%A4%A']) {
+    for (const path of ['/build/api/ws', '/ws']) {
+      const r = await Promise.race([upgradeRaw(port, path, { Cookie: cookie }, abort.signal), crashed]);
+      assert.deepEqual([r.status, JSON.parse(r.text)], [401, { message: 'invalid session', payload: null }], `${path} ${cookie}`);
+    }
+  }
+  assert.equal((await h.call('GET', '/health', undefined, {})).status, 200);
+  const c = await open(t, `${h.api}/ws`, asAdmin);
+  assert.equal(c.frames[0].type, 'hello');
+});
+
+test('upgrade paths follow the router\'s rules: exact case, as sent; without a session any path under the base url is 401', async (t) => {
+  const h = await host(t);
+  const port = Number(new URL(h.url).port);
+  const admin = { 'X-Floe-Auth': ADMIN };
+  for (const path of ['/BUILD/API/ws', '/build/api/WS', '/build/api/%77s', '/build/api/x/../ws', '/build/api//ws', '/build/api/flows']) {
+    assert.equal((await upgradeRaw(port, path)).status, 401, `${path} without a session`);
+    assert.equal((await upgradeRaw(port, path, admin)).status, 404, `${path} with a session`);
+  }
+  for (const path of ['/WS', '/x/../ws', '/nope']) {
+    assert.equal((await upgradeRaw(port, path)).status, 404, `${path} is outside the base url`);
+  }
+  assert.equal((await upgradeRaw(port, '/build/api/ws?x=1', admin)).status, 101);
+  assert.equal((await upgradeRaw(port, '/ws', admin)).status, 101);
 });
 
 test('the header, the session cookie and the floe-token subprotocol all authenticate; the gauge counts clients', async (t) => {

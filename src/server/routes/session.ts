@@ -4,20 +4,26 @@ import type { ApiDeps, ApiRouter } from '../api.js';
 import { sessionOf } from '../api.js';
 import { SESSION_COOKIE } from '../app.js';
 import { respond } from '../respond.js';
+import { anyRole, publicRoute } from '../route-access.js';
 
 /** Credentials are small; a big body would only make scrypt work longer. */
 const LOGIN_BODY_LIMIT = 16 * 1024;
 
 /** POST /login, POST /logout. */
 export function registerSession(router: ApiRouter, deps: ApiDeps): void {
-  router.post('/login', async (ctx) => {
+  router.post('/login', publicRoute, async (ctx) => {
     const body = new Fields('body', await readJson(ctx, LOGIN_BODY_LIMIT));
     const user = body.string('user');
     // Not body.string: its message quotes the value, and this one is a password.
     const password = body.raw('password');
     if (typeof password !== 'string' || password === '') throw new FloeError('bad-request', 'body.password must be a non-empty string');
+    const attempt = deps.limits.admitLogin(ctx.req.socket.remoteAddress, user);
     const session = await deps.auth.login(user, password);
-    if (!session) throw new FloeError('unauthorized', 'bad user or password');
+    if (!session) {
+      deps.limits.loginFailed(attempt);
+      throw new FloeError('unauthorized', 'bad user or password');
+    }
+    deps.limits.loginSucceeded(attempt);
     ctx.cookies.set(SESSION_COOKIE, session.token, {
       httpOnly: true,
       sameSite: 'strict',
@@ -29,7 +35,7 @@ export function registerSession(router: ApiRouter, deps: ApiDeps): void {
     respond(ctx, 'logged in', { user: session.user, role: session.role, token: session.token });
   });
 
-  router.post('/logout', (ctx) => {
+  router.post('/logout', anyRole, (ctx) => {
     const s = sessionOf(ctx);
     deps.auth.logout(s.token);
     ctx.cookies.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/', expires: new Date(0) });

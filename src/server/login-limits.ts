@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
+import { FloeError } from '../errors.js';
+import { Backoff, type BackoffPolicy } from './backoff.js';
+import { RecentMap } from './recent-map.js';
+
+/** Answered 429 with Retry-After: the client or user must wait before trying again. */
+export class TooManyFailures extends FloeError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super('too-many-requests', message);
+  }
+
+  /** Whole seconds for Retry-After, rounded up so a client that obeys it is not refused again. */
+  get retryAfterSec(): number {
+    return seconds(this.retryAfterMs);
+  }
+}
+
+const MINUTE = 60_000;
+/** Shared by every limit: 1 s doubling to 15 min, forgotten after an hour without failures. */
+const CURVE = { firstWaitMs: 1000, maxWaitMs: 15 * MINUTE, maxKeys: 10_000, forgetMs: 60 * MINUTE };
+
+export interface LoginLimitPolicies {
+  /** One client guessing one user's password: strict. */
+  pair: BackoffPolicy;
+  /** One client, all users together: looser, so a NAT of honest users is not locked out. */
+  client: BackoffPolicy;
+  /** One user, all clients together: looser; it does not hold back clients that logged in as that user before. */
+  user: BackoffPolicy;
+  /**
+   * Distinct bad tokens (X-Floe-Auth or cookie) from one client. Generous: made tokens are too
+   * long to guess, so this only guards a weak -admin token, while every browser behind one
+   * NAT can bring a stale cookie after a restart.
+   */
+  token: BackoffPolicy;
+}
+
+export const DEFAULT_LOGIN_LIMITS: LoginLimitPolicies = {
+  pair: { free: 5, ...CURVE },
+  client: { free: 20, ...CURVE },
+  user: { free: 20, ...CURVE },
+  token: { free: 100, ...CURVE },
+};
+
+/** A login let through by `admitLogin`; report how it ended with loginFailed or loginSucceeded. */
+export interface LoginAttempt {
+  readonly address: string;
+  readonly user: string;
+  readonly keys: { client: string; pair: string; user: string };
+  /** The longest wait the failure counted at admission starts (0: none), for the warning. */
+  readonly waitMs: number;
+  readonly failures: number;
+}
+
+/**
+ * Slows password and token guessing (issue 7). Failed logins back off per (client, user),
+ * per client and per user; bad tokens per client. A client is its address, or its /64 for IPv6,
+ * since one machine has a whole /64 to pick from. Each limit refuses with TooManyFailures while
+ * it waits; failures are logged once per wait with the client address and user name, never a
+ * password or token.
+ *
+ * The per-user limit is what stops many addresses guessing one password. It would also let them
+ * keep that user locked out everywhere, so it does not apply to a client that has logged in as
+ * that user before (since the host started); the admin token works as a token throughout.
+ */
+export class LoginLimits {
+  private readonly pair: Backoff;
+  private readonly client: Backoff;
+  private readonly user: Backoff;
+  private readonly token: Backoff;
+  /** (client, user) pairs that have logged in. */
+  private readonly known: RecentMap<true>;
+  /** (client, token digest) pairs seen bad: a stale cookie sent again and again counts once. */
+  private readonly badTokens: RecentMap<true>;
+
+  constructor(
+    private readonly deps: { now(): number; log: Logger },
+    policies: LoginLimitPolicies = DEFAULT_LOGIN_LIMITS,
+  ) {
+    this.pair = new Backoff(policies.pair, deps.now);
+    this.client = new Backoff(policies.client, deps.now);
+    this.user = new Backoff(policies.user, deps.now);
+    this.token = new Backoff(policies.token, deps.now);
+    this.known = new RecentMap(policies.pair.maxKeys, Number.POSITIVE_INFINITY, deps.now);
+    this.badTokens = new RecentMap(policies.token.maxKeys, policies.token.forgetMs, deps.now);
+  }
+
+  /**
+   * Lets a login from `address` as `user` go on to the password check, or throws
+   * TooManyFailures. The attempt is counted as failed now, before the (slow) password check, so
+   * parallel attempts cannot all slip in under a limit; loginSucceeded takes it back.
+   */
+  admitLogin(address: string | undefined, user: string): LoginAttempt {
+    const client = clientKey(address);
+    const keys = { client, pair: `${client} ${digest(user)}`, user: digest(user) };
+    const isKnown = this.known.get(keys.pair) !== undefined;
+    const wait = Math.max(this.client.waitMs(keys.client), this.pair.waitMs(keys.pair), isKnown ? 0 : this.user.waitMs(keys.user));
+    if (wait > 0) throw new TooManyFailures(`too many failed logins; try again in ${seconds(wait)} s`, wait);
+    const counted = [this.pair.fail(keys.pair), this.client.fail(keys.client), this.user.fail(keys.user)];
+    return { address: address ?? '?', user, keys, waitMs: Math.max(...counted.map((c) => c.waitMs)), failures: counted[0].count };
+  }
+
+  /** The password was wrong: warns when this failure started a wait. */
+  loginFailed(a: LoginAttempt): void {
+    if (a.waitMs === 0) return;
+    this.deps.log.warn(
+      { client: a.address, user: shown(a.user), failures: a.failures, retryAfterSec: seconds(a.waitMs) },
+      `repeated failed logins from ${a.address} as ${shown(a.user)}: refused for ${seconds(a.waitMs)} s`,
+    );
+  }
+
+  /** The password was right: the counts of this client, this user and the pair start over. */
+  loginSucceeded(a: LoginAttempt): void {
+    this.pair.clear(a.keys.pair);
+    this.client.clear(a.keys.client);
+    this.user.clear(a.keys.user);
+    this.known.set(a.keys.pair, true);
+  }
+
+  /** Throws TooManyFailures while `address` waits after too many bad tokens (any token: the guess may be right). */
+  admitToken(address: string | undefined): void {
+    const refusal = this.tokenRefusal(address);
+    if (refusal) throw refusal;
+  }
+
+  /** What admitToken would throw, for callers outside koa (the websocket upgrade). */
+  tokenRefusal(address: string | undefined): TooManyFailures | undefined {
+    const wait = this.token.waitMs(clientKey(address));
+    return wait > 0 ? new TooManyFailures(`too many bad tokens; try again in ${seconds(wait)} s`, wait) : undefined;
+  }
+
+  /**
+   * Counts a token from `address` that named no session (null: one that could not be read).
+   * The same bad token again counts once, so a browser repeating a stale cookie is not
+   * treated as guessing.
+   */
+  tokenFailed(address: string | undefined, token: string | null): void {
+    const client = clientKey(address);
+    const seen = `${client} ${digest(token ?? '')}`;
+    if (this.badTokens.get(seen)) return;
+    this.badTokens.set(seen, true);
+    const { count, waitMs } = this.token.fail(client);
+    if (waitMs === 0) return;
+    this.deps.log.warn(
+      { client: address ?? '?', failures: count, retryAfterSec: seconds(waitMs) },
+      `repeated bad tokens from ${address ?? '?'}: refused for ${seconds(waitMs)} s`,
+    );
+  }
+
+  /** Entries held across all limits; bounded by the policies' maxKeys. */
+  tracked(): number {
+    return this.pair.size + this.client.size + this.user.size + this.token.size + this.known.size + this.badTokens.size;
+  }
+}
+
+/** The key of a client address: IPv4 as is (also when IPv4-mapped), IPv6 by its /64. */
+export function clientKey(address: string | undefined): string {
+  if (!address) return '?';
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (!isIPv6(address.split('%')[0])) return address;
+  const [head, tail] = address.split('%')[0].split('::');
+  const groups = (s: string | undefined) => (s ? s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const h = groups(head);
+  const t = groups(tail);
+  const all = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
+
+/** Short and fixed-size: user names and tokens of any length cost the same memory. */
+function digest(s: string): string {
+  return createHash('sha256').update(s).digest('base64url').slice(0, 22);
+}
+
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** A user name for the log: any name a client sends, so a long one is cut. */
+function shown(user: string): string {
+  return user.length > 64 ? `${user.slice(0, 64)}...` : user;
+}

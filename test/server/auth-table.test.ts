@@ -1,0 +1,198 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ApiDeps } from '../../src/server/api.js';
+import { createRouter } from '../../src/server/app.js';
+import { hashPassword } from '../../src/server/password.js';
+import { websocketPaths } from '../../src/server/ws.js';
+import { ADMIN, startApiHost } from './harness.js';
+import { sendRaw, upgradeRaw, type RawReply } from './raw-http.js';
+
+/*
+ * The auth table, derived from the router itself (issue 7): every route the API registers,
+ * under every identity, at every spelling of its path. A route added tomorrow is in the table
+ * the day it is added, and guarded unless it is listed in PUBLIC below.
+ */
+
+/** Routes that answer without a session, relative to base-url. Anything else must not. */
+const PUBLIC = new Set(['GET /health', 'HEAD /health', 'POST /login']);
+/** Non-read routes a viewer may call. */
+const ANY_ROLE = new Set(['POST /logout']);
+const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const PASSWORDS = { ana: 'ana-pw', bo: 'bo-pw', cy: 'cy-pw' };
+const hash = await Promise.all(Object.values(PASSWORDS).map((p) => hashPassword(p)));
+const h = await startApiHost(`common:
+  users:
+    - { user: ana, password: "${hash[0]}", role: admin }
+    - { user: bo, password: "${hash[1]}" }
+    - { user: cy, password: "${hash[2]}", role: viewer }
+flows:
+  - id: hello
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: done, listen: trigger.good, type: end }]
+`);
+after(() => h.close());
+const port = Number(new URL(h.url).port);
+const base = h.real.host.config.common.baseUrl.replace(/\/+$/, '');
+
+const pushed = await h.call('POST', '/push/data', { ref: { id: 'hello' }, form: { id: 'start', values: {} } });
+assert.equal(pushed.status, 200, pushed.text);
+const RUN = pushed.body.payload.runs[0] as string;
+await h.ended(RUN);
+
+/** Real values for the routes' path parameters; a new parameter name fails the table until it is given one. */
+const PARAMS: Record<string, string> = { id: 'hello', runId: RUN };
+/** Bodies that get past parsing; other POSTs send `{}`. */
+const BODIES: Record<string, unknown> = { 'POST /push/data': { ref: { id: 'hello' }, form: { id: 'start', values: {} } } };
+
+interface Route {
+  method: string;
+  /** As registered, relative to base-url, e.g. /flows/:id. */
+  pattern: string;
+  /** The full path with parameters filled in. */
+  path: string;
+  websocket?: boolean;
+}
+
+function fill(pattern: string): string {
+  assert.match(pattern, /^[\w/:-]*$/, `route ${pattern} uses path syntax this table does not fill in`);
+  return pattern.replace(/:(\w+)/g, (_, name: string) => {
+    const v = PARAMS[name];
+    assert.ok(v !== undefined, `route ${pattern}: give PARAMS a value for :${name}`);
+    return v;
+  });
+}
+
+// The very function the app builds its router with. Routes use their deps only when called;
+// the table needs just their methods and paths.
+const router = createRouter({} as ApiDeps, '');
+const routes: Route[] = [];
+for (const layer of router.stack) {
+  assert.equal(typeof layer.path, 'string');
+  const pattern = String(layer.path);
+  // allowedMethods answers OPTIONS on every path a route has.
+  for (const method of [...layer.methods, 'OPTIONS']) {
+    if (!routes.some((r) => r.method === method && r.pattern === pattern)) routes.push({ method, pattern, path: base + fill(pattern) });
+  }
+}
+for (const p of websocketPaths(base)) routes.push({ method: 'GET', pattern: p === '/ws' ? '/ws (root)' : '/ws', path: p, websocket: true });
+
+test('the table covers the routes it knows to be public and a guarded route of each method', () => {
+  const keys = new Set(routes.map((r) => `${r.method} ${r.pattern}`));
+  for (const k of [...PUBLIC, ...ANY_ROLE, 'GET /flows/:id/runs/:runId', 'POST /push/data']) assert.ok(keys.has(k), `${k} is registered`);
+  assert.ok(routes.length >= 25, `${routes.length} routes`);
+});
+
+interface Identity {
+  name: string;
+  /** A session the host accepts; else the answer must be 401 (or 404 off the base URL). */
+  valid: boolean;
+  role?: 'viewer' | 'user' | 'admin';
+  headers(): Promise<Record<string, string>>;
+}
+
+/** A logged-in user whose session is renewed when a logout in the table ended it. */
+function userIdentity(user: keyof typeof PASSWORDS, role: Identity['role']): Identity {
+  let token = '';
+  return {
+    name: `${user} (${role})`,
+    valid: true,
+    role,
+    headers: async () => {
+      if (token === '' || 'error' in h.serving.auth.check(token)) {
+        const r = await h.call('POST', '/login', { user, password: PASSWORDS[user] }, {});
+        assert.equal(r.status, 200, r.text);
+        token = r.body.payload.token as string;
+      }
+      return { 'X-Floe-Auth': token };
+    },
+  };
+}
+
+const IDENTITIES: Identity[] = [
+  { name: 'no token', valid: false, headers: async () => ({}) },
+  { name: 'a wrong token', valid: false, headers: async () => ({ 'X-Floe-Auth': 'not-a-token' }) },
+  { name: 'a cookie that does not decode', valid: false, headers: async () => ({ Cookie: 'floe-sesh=%' }) },
+  userIdentity('cy', 'viewer'),
+  userIdentity('bo', 'user'),
+  userIdentity('ana', 'admin'),
+  { name: 'the admin token', valid: true, role: 'admin', headers: async () => ({ 'X-Floe-Auth': ADMIN }) },
+];
+
+/** Other spellings of `path`; the first is the path as written. */
+function variants(path: string): Array<{ name: string; path: string }> {
+  const inBase = path.startsWith(`${base}/`);
+  const head = inBase ? base : '';
+  const rest = path.slice(head.length); // starts with '/'
+  const letter = rest.search(/[a-z]/i);
+  const pct = (c: string): string => `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
+  const alternating = [...path].map((c, i) => (i % 2 ? c.toLowerCase() : c.toUpperCase())).join('');
+  const all = [
+    { name: 'as written', path },
+    { name: 'upper case', path: path.toUpperCase() },
+    { name: 'mixed case', path: alternating },
+    { name: 'base url in upper case', path: head.toUpperCase() + rest },
+    { name: 'route in title case', path: head + rest.slice(0, letter) + rest[letter].toUpperCase() + rest.slice(letter + 1) },
+    { name: 'trailing slash', path: `${path}/` },
+    { name: 'a letter percent-encoded', path: head + rest.slice(0, letter) + pct(rest[letter]) + rest.slice(letter + 1) },
+    { name: 'a letter of the base url percent-encoded', path: inBase ? `/${pct(base[1])}${path.slice(2)}` : path },
+    { name: 'a slash percent-encoded', path: inBase ? `${head}%2F${rest.slice(1)}` : path },
+    { name: 'double slash after the base url', path: `${head}/${rest}` },
+    { name: 'leading double slash', path: `/${path}` },
+    { name: 'a dot-dot segment', path: `${head}/x/..${rest}` },
+    { name: 'a dot segment', path: `${head}/.${rest}` },
+  ];
+  return all.filter((v, i) => i === 0 || all.findIndex((w) => w.path === v.path) === i);
+}
+
+const isUnderBase = (p: string): boolean => p.toLowerCase().startsWith(`${base.toLowerCase()}/`);
+const is2xx = (s: number): boolean => s >= 200 && s < 300;
+
+async function send(route: Route, path: string, id: Identity): Promise<RawReply> {
+  const headers = await id.headers();
+  if (route.websocket) return upgradeRaw(port, path, headers);
+  const key = `${route.method} ${route.pattern}`;
+  const body = route.method === 'POST' ? JSON.stringify(BODIES[key] ?? {}) : undefined;
+  return sendRaw(port, route.method, path, headers, body);
+}
+
+for (const route of routes) {
+  const key = `${route.method} ${route.pattern}`;
+  const isPublic = PUBLIC.has(key);
+  const viewerMay = READ_ONLY.has(route.method) || ANY_ROLE.has(key);
+  test(`${key}: ${isPublic ? 'public' : 'needs a session'}${viewerMay ? '' : ', not for viewers'}, in every spelling of its path, never 5xx`, async () => {
+    for (const id of IDENTITIES) {
+      const [canonical, ...others] = variants(route.path);
+      const first = await send(route, canonical.path, id);
+      const where = `${id.name}: ${route.method} ${canonical.path} -> ${first.status} ${first.text.slice(0, 200)}`;
+      assert.ok(first.status < 500, where);
+      if (!id.valid && !isPublic) {
+        assert.equal(first.status, 401, where);
+        if (route.method !== 'HEAD') {
+          assert.deepEqual(JSON.parse(first.text), { message: id.name === 'no token' ? 'missing session' : 'invalid session', payload: null }, where);
+        }
+      } else if (id.role === 'viewer' && !viewerMay && !isPublic) {
+        assert.equal(first.status, 403, where);
+      } else {
+        assert.ok(first.status !== 401 && first.status !== 403 && first.status !== 404, where);
+      }
+      if (route.websocket && id.valid) assert.equal(first.status, 101, where);
+
+      for (const v of others) {
+        const r = await send(route, v.path, id);
+        const at = `${id.name}: ${route.method} ${v.path} (${v.name}) -> ${r.status} ${r.text.slice(0, 200)}; as written ${first.status}`;
+        assert.ok(r.status < 500, at);
+        if (r.status === first.status) continue;
+        assert.ok(!is2xx(r.status) && r.status !== 101, at);
+        // Any other answer means the router (or the websocket) does not take this spelling:
+        // without a session that is the same 401 as any probe under the base url.
+        if (id.valid) assert.equal(r.status, 404, at);
+        else assert.equal(r.status, isUnderBase(v.path) ? 401 : 404, at);
+      }
+    }
+  });
+}
+
+test('the host still answers after the table', async () => {
+  assert.equal((await h.call('GET', '/health', undefined, {})).status, 200);
+});
