@@ -9,7 +9,7 @@ import {
   renderEnvEntry,
   renderShell,
   resolveSubDir,
-  shellQuote,
+  shellLineProblem,
   subDirProblem,
   TemplateError,
   type TemplateScope,
@@ -24,7 +24,7 @@ export interface ExecOpts {
   cmd?: string;
   /** A line for `/bin/sh -c`; values are quoted for where they appear. */
   shell?: string;
-  /** Appended arguments, one argv entry each (shell-quoted after a `shell` line). */
+  /** Appended arguments, one argv entry each (quoted as values after a `shell` line). */
   args: string[];
   /** Directory under the workspace to run in; must exist. */
   subDir?: string;
@@ -58,6 +58,11 @@ export const execNode: NodeType<ExecOpts> = {
       env: readList(raw, 'env', check),
       retries: 0,
     };
+    // A value placed where no quoting can hold (after $x inside `bash -c "..."`) fails every run: say so now.
+    if (shell !== undefined && checkTemplate(shell) === undefined) {
+      const problem = shellLineProblem(shell, opts.args);
+      if (problem) check.error('shell', problem);
+    }
     opts.env.forEach((e, i) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) check.error(`env[${i}]`, 'must be KEY=value');
     });
@@ -122,8 +127,7 @@ export const execNode: NodeType<ExecOpts> = {
 /** The argv to spawn; a shell line becomes [SHELL, -c, line]. */
 export function commandLine(opts: ExecOpts, scope: TemplateScope): string[] {
   if (opts.shell !== undefined) {
-    const extra = opts.args.map((a) => ` ${shellQuote(expandPath(a, scope))}`).join('');
-    return [SHELL, '-c', renderShell(opts.shell, scope) + extra];
+    return [SHELL, '-c', renderShell(opts.shell, scope, opts.args.map((a) => expandPath(a, scope)))];
   }
   const argv = renderArgv(opts.cmd ?? '', opts.args, scope);
   if (argv.length === 0 || argv[0] === '') throw new TemplateError('cmd renders to no command');

@@ -1,3 +1,4 @@
+import { CommandWords } from './shell-command.js';
 import { TemplateError } from './template-error.js';
 
 /** POSIX single quoting: the result is one word whose value is exactly `value`. */
@@ -5,29 +6,54 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The commands of one code level: the line, a `$( )` body, a backtick body. */
+interface Commands {
+  cmd: CommandWords;
+}
+
 type Frame =
-  | { kind: 'code' } // top level
-  | { kind: 'paren'; depth: number; arith: boolean; fresh: boolean } // $( ... ), $(( ... ))
-  | { kind: 'backtick' }
+  | ({ kind: 'code' } & Commands) // top level
+  | ({ kind: 'paren'; depth: number; arith: boolean; fresh: boolean } & Commands) // $( ... ), $(( ... ))
+  | ({ kind: 'backtick' } & Commands)
   | { kind: 'single' }
   | { kind: 'double' }
   | { kind: 'comment' }
   | { kind: 'brace' } // ${ ... }
-  | { kind: 'heredoc'; delim: string; quoted: boolean; stripTabs: boolean; line: string; hasValue: boolean }
+  | ({ kind: 'heredoc'; line: string; hasValue: boolean } & HeredocSpec)
   | { kind: 'delim'; word: string; quoted: boolean; stripTabs: boolean; quote: '' | "'" | '"'; started: boolean };
 
-type HeredocSpec = { delim: string; quoted: boolean; stripTabs: boolean };
+type HeredocSpec = {
+  delim: string;
+  quoted: boolean;
+  stripTabs: boolean;
+  /** The shell that reads the document as its script (`sh <<EOF`), '' for none; set when its command ends. */
+  readBy?: string;
+};
+
+type CodeFrame = Extract<Frame, { cmd: CommandWords }>;
 
 const wordBreak = /[\s;&|<>()]/;
+/** What may follow `$` to make a parameter expansion. */
+const parameterStart = /[A-Za-z0-9_@*#?$!-]/;
 
-/** Follows the quoting state of a POSIX shell line as it is written, well enough to quote values. */
+const commands = (): Commands => ({ cmd: new CommandWords() });
+
+/**
+ * Follows the quoting state of a POSIX shell line as it is written, well enough to quote values.
+ * A word that another shell will parse as code (the script of `sh -c`, eval's arguments) is
+ * followed by a nested scanner fed the text that shell will see, so a value there is quoted for
+ * the inner context first and that text then quoted for the outer one, to any depth.
+ */
 export class ShellScanner {
-  private stack: Frame[] = [{ kind: 'code' }];
+  private stack: Frame[] = [{ kind: 'code', ...commands() }];
   private pending: HeredocSpec[] = [];
   private escaped = false;
   private dollar = false;
   private wordStart = true;
-  private word = '';
+  private keyword = '';
+  private prev = '';
+  /** The last character fed, stepped once the next one is known (`<<`, `((`, `&>` need it). */
+  private held: string | undefined;
   /** Set once the line uses syntax the scanner does not follow; any later value then throws. */
   private doubt: string | undefined;
 
@@ -36,43 +62,58 @@ export class ShellScanner {
   }
 
   feed(text: string): void {
-    for (let i = 0; i < text.length; i++) this.step(text[i], text[i + 1]);
+    for (const c of text) {
+      if (this.held !== undefined) this.step(this.held, c);
+      this.held = c;
+    }
   }
 
-  insert(value: string, name: string): string {
-    const where = `{{${name}}}`;
+  /** Text this shell will parse is not known in advance: every later value is refused. */
+  distrust(why: string): void {
+    this.doubt ??= why;
+  }
+
+  /** Returns `value` written for where the line is now, or throws a TemplateError naming `where` (`{{v}}`). */
+  insert(value: string, where: string): string {
+    this.flush();
     if (this.doubt) throw new TemplateError(`cannot tell how to quote ${where}: the line uses ${this.doubt}`);
+    const owner = this.owner();
+    this.refuseInsideScriptExpansion(owner, where);
     const top = this.top;
     // Arithmetic expands $(...) inside its text whatever the quoting, so only plain integers go there.
     if (this.stack.some((f) => f.kind === 'paren' && f.arith)) {
       if (!/^-?\d+$/.test(value)) throw new TemplateError(`${where} inside $((...)) must be an integer, got ${JSON.stringify(value.slice(0, 40))}`);
       return this.accept(value);
     }
-    let text: string;
+    if (top.kind === 'brace' || top.kind === 'delim') {
+      throw new TemplateError(`${where} may not be used inside \${...} or a here-document delimiter`);
+    }
+    if (this.dollar && top.kind !== 'single' && top.kind !== 'comment' && !(top.kind === 'heredoc' && top.quoted)) {
+      throw new TemplateError(`${where} right after a "$" would be read as part of an expansion`);
+    }
+    if (this.escaped && top.kind === 'heredoc') throw new TemplateError(`${where} right after a "\\" in a here-document`);
+    if (top.kind === 'heredoc' && top.readBy) {
+      throw new TemplateError(`${where} is in a here-document that ${top.readBy} reads as its script; pass the value in env and use "$NAME" there`);
+    }
+    let text = owner ? this.intoWord(owner, value, where) : value;
     switch (top.kind) {
       case 'code':
       case 'paren':
       case 'backtick':
-        text = shellQuote(value);
+        text = shellQuote(text);
         break;
       case 'single':
-        text = value.replace(/'/g, `'\\''`);
+        text = text.replace(/'/g, `'\\''`);
         break;
       case 'double':
-        text = value.replace(/[\\"$`]/g, '\\$&');
+        text = text.replace(/[\\"$`]/g, '\\$&');
         break;
       case 'comment':
-        text = value.replace(/[\r\n]/g, ' ');
+        text = text.replace(/[\r\n]/g, ' ');
         break;
       case 'heredoc':
-        text = top.quoted ? value : value.replace(/[\\$`]/g, '\\$&');
+        text = top.quoted ? text : text.replace(/[\\$`]/g, '\\$&');
         break;
-      case 'brace':
-      case 'delim':
-        throw new TemplateError(`${where} may not be used inside \${...} or a here-document delimiter`);
-    }
-    if (this.dollar && top.kind !== 'single' && top.kind !== 'comment' && !(top.kind === 'heredoc' && top.quoted)) {
-      throw new TemplateError(`${where} right after a "$" would be read as part of an expansion`);
     }
     if (top.kind === 'heredoc') {
       const lines = (top.line + text).split('\n');
@@ -87,21 +128,93 @@ export class ShellScanner {
     }
     // Each enclosing backtick level strips one level of \ before $ ` \ from its body.
     for (const f of this.stack) if (f.kind === 'backtick') text = text.replace(/[\\$`]/g, '\\$&');
-    if (this.escaped) {
-      if (top.kind === 'heredoc') throw new TemplateError(`${where} right after a "\\" in a here-document`);
-      // The template's trailing backslash would escape our opening quote; a newline
-      // after it is a line continuation, which the shell removes.
-      text = `\n${text}`;
-    }
+    // The template's trailing backslash would escape our opening quote; a newline
+    // after it is a line continuation, which the shell removes.
+    if (this.escaped) text = `\n${text}`;
     return this.accept(text);
+  }
+
+  /**
+   * Adds a value to the word being built at `owner`'s level and returns the text the outer
+   * shell must hand on: the value itself, or, in a script for a nested shell, the value
+   * quoted for where it lands in that script.
+   */
+  private intoWord(owner: CodeFrame, value: string, where: string): string {
+    const w = owner.cmd.currentWord();
+    const role = owner.cmd.wordRole();
+    if (role === 'unsure') {
+      throw new TemplateError(
+        `cannot tell whether ${where} is in a script for another shell (${owner.cmd.scriptOwner()}); ` +
+          'pass the value in env and use "$NAME" in the script',
+      );
+    }
+    if (role === 'arg') {
+      owner.cmd.appendValue(value);
+      return value;
+    }
+    w.inner ??= this.followScript(owner.cmd);
+    let text: string;
+    try {
+      text = w.inner.insert(value, where);
+    } catch (err) {
+      if (err instanceof TemplateError) throw new TemplateError(`in the script ${owner.cmd.scriptOwner()} runs: ${err.message}`);
+      throw err;
+    }
+    owner.cmd.appendValue(text);
+    return text;
+  }
+
+  /** A scanner for the script in the word being read, fed what the inner shell will have parsed. */
+  private followScript(cmd: CommandWords): ShellScanner {
+    const inner = new ShellScanner();
+    const before = cmd.scriptSoFar();
+    if ('text' in before) inner.feed(before.text);
+    else inner.distrust(before.unknown);
+    return inner;
+  }
+
+  /**
+   * A value inside `$(...)`, backticks or `${...}` that sit in a script word: the expansion's
+   * output becomes part of the inner script, unquoted, so no quoting can hold.
+   */
+  private refuseInsideScriptExpansion(owner: CodeFrame | undefined, where: string): void {
+    const end = owner ? this.stack.indexOf(owner) : this.stack.length - 1;
+    for (let i = 0; i < end; i++) {
+      const f = this.tracked(this.stack[i]);
+      if (f?.cmd.word && f.cmd.wordRole() !== 'arg') {
+        throw new TemplateError(`${where} is inside an expansion whose output becomes part of the script ${f.cmd.scriptOwner()} runs`);
+      }
+    }
+  }
+
+  /** The line is complete: steps its last character, which may end a here-document. */
+  finish(): void {
+    this.flush();
   }
 
   private accept(text: string): string {
     this.escaped = false;
     this.dollar = false;
     this.wordStart = false;
-    this.word = '\0';
+    this.keyword = '\0';
     return text;
+  }
+
+  private flush(): void {
+    if (this.held !== undefined) this.step(this.held, undefined);
+    this.held = undefined;
+  }
+
+  /** The code level whose word a value at the current position joins. */
+  private owner(): CodeFrame | undefined {
+    const top = this.top;
+    return this.tracked(top.kind === 'single' || top.kind === 'double' ? this.stack[this.stack.length - 2] : top);
+  }
+
+  /** `f` when it holds commands whose words are followed (not arithmetic). */
+  private tracked(f: Frame | undefined): CodeFrame | undefined {
+    if (f === undefined || !('cmd' in f)) return undefined;
+    return f.kind === 'paren' && f.arith ? undefined : f;
   }
 
   private step(c: string, next: string | undefined): void {
@@ -111,41 +224,69 @@ export class ShellScanner {
     switch (top.kind) {
       case 'single':
         if (c === "'") this.stack.pop();
-        else if (c === '`' && this.inBacktick()) this.doubt ??= 'a ` inside quotes inside `...`';
-        return;
+        else {
+          if (c === '`' && this.inBacktick()) this.doubt ??= 'a ` inside quotes inside `...`';
+          this.owner()?.cmd.append(c, '');
+        }
+        break;
       case 'comment':
         if (c === '\n') {
           this.stack.pop();
           this.step(c, next);
         }
-        return;
+        break;
       case 'brace':
         if (c === '}') this.stack.pop();
         else if (`'"\`{$`.includes(c)) this.doubt ??= 'quotes or nesting inside ${...}';
-        return;
+        break;
       case 'delim':
-        return this.stepDelim(top, c, next);
+        this.stepDelim(top, c, next);
+        break;
       case 'heredoc':
-        return this.stepHeredoc(top, c, wasDollar);
+        this.stepHeredoc(top, c, wasDollar);
+        break;
       case 'double':
-        if (this.escaped) this.escaped = false;
-        else if (c === '\\') this.escaped = true;
-        else if (c === '"') this.stack.pop();
-        else if (c === '`' && this.inBacktick()) this.doubt ??= 'a ` inside quotes inside `...`';
-        else if (c === '`') this.stack.push({ kind: 'backtick' });
-        else if (c === '$') this.dollar = !wasDollar; // `$$` is the pid, not the start of `$(`
-        else if (wasDollar && (c === '(' || c === '{')) this.openDollar(c);
-        if (this.inBacktick() && c === '\\') this.doubt ??= 'a backslash inside `...`';
-        return;
+        this.stepDouble(c, wasDollar);
+        break;
       default:
-        return this.stepCode(top, c, next, wasDollar);
+        this.stepCode(top, c, next, wasDollar);
     }
+    this.prev = c;
   }
 
-  private stepCode(top: Frame, c: string, next: string | undefined, wasDollar: boolean): void {
+  private stepDouble(c: string, wasDollar: boolean): void {
+    const owner = this.owner();
     if (this.escaped) {
       this.escaped = false;
+      // Inside "..." a backslash only escapes $ ` " \ and newline; before anything else it stays.
+      if (c !== '\n') owner?.cmd.append('$`"\\'.includes(c) ? c : `\\${c}`, '');
+    } else {
+      if (wasDollar && c !== '(' && c !== '{') {
+        if (parameterStart.test(c)) owner?.cmd.markUnknown(parameterName(c));
+        else owner?.cmd.append('$', '');
+      }
+      if (c === '\\') this.escaped = true;
+      else if (c === '"') this.stack.pop();
+      else if (c === '`' && this.inBacktick()) this.doubt ??= 'a ` inside quotes inside `...`';
+      else if (c === '`') {
+        owner?.cmd.markUnknown('`...`');
+        this.stack.push({ kind: 'backtick', ...commands() });
+      } else if (c === '$') this.dollar = !wasDollar; // `$$` is the pid, not the start of `$(`
+      else if (wasDollar && (c === '(' || c === '{')) {
+        owner?.cmd.markUnknown(`$${c}...${c === '(' ? ')' : '}'}`);
+        this.openDollar(c);
+      } else owner?.cmd.append(c, '');
+    }
+    if (this.inBacktick() && c === '\\') this.doubt ??= 'a backslash inside `...`';
+  }
+
+  private stepCode(top: CodeFrame, c: string, next: string | undefined, wasDollar: boolean): void {
+    if (this.escaped) {
+      this.escaped = false;
+      // `\` newline is a line continuation: both vanish, so a word or comment may still start.
+      if (c === '\n') return;
       this.wordStart = false;
+      this.tracked(top)?.cmd.append(c, '');
       return;
     }
     if (this.inBacktick() && c === '\\') this.doubt ??= 'a backslash inside `...`';
@@ -153,34 +294,52 @@ export class ShellScanner {
       top.fresh = false;
       top.arith = c === '(';
     }
-    if (wasDollar && this.openDollar(c)) return;
+    const f = this.tracked(top);
+    if (wasDollar) {
+      if (c === '(' || c === '{') f?.cmd.markUnknown(`$${c}...${c === '(' ? ')' : '}'}`);
+      else if (parameterStart.test(c)) f?.cmd.markUnknown(parameterName(c));
+      else if (c === '"') f?.cmd.markUnknown('$"..."'); // bash translates it; dash keeps the $
+      else if (c !== "'") f?.cmd.append('$', '');
+      if (this.openDollar(c)) return;
+    }
     // bash's (( )), [[ ]] and let evaluate arithmetic in quoted text too (a[$(cmd)]); /bin/sh may be bash.
     if (this.wordStart && ((c === '(' && next === '(') || (c === '[' && next === '['))) this.doubt ??= `bash's ${c}${c} ... syntax`;
-    if (wordBreak.test(c)) this.endWord();
+    if (wordBreak.test(c)) {
+      this.endKeyword();
+      f?.cmd.finishWord(c);
+    }
     switch (c) {
       case '\\':
         this.escaped = true;
         return;
       case "'":
+        f?.cmd.currentWord();
         this.stack.push({ kind: 'single' });
         break;
       case '"':
+        f?.cmd.currentWord();
         this.stack.push({ kind: 'double' });
         break;
       case '`':
         if (top.kind === 'backtick') this.stack.pop();
-        else this.stack.push({ kind: 'backtick' });
+        else {
+          f?.cmd.markUnknown('`...`');
+          this.stack.push({ kind: 'backtick', ...commands() });
+        }
         break;
       case '$':
         this.dollar = !wasDollar;
+        f?.cmd.currentWord();
         break;
       case '(':
         if (top.kind === 'paren') top.depth++;
+        this.endCommand(f);
         break;
       case ')':
-        if (top.kind === 'paren') {
-          if (top.depth > 0) top.depth--;
-          else this.stack.pop();
+        if (top.kind === 'paren' && top.depth === 0) this.stack.pop();
+        else {
+          if (top.kind === 'paren') top.depth--;
+          this.endCommand(f);
         }
         break;
       case '#':
@@ -188,22 +347,40 @@ export class ShellScanner {
           this.stack.push({ kind: 'comment' });
           return;
         }
+        f?.cmd.append(c, c);
         break;
       case '<':
         // In $(( )) `<<` is a shift.
         if (next === '<' && !(top.kind === 'paren' && top.arith)) this.stack.push({ kind: 'delim', word: '', quoted: false, stripTabs: false, quote: '', started: false });
+        else f?.cmd.redirect();
+        break;
+      case '>':
+        f?.cmd.redirect();
+        break;
+      case '&':
+        // `>&` and `<&` are redirections; so is bash's `&>` (taking it as one errs on the side of one command).
+        if (this.prev !== '<' && this.prev !== '>' && next !== '>') this.endCommand(f);
+        break;
+      case '|':
+        if (this.prev !== '>') this.endCommand(f); // `>|` is a redirection
+        break;
+      case ';':
+        this.endCommand(f);
         break;
       case '\n':
+        this.endCommand(f);
         if (this.pending.length > 0) this.startHeredoc();
         break;
+      default:
+        if (!wordBreak.test(c)) f?.cmd.append(c, c);
     }
     this.wordStart = wordBreak.test(c);
-    if (!this.wordStart && /[A-Za-z]/.test(c)) this.word += c;
+    if (!this.wordStart && /[A-Za-z]/.test(c)) this.keyword += c;
   }
 
   /** `$(`, `${` and `$'` after a `$`; returns true when `c` was consumed. */
   private openDollar(c: string): boolean {
-    if (c === '(') this.stack.push({ kind: 'paren', depth: 0, arith: false, fresh: true });
+    if (c === '(') this.stack.push({ kind: 'paren', depth: 0, arith: false, fresh: true, ...commands() });
     else if (c === '{') this.stack.push({ kind: 'brace' });
     else if (c === "'") this.doubt ??= "$'...' quoting";
     else return false;
@@ -211,17 +388,23 @@ export class ShellScanner {
     return c !== "'";
   }
 
-  private endWord(): void {
+  private endCommand(f: CodeFrame | undefined): void {
+    if (!f) return;
+    const shell = f.cmd.stdinReader();
+    for (const spec of this.pending) spec.readBy ??= shell;
+    f.cmd.end();
+  }
+
+  private endKeyword(): void {
     // `case a) ...` inside $( ) has a `)` that does not close it; not followed here.
-    if (this.word === 'case' && this.stack.some((f) => f.kind === 'paren')) this.doubt ??= 'case inside $(...)';
-    if (this.word === 'let') this.doubt ??= "bash's let";
-    this.word = '';
+    if (this.keyword === 'case' && this.stack.some((f) => f.kind === 'paren')) this.doubt ??= 'case inside $(...)';
+    if (this.keyword === 'let') this.doubt ??= "bash's let";
+    this.keyword = '';
   }
 
   private inBacktick(): boolean {
     return this.stack.some((f) => f.kind === 'backtick');
   }
-
   private stepDelim(d: Extract<Frame, { kind: 'delim' }>, c: string, next: string | undefined): void {
     if (!d.started) {
       if (c === '<' && d.word === '' && !d.stripTabs && !d.quoted) {
@@ -289,4 +472,9 @@ export class ShellScanner {
       this.startHeredoc();
     }
   }
+}
+
+/** `$NAME` or `$1`, `$@`...: for messages about an expansion starting with `c`. */
+function parameterName(c: string): string {
+  return /[A-Za-z_]/.test(c) ? '$NAME' : `$${c}`;
 }

@@ -116,13 +116,39 @@ export function renderArgv(cmd: string, args: readonly string[], scope: Template
 /**
  * Renders a line for `sh -c` so that no value can change its syntax: each value is quoted
  * for the quoting context it lands in (bare, "double", 'single', comment, here-document,
- * `backticks`). Where the context can't be known for sure it throws rather than guess.
+ * `backticks`), and in a script another shell will parse (`bash -c '...'`, eval's arguments)
+ * for the context inside that script too. `args` are appended as values, one word each.
+ * Where the context can't be known for sure it throws rather than guess.
  */
-export function renderShell(template: string, scope: TemplateScope): string {
+export function renderShell(template: string, scope: TemplateScope, args: readonly string[] = []): string {
+  return renderShellWith(template, viewOf(scope), args, (token, context) => asText(context.lookup(token[1])));
+}
+
+/**
+ * Why a `shell` line can never be rendered safely whatever the values (a value after `$x`
+ * inside `bash -c "..."`, inside `${...}`, ...), or undefined. Renders once with every section
+ * shown and a plain placeholder for each value, so refusals that depend on a value (a
+ * non-integer in `$(( ))`) are left to run time.
+ */
+export function shellLineProblem(template: string, args: readonly string[] = []): string | undefined {
+  try {
+    renderShellWith(template, {}, args.map(() => '0'), () => '0', true);
+    return undefined;
+  } catch (err) {
+    return err instanceof TemplateError ? err.message : undefined;
+  }
+}
+
+function renderShellWith(
+  template: string,
+  view: Record<string, unknown>,
+  args: readonly string[],
+  valueOf: (token: string[], context: Mustache.Context) => string,
+  everySection = false,
+): string {
   const scanner = new ShellScanner();
   const writer = new Mustache.Writer();
-  const insert = (token: string[], context: Mustache.Context): string =>
-    scanner.insert(asText(context.lookup(token[1])), token[1]);
+  const insert = (token: string[], context: Mustache.Context): string => scanner.insert(valueOf(token, context), `{{${token[1]}}}`);
   // Overriding the writer's value hooks (not just `escape`) also covers {{{x}}} and {{& x}};
   // the hooks run in output order, so the scanner sees the line as it is built.
   writer.rawValue = (token) => {
@@ -131,8 +157,18 @@ export function renderShell(template: string, scope: TemplateScope): string {
   };
   writer.escapedValue = insert;
   writer.unescapedValue = insert;
+  if (everySection) {
+    writer.renderSection = (token, context, partials, original, config) => writer.renderTokens(token[4] as unknown as string[][], context, partials, original, config);
+    writer.renderInverted = () => '';
+  }
   try {
-    return writer.render(expandLeadingDot(template), viewOf(scope));
+    let line = writer.render(expandLeadingDot(template), view);
+    args.forEach((a, i) => {
+      scanner.feed(' ');
+      line += ` ${scanner.insert(a, `args[${i}]`)}`;
+    });
+    scanner.finish();
+    return line;
   } catch (err) {
     if (err instanceof TemplateError) throw err;
     throw new TemplateError(`template ${JSON.stringify(template)}: ${err instanceof Error ? err.message : String(err)}`);

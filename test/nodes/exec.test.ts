@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { execNode, TIMEOUT_STATUS, type ExecOpts } from '../../src/nodes/exec.js';
@@ -23,6 +23,9 @@ describe('exec parseOpts', () => {
     ['env without =', { cmd: 'a', env: ['NOPE'] }, /^env\[0\]: must be KEY=value/],
     ['args that are not a list', { cmd: 'a', args: 'x y' }, /^args:/],
     ['a broken template', { shell: 'echo {{x' }, /^shell: bad template/],
+    ['a value where no quoting can hold', { shell: 'echo ${X:-{{x}}}' }, /^shell: \{\{x\}\} may not be used inside \$\{\.\.\.\}/],
+    ['a value after $NAME in the script of bash -c', { shell: 'bash -c "echo $HOME {{x}}"' }, /^shell: in the script bash -c runs: cannot tell how to quote \{\{x\}\}/],
+    ['an arg after an unquotable line', { shell: 'echo ${X:-', args: ['{{x}}'] }, /^shell: .*args\[0\]/],
   ];
   for (const [what, raw, want] of bad) {
     test(`reports ${what}`, () => {
@@ -155,11 +158,25 @@ describe('exec execute', () => {
     assert.deepEqual(groupMembers(ctx.pgids[0]), []);
   });
 
-  test('a template that cannot be quoted safely fails the task instead of running', async () => {
-    ctx = await fakeContext({ vars: { x: 'v' } });
-    const result = await run({ shell: 'echo ${X:-{{x}}}' });
+  test('a value that cannot be quoted safely fails the task instead of running', async () => {
+    ctx = await fakeContext({ vars: { n: '$(id)' } });
+    const result = await run({ shell: 'echo $(( {{n}} + 1 ))' });
     assert.equal(result.status, 1);
-    assert.match(result.reason ?? '', /\{\{x\}\}/);
+    assert.match(result.reason ?? '', /\{\{n\}\} inside \$\(\(\.\.\.\)\) must be an integer/);
     assert.deepEqual(ctx.pgids, []);
+  });
+
+  test('a value in the script of bash -c, or after eval, arrives literally and runs nothing', async () => {
+    const v = `it's $(touch MARK) \`touch MARK\`; touch MARK | "\\" *`;
+    ctx = await fakeContext({ vars: { v } });
+    for (const raw of [
+      { shell: `bash -c 'printf "%s\\n" {{v}}'` },
+      { shell: `sh -c "printf '%s\\n' \\"{{v}}\\""` },
+      { shell: `eval printf "'%s\\n'"`, args: ['{{v}}'] },
+    ]) {
+      assert.equal((await run(raw)).status, 0, JSON.stringify(raw));
+    }
+    assert.deepEqual(ctx.linesOf('stdout'), [v, v, v]);
+    await assert.rejects(stat(path.join(ctx.workspace, 'MARK')), 'no value ran as code');
   });
 });

@@ -12,6 +12,7 @@ import {
   renderEnvEntry,
   renderShell,
   resolveSubDir,
+  shellLineProblem,
   shellQuote,
   splitWords,
   subDirProblem,
@@ -227,5 +228,131 @@ describe('renderShell: no value can inject shell syntax', () => {
     assert.throws(() => renderShell('cat <<EOF\n{{x}}\nEOF', scope({ x: `EOF\ntouch ${canary}` })), TemplateError);
     assert.throws(() => renderShell('cat <<-EOF\n\t{{x}}\nEOF', scope({ x: 'EOF' })), TemplateError);
     assert.equal(renderShell('cat <<EOF\n{{x}}\nEOF', scope({ x: 'EOFX' })), 'cat <<EOF\nEOFX\nEOF');
+  });
+});
+
+describe('renderShell: a script handed to another shell is quoted for that shell too', () => {
+  const v = (x: string) => scope({ v: x, w: x });
+  // [template, value, line]: the value is quoted for the inner context, then that text for the outer one.
+  const nested: [string, string, string][] = [
+    ["bash -c 'echo {{v}}'", 'x y', `bash -c 'echo '\\''x y'\\'''`],
+    ['sh -c "echo {{v}}"', "it's", `sh -c "echo 'it'\\\\''s'"`],
+    ['sh -c "echo {{v}}"', '$(id)', `sh -c "echo '\\$(id)'"`],
+    ["sh -c 'echo \"{{v}}\"'", '$(id)', `sh -c 'echo "\\$(id)"'`],
+    ['sh -c echo\\ {{v}}', 'a b', `sh -c echo\\ ''\\''a b'\\'''`],
+    ['eval "echo {{v}}"', 'a$b', `eval "echo 'a\\$b'"`],
+    ['eval echo {{v}}', 'a b', `eval echo ''\\''a b'\\'''`],
+    ["trap 'echo {{v}}' EXIT", 'a b', `trap 'echo '\\''a b'\\''' EXIT`],
+    [`sh -c "bash -c 'echo {{v}}'"`, 'a b', `sh -c "bash -c 'echo '\\\\''a b'\\\\'''"`],
+  ];
+  for (const [tpl, value, line] of nested) {
+    test(`${JSON.stringify(tpl)} with ${JSON.stringify(value)}`, () => {
+      assert.equal(renderShell(tpl, v(value)), line);
+    });
+  }
+
+  test('wrappers, paths and option clusters before the script change nothing', () => {
+    const inner = `'echo '\\''a b'\\'''`;
+    const shells = ['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busybox sh', '/bin/sh', '/usr/bin/env bash'];
+    const wrappers = ['sudo -u ci', 'env X=1', 'timeout 5', 'nice -n 5', 'docker exec -i c', 'xargs -0', 'find . -exec', 'X=1 exec', 'if', '! command', 'time'];
+    for (const sh of shells) {
+      for (const w of ['', ...wrappers]) {
+        const prefix = `${w} ${sh} -c `.trimStart();
+        assert.equal(renderShell(`${prefix}'echo {{v}}'`, v('a b')), `${prefix}${inner}`);
+      }
+    }
+    for (const flags of ['-ec', '-xc', '-lc', '-e -c', '-c -e', '-o pipefail -c', '-eo pipefail -c', '--norc -c', '--rcfile x -c', '-c --', '2>/dev/null -c', '-c 2>&1', '-c >/dev/null']) {
+      assert.equal(renderShell(`bash ${flags} 'echo {{v}}'`, v('a b')), `bash ${flags} ${inner}`, flags);
+    }
+    assert.equal(renderShell(`su - ci -c 'echo {{v}}'`, v('a b')), `su - ci -c ${inner}`);
+    assert.equal(renderShell(`flock /tmp/l -c 'echo {{v}}'`, v('a b')), `flock /tmp/l -c ${inner}`);
+    assert.equal(renderShell(`bash -c 'echo hi' && sh -c 'echo {{v}}'`, v('a b')), `bash -c 'echo hi' && sh -c ${inner}`);
+    assert.equal(renderShell(`echo "$(sh -c 'echo {{v}}')"`, v('a b')), `echo "$(sh -c ${inner})"`);
+  });
+
+  test('a value that names the shell or its -c is followed too', () => {
+    assert.equal(renderShell("{{w}} -c 'echo {{v}}'", scope({ w: 'bash', v: 'a b' })), `'bash' -c 'echo '\\''a b'\\'''`);
+    assert.equal(renderShell("bash {{w}} 'echo {{v}}'", scope({ w: '-c', v: 'a b' })), `bash '-c' 'echo '\\''a b'\\'''`);
+    assert.equal(renderShell("{{w}} 'echo {{v}}'", scope({ w: 'eval', v: 'a b' })), `'eval' 'echo '\\''a b'\\'''`);
+  });
+
+  test('arguments and operands that are not scripts are quoted once', () => {
+    const plain: string[] = [
+      `bash -c 'echo "$1"' _ {{v}}`,
+      `sh -c 'echo "$1"' sh {{v}} {{v}}`,
+      'sh ./build.sh -c {{v}}',
+      'gcc -c {{v}}',
+      'echo sh {{v}}',
+      "sh -c 'exit 0' > {{v}}",
+      "trap 'echo hi' {{v}}",
+      '[ -c {{v}} ]',
+      'test -c {{v}}',
+      "sh -c 'true'; echo {{v}}",
+    ];
+    for (const tpl of plain) assert.equal(renderShell(tpl, v('a b')), tpl.replaceAll('{{v}}', `'a b'`), tpl);
+    // Here-documents a shell does not read as its script.
+    for (const tpl of ['sh -c cat <<EOF\n{{v}}\nEOF', 'bash ./x.sh <<EOF\n{{v}}\nEOF', 'cat <<EOF; sh -s <<X\n{{v}}\nEOF\nX']) {
+      assert.equal(renderShell(tpl, v('a b')), tpl.replaceAll('{{v}}', 'a b'), tpl);
+    }
+  });
+
+  const refused: [string, string, RegExp][] = [
+    ['$NAME before it in sh -c "..."', 'sh -c "echo $HOME {{v}}"', /in the script sh -c runs: .*\$NAME, which the outer shell expands/],
+    ['${...} before it in sh -c "..."', 'sh -c "echo ${HOME} {{v}}"', /\$\{\.\.\.\}, which the outer shell expands/],
+    ['$(...) before it in bash -c "..."', 'bash -c "echo $(date) {{v}}"', /in the script bash -c runs: .*\$\(\.\.\.\), which the outer shell expands/],
+    ['backticks before it in sh -c "..."', 'sh -c "echo `date` {{v}}"', /`\.\.\.`, which the outer shell expands/],
+    ['a glob in a bare script word', 'sh -c echo\\ *\\ {{v}}', /glob/],
+    ['$NAME in an earlier eval argument', 'eval "$X" "echo {{v}}"', /earlier argument of eval/],
+    ['a value inside $( ) in a script word', 'sh -c "echo $(echo {{v}})"', /inside an expansion whose output becomes part of the script sh -c runs/],
+    ['a value inside $(( )) in a script word', 'sh -c "echo $(( {{v}} ))"', /inside an expansion/],
+    ['a shell chosen at run time', `"$SHELL" -c 'echo {{v}}'`, /cannot tell whether \{\{v\}\} is in a script for another shell/],
+    ['an unknown option word after the shell', `bash "$OPTS" 'echo {{v}}'`, /cannot tell whether/],
+    ['a shell that quotes its own way', `fish -c 'echo {{v}}'`, /fish -c/],
+    ["su's attached -cCMD", 'su -c{{v}}', /su -c/],
+    ['two deep, after $x in the inner double quotes', `sh -c 'bash -c "echo $HOME {{v}}"'`, /in the script sh -c runs: in the script bash -c runs: /],
+    ["$'...' in the inner script", `bash -c "echo \\$'a' {{v}}"`, /\$'\.\.\.' quoting/],
+    ['a here-document sh reads as its script', 'sh <<EOF\necho {{v}}\nEOF', /here-document that sh reads as its script/],
+    ['a here-document sudo bash -s reads', 'sudo -u ci bash -s x <<EOF\necho {{v}}\nEOF', /here-document that bash reads/],
+    ['a $ right before it in the inner script', `sh -c 'echo \${{v}}'`, /right after a "\$"/],
+  ];
+  for (const [what, tpl, want] of refused) {
+    test(`refuses a value after ${what}`, () => {
+      assert.throws(() => renderShell(tpl, v('x')), (err: unknown) => err instanceof TemplateError && want.test(err.message));
+      assert.match(shellLineProblem(tpl) ?? '', want, 'floe check reports it too');
+    });
+  }
+
+  test('escaped text reaching the inner shell is known, so values after it are quoted', () => {
+    assert.equal(renderShell('sh -c "echo \\$HOME {{v}}"', v('a b')), `sh -c "echo \\$HOME 'a b'"`);
+    assert.equal(renderShell("sh -c 'echo $HOME {{v}}'", v('a b')), `sh -c 'echo $HOME '\\''a b'\\'''`);
+  });
+
+  test('exec args after a shell line are values too', () => {
+    assert.equal(renderShell('printf %s', scope(), ['a b', '$(id)']), `printf %s 'a b' '$(id)'`);
+    assert.equal(renderShell('eval echo', scope(), ['$(id)']), `eval echo ''\\''$(id)'\\'''`);
+    assert.throws(() => renderShell('echo ${X:-', scope(), ['a']), /args\[0\]/);
+  });
+});
+
+describe('shellLineProblem', () => {
+  test('reports a placement that no value can fill safely, not one some values can', () => {
+    assert.match(shellLineProblem('echo ${X:-{{x}}}') ?? '', /\{\{x\}\} may not be used inside \$\{\.\.\.\}/);
+    assert.match(shellLineProblem('echo ${{x}}') ?? '', /right after a "\$"/);
+    assert.equal(shellLineProblem('echo $(( {{n}} + 1 ))'), undefined, 'an integer fits');
+    assert.equal(shellLineProblem('cat <<EOF\n{{x}}\nEOF'), undefined, 'most values fit');
+    assert.equal(shellLineProblem("bash -c 'echo {{x}}'"), undefined);
+    assert.equal(shellLineProblem('make {{#v}}-v{{/v}}{{^v}}{{x}}{{/v}}'), undefined);
+    assert.match(shellLineProblem('echo {{#v}}${{x}}{{/v}}') ?? '', /right after a "\$"/, 'sections are checked as shown');
+    assert.match(shellLineProblem('echo ${X:-', ['{{a}}']) ?? '', /args\[0\]/);
+  });
+});
+
+describe('renderShell: the line is followed as the shell reads it', () => {
+  test('a comment after a backslash-newline is still a comment', () => {
+    // The shell removes `\` newline, so `#` starts a word and a comment: a newline in the value would end it.
+    assert.equal(renderShell('echo a \\\n# {{v}}', scope({ v: 'x\ny' })), 'echo a \\\n# x y');
+  });
+  test('a here-document operator split by a section is still seen', () => {
+    assert.throws(() => renderShell('cat <{{#t}}{{/t}}<EOF\n{{v}}\nEOF', scope({ v: 'EOF\nx' })), TemplateError);
   });
 });
