@@ -1,3 +1,5 @@
+import { escapeControls } from './quote-value.js';
+
 /** Where something was written: a config file position, or a field path for non-file input. */
 export interface SourcePos {
   file: string;
@@ -41,9 +43,13 @@ export interface ConfigProblem {
   at: SourcePos;
 }
 
+/**
+ * `file:line:col: severity: path: message`, always one line: messages quote values with
+ * quoteValue, and any control character still left in a part is escaped here.
+ */
 export function formatProblem(p: ConfigProblem): string {
   const field = p.at.path ? ` ${p.at.path}:` : '';
-  return `${formatPos(p.at)}: ${p.severity}:${field} ${p.message}`;
+  return escapeControls(`${formatPos(p.at)}: ${p.severity}:${field} ${p.message}`);
 }
 
 /** A config that failed validation; carries every error (and warning) found. */

@@ -4,6 +4,7 @@ import { describeNode, entryOf } from './load.js';
 import type { Pos, TreeEntry, TreeMap, TreeNode, TreeSeq } from './load.js';
 import { resolveIdAndName } from './ids.js';
 import { didYouMean } from './suggest.js';
+import { quoteValue } from '../quote-value.js';
 
 /** `flows[0]` + `tasks` -> `flows[0].tasks`. */
 export function childPath(path: string, key: string | number): string {
@@ -56,7 +57,7 @@ export class FieldReader {
     for (const e of map.entries) {
       if (known.includes(e.key) || handled.includes(e.key)) continue;
       const hint = didYouMean(e.key, known) || ` (known: ${known.join(', ')})`;
-      this.warn(e.keyPos, childPath(path, e.key), `unknown key "${e.key}" in ${what}, ignored${hint}`);
+      this.warn(e.keyPos, childPath(path, e.key), `unknown key ${quoteValue(e.key)} in ${what}, ignored${hint}`);
     }
   }
 
@@ -77,7 +78,7 @@ export class FieldReader {
     if (e === undefined) return undefined;
     const v = e.value;
     if (v.kind === 'scalar' && typeof v.value === 'string') return v.value;
-    const quote = v.kind === 'scalar' ? `; quote it: "${String(v.value)}"` : '';
+    const quote = v.kind === 'scalar' ? `; quote it: ${quoteValue(String(v.value))}` : '';
     this.error(v.pos, childPath(path, key), `${key} must be a string, got ${describeNode(v)}${quote}`);
     return undefined;
   }
@@ -117,7 +118,7 @@ export class FieldReader {
     if ((choices as readonly string[]).includes(s)) return s as T;
     const e = entryOf(map, key)!;
     const hint = didYouMean(s, choices);
-    this.error(e.value.pos, childPath(path, key), `${key} must be one of ${choices.join(', ')}, got "${s}"${hint}`);
+    this.error(e.value.pos, childPath(path, key), `${key} must be one of ${choices.join(', ')}, got ${quoteValue(s)}${hint}`);
     return undefined;
   }
 

@@ -5,6 +5,7 @@ import type { Named } from './field-reader.js';
 import { entryOf, toPlain } from './load.js';
 import type { Pos, TreeMap, TreeNode } from './load.js';
 import { didYouMean } from './suggest.js';
+import { quoteValue } from '../quote-value.js';
 
 export const TASK_KEYS = ['id', 'name', 'class', 'listen', 'type', 'good', 'ignore-fail', 'use-status', 'opts'] as const;
 export const MERGE_KEYS = ['id', 'name', 'class', 'wait', 'type'] as const;
@@ -133,7 +134,7 @@ function readTaskType(r: FieldReader, map: TreeMap, path: string, registry: Node
   const unsupported = UNSUPPORTED_TASKS[type];
   if (unsupported !== undefined) r.error(pos, p, unsupported);
   else if (type === 'all' || type === 'any') r.error(pos, p, `task type "${type}" is a merge type; add class: merge to make this a merge`);
-  else r.error(pos, p, `unknown task type "${type}" (known: ${known.join(', ')})${didYouMean(type, known)}`);
+  else r.error(pos, p, `unknown task type ${quoteValue(type)} (known: ${known.join(', ')})${didYouMean(type, known)}`);
   // The node still exists and emits its tags; only its type is wrong, so listeners are not blamed.
   return type;
 }

@@ -2,6 +2,7 @@ import type { FormConfig, FormField, FormFieldType } from './schema.js';
 import type { OptsCheck } from '../nodes/node-type.js';
 import { isUrlFriendlyId } from './ids.js';
 import { didYouMean } from './suggest.js';
+import { quoteValue } from '../quote-value.js';
 
 export const FORM_KEYS = ['title', 'fields'] as const;
 export const FORM_FIELD_KEYS = ['id', 'prompt', 'type', 'value', 'options', 'required'] as const;
@@ -19,7 +20,7 @@ function describe(v: unknown): string {
   if (v === null || v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
-  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  if (typeof v === 'string') return `string ${quoteValue(v)}`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -34,20 +35,20 @@ function scalarText(v: unknown): string | undefined {
 function checkValue(field: FormField, value: string): { value: string } | { error: string } {
   const typed = checkType(field, value);
   if ('error' in typed || !field.options || field.options.includes(typed.value)) return typed;
-  return { error: `"${field.id}" must be one of ${field.options.map((o) => `"${o}"`).join(', ')}, got "${value}"` };
+  return { error: `${quoteValue(field.id)} must be one of ${field.options.map(quoteValue).join(', ')}, got ${quoteValue(value)}` };
 }
 
 function checkType(field: FormField, value: string): { value: string } | { error: string } {
   const s = value.trim();
   switch (field.type) {
     case 'bool':
-      if (!/^(true|false)$/i.test(s)) return { error: `"${field.id}" must be true or false, got "${value}"` };
+      if (!/^(true|false)$/i.test(s)) return { error: `${quoteValue(field.id)} must be true or false, got ${quoteValue(value)}` };
       return { value: s.toLowerCase() };
     case 'int':
-      if (!/^[+-]?\d+$/.test(s)) return { error: `"${field.id}" must be an integer, got "${value}"` };
+      if (!/^[+-]?\d+$/.test(s)) return { error: `${quoteValue(field.id)} must be an integer, got ${quoteValue(value)}` };
       return { value: s };
     case 'number':
-      if (s === '' || !Number.isFinite(Number(s))) return { error: `"${field.id}" must be a number, got "${value}"` };
+      if (s === '' || !Number.isFinite(Number(s))) return { error: `${quoteValue(field.id)} must be a number, got ${quoteValue(value)}` };
       return { value: s };
     case 'text':
     case 'string':
@@ -89,7 +90,7 @@ export function parseForm(raw: unknown, check: OptsCheck, field: string): FormCo
     const f = parseField(item, at, check, error);
     if (f === undefined) return;
     const first = seen.get(f.id.toLowerCase());
-    if (first !== undefined) error(`${at}.id`, `field id "${f.id}" repeats fields[${first}] (ids match case-insensitively)`);
+    if (first !== undefined) error(`${at}.id`, `field id ${quoteValue(f.id)} repeats fields[${first}] (ids match case-insensitively)`);
     seen.set(f.id.toLowerCase(), i);
     fields.push(f);
   });
@@ -114,12 +115,12 @@ function parseField(
     error(`${at}.${f}`, message);
   };
   if (typeof id !== 'string') fail('id', `a form field needs an id (string), got ${describe(id)}`);
-  else if (!isUrlFriendlyId(id)) fail('id', `field id "${id}" must hold only letters, digits, '-' and '_'`);
+  else if (!isUrlFriendlyId(id)) fail('id', `field id ${quoteValue(id)} must hold only letters, digits, '-' and '_'`);
   if (typeof prompt !== 'string') fail('prompt', `a form field needs a prompt (string), got ${describe(prompt)}`);
   if (typeof type !== 'string') {
     fail('type', `a form field needs a type (${FORM_FIELD_TYPES.join(', ')}), got ${describe(type)}`);
   } else if (!isFieldType(type)) {
-    fail('type', `unknown field type "${type}" (known: ${FORM_FIELD_TYPES.join(', ')})${didYouMean(type, FORM_FIELD_TYPES)}`);
+    fail('type', `unknown field type ${quoteValue(type)} (known: ${FORM_FIELD_TYPES.join(', ')})${didYouMean(type, FORM_FIELD_TYPES)}`);
   }
   let options: string[] | undefined;
   if (item.options !== undefined && item.options !== null) {
@@ -161,7 +162,7 @@ function warnUnknown(
   for (const key of Object.keys(raw)) {
     if (known.includes(key)) continue;
     const hint = didYouMean(key, known) || ` (known: ${known.join(', ')})`;
-    check.warn(`${at}.${key}`, `unknown key "${key}" in ${what}, ignored${hint}`);
+    check.warn(`${at}.${key}`, `unknown key ${quoteValue(key)} in ${what}, ignored${hint}`);
   }
 }
 
@@ -180,7 +181,7 @@ export function checkFormValues(form: FormConfig, values: Record<string, unknown
     const field = byId.get(key.toLowerCase());
     if (field === undefined) {
       const ids = form.fields.map((f) => f.id);
-      errors.push(`unknown field "${key}" (fields: ${ids.join(', ') || 'none'})${didYouMean(key, ids)}`);
+      errors.push(`unknown field ${quoteValue(key)} (fields: ${ids.join(', ') || 'none'})${didYouMean(key, ids)}`);
       continue;
     }
     if (raw === undefined || raw === null) continue;
@@ -188,7 +189,7 @@ export function checkFormValues(form: FormConfig, values: Record<string, unknown
     // A blank answer is no answer: the default or the required check applies.
     if (text !== undefined && text.trim() === '') continue;
     if (text === undefined) {
-      errors.push(`"${field.id}" must be a single value, got ${describe(raw)}`);
+      errors.push(`${quoteValue(field.id)} must be a single value, got ${describe(raw)}`);
       continue;
     }
     const checked = checkValue(field, text);
@@ -198,7 +199,7 @@ export function checkFormValues(form: FormConfig, values: Record<string, unknown
   for (const field of form.fields) {
     if (out[field.id] !== undefined) continue;
     if (field.value !== undefined) out[field.id] = field.value;
-    else if (field.required && !errors.some((e) => e.startsWith(`"${field.id}"`))) errors.push(`"${field.id}" is required`);
+    else if (field.required && !errors.some((e) => e.startsWith(quoteValue(field.id)))) errors.push(`${quoteValue(field.id)} is required`);
   }
   return errors.length > 0 ? { errors } : { values: out };
 }

@@ -1,3 +1,5 @@
+import { quoteValue } from '../quote-value.js';
+
 /** Ids end up in URLs and event tags (`task.<id>.good`), so they hold no dots or spaces. */
 const URL_FRIENDLY = /^[A-Za-z0-9_-]+$/;
 
@@ -34,12 +36,12 @@ export function resolveIdAndName(id: string | undefined, name: string | undefine
   if (id !== undefined) {
     if (!isUrlFriendlyId(id)) {
       const better = idFromName(id);
-      const hint = better ? `; try "${better}"` : '';
-      return { error: `id "${id}" must hold only letters, digits, '-' and '_'${hint}` };
+      const hint = better ? `; try ${quoteValue(better)}` : '';
+      return { error: `id ${quoteValue(id)} must hold only letters, digits, '-' and '_'${hint}` };
     }
     return { id, name: name ?? nameFromId(id) };
   }
   const made = idFromName(name!);
-  if (!made) return { error: `cannot make an id from name "${name}"; give an id` };
+  if (!made) return { error: `cannot make an id from name ${quoteValue(name!)}; give an id` };
   return { id: made, name: name! };
 }

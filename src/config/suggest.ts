@@ -1,3 +1,5 @@
+import { quoteValue } from '../quote-value.js';
+
 /** Edit distance between two strings (insert, delete, substitute, each costing 1). */
 export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -19,10 +21,11 @@ export function editDistance(a: string, b: string): number {
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const limit = Math.max(2, Math.floor(word.length / 3));
+  const lower = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
-    const d = c.toLowerCase() === word.toLowerCase() ? 0.5 : isAbbreviation(word, c) ? 1 : editDistance(word, c);
+    const d = c.toLowerCase() === lower ? 0.5 : isAbbreviation(word, c) ? 1 : boundedDistance(word, c, limit);
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
@@ -31,10 +34,19 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   return bestDistance <= limit ? best : undefined;
 }
 
+/** No typo is looked for in longer words: an edit distance costs the product of the lengths. */
+const MAX_TYPO_LENGTH = 100;
+
+/** editDistance, or Infinity when it is sure to exceed `limit` or the words are too long to compare. */
+function boundedDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit || a.length > MAX_TYPO_LENGTH || b.length > MAX_TYPO_LENGTH) return Infinity;
+  return editDistance(a, b);
+}
+
 /** `; did you mean "exec"?` or nothing. */
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   const c = closest(word, candidates);
-  return c === undefined ? '' : `; did you mean "${c}"?`;
+  return c === undefined ? '' : `; did you mean ${quoteValue(c)}?`;
 }
 
 function isAbbreviation(a: string, b: string): boolean {

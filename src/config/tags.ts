@@ -1,6 +1,7 @@
 import type { FlowConfig, NodeConfig, TaskConfig } from './schema.js';
 import { isSystemTag } from '../hub/events.js';
 import { closest } from './suggest.js';
+import { quoteValue } from '../quote-value.js';
 
 /** Whether a task type ends the run when reached (such tasks emit nothing). */
 export type EndsRun = (type: string) => boolean;
@@ -58,11 +59,12 @@ export interface TagVerdict {
 /**
  * Why no node of `flow` can emit `tag` (with the closest tag that could be meant), or
  * undefined when the tag is fine. Listening to `.bad` of an ignore-fail task is legal, so
- * it is only a warning.
+ * it is only a warning. Without `suggest` the typo hint, which compares `tag` with every tag
+ * of the flow, is left out.
  */
-export function judgeTag(flow: FlowConfig, tag: string, endsRun: EndsRun): TagVerdict | undefined {
+export function judgeTag(flow: FlowConfig, tag: string, endsRun: EndsRun, suggest = true): TagVerdict | undefined {
   if (isSystemTag(tag)) {
-    return { severity: 'error', message: `"${tag}" is a system event; nodes never listen to sys.* tags` };
+    return { severity: 'error', message: `${quoteValue(tag)} is a system event; nodes never listen to sys.* tags` };
   }
   if (isEmittable(flow, tag, endsRun)) return undefined;
   const t = parseTag(tag);
@@ -70,14 +72,15 @@ export function judgeTag(flow: FlowConfig, tag: string, endsRun: EndsRun): TagVe
   if (node?.class === 'task' && t.kind === 'task' && t.suffix === 'bad' && node.ignoreFail && !endsRun(node.type)) {
     return {
       severity: 'warning',
-      message: `task ${node.id} has ignore-fail, so it never emits "${tag}"; what waits for it never runs`,
+      message: `task ${node.id} has ignore-fail, so it never emits ${quoteValue(tag)}; what waits for it never runs`,
     };
   }
   const { why, instead } = whyNotEmitted(flow, t, node, endsRun);
-  const candidates = ['trigger.good', ...flow.nodes.flatMap((n) => sampleTags(n, endsRun))];
-  const near = instead !== undefined && isEmittable(flow, instead, endsRun) ? instead : closest(tag, candidates);
-  const hint = near === undefined ? '' : `; did you mean "${near}"?`;
-  return { severity: 'error', message: `no node in this flow can emit "${tag}": ${why}${hint}` };
+  const candidates = (): string[] => ['trigger.good', ...flow.nodes.flatMap((n) => sampleTags(n, endsRun))];
+  const meant = instead !== undefined && isEmittable(flow, instead, endsRun) ? instead : undefined;
+  const near = meant ?? (suggest ? closest(tag, candidates()) : undefined);
+  const hint = near === undefined ? '' : `; did you mean ${quoteValue(near)}?`;
+  return { severity: 'error', message: `no node in this flow can emit ${quoteValue(tag)}: ${why}${hint}` };
 }
 
 /** Why a tag is not emitted, and the tag that was most likely meant when the reason shows it. */
@@ -91,9 +94,9 @@ function whyNotEmitted(flow: FlowConfig, t: ParsedTag, node: NodeConfig | undefi
   if (t.kind === 'trigger') return { why: 'triggers emit only trigger.good', instead: 'trigger.good' };
   if (node === undefined) {
     if (flow.triggers.some((tr) => tr.id === t.id)) {
-      return { why: `"${t.id}" is a trigger, and triggers emit trigger.good`, instead: 'trigger.good' };
+      return { why: `${quoteValue(t.id)} is a trigger, and triggers emit trigger.good`, instead: 'trigger.good' };
     }
-    return { why: `there is no task or merge with id "${t.id}"` };
+    return { why: `there is no task or merge with id ${quoteValue(t.id)}` };
   }
   const good = `${node.class}.${node.id}.good`;
   if (node.class === 'merge') {
@@ -130,20 +133,55 @@ function whyTaskDoesNotEmit(task: TaskConfig, suffix: string, endsRun: EndsRun):
  * Everything starts from trigger.good; `assumeReached` nodes count as running.
  */
 export function unreachableNodes(flow: FlowConfig, endsRun: EndsRun, assumeReached: NodeConfig[] = []): NodeConfig[] {
-  const reached = new Set<NodeConfig>(assumeReached);
-  const fires = (tag: string): boolean =>
-    tag === 'trigger.good' || [...reached].some((n) => canEmit(n, tag, endsRun));
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const n of flow.nodes) {
-      if (reached.has(n)) continue;
-      const ready = n.class === 'task' ? fires(n.listen) : n.type === 'all' ? n.wait.every(fires) : n.wait.some(fires);
-      if (ready) {
-        reached.add(n);
-        grew = true;
+  // A worklist: each listen or wait tag is filed under the id it names and checked only when a
+  // node of that id is reached, so a flow of thousands of nodes takes one pass, not one per node.
+  interface Waiting {
+    node: NodeConfig;
+    /** Tags still to fire before the node runs: all of a merge's for type all, else one. */
+    left: number;
+  }
+  interface Entry {
+    tag: string;
+    waiting: Waiting;
+    fired: boolean;
+  }
+  const byId = new Map<string, Entry[]>();
+  const reached = new Set<NodeConfig>();
+  const queue: NodeConfig[] = [];
+  const reach = (n: NodeConfig): void => {
+    if (reached.has(n)) return;
+    reached.add(n);
+    queue.push(n);
+  };
+  const fire = (e: Entry): void => {
+    if (e.fired) return;
+    e.fired = true;
+    e.waiting.left -= 1;
+    if (e.waiting.left === 0) reach(e.waiting.node);
+  };
+  const started: Entry[] = [];
+  const ready: NodeConfig[] = [...assumeReached];
+  for (const node of flow.nodes) {
+    const tags = node.class === 'task' ? [node.listen] : node.wait;
+    const waiting: Waiting = { node, left: node.class === 'merge' && node.type === 'all' ? tags.length : 1 };
+    if (waiting.left === 0) ready.push(node);
+    for (const tag of tags) {
+      const e: Entry = { tag, waiting, fired: false };
+      if (tag === 'trigger.good') {
+        started.push(e);
+        continue;
       }
+      const id = parseTag(tag).id;
+      const list = byId.get(id);
+      if (list) list.push(e);
+      else byId.set(id, [e]);
     }
+  }
+  for (const n of ready) reach(n);
+  for (const e of started) fire(e);
+  for (let i = 0; i < queue.length; i++) {
+    const emitter = queue[i];
+    for (const e of byId.get(emitter.id) ?? []) if (canEmit(emitter, e.tag, endsRun)) fire(e);
   }
   return flow.nodes.filter((n) => !reached.has(n));
 }

@@ -5,6 +5,7 @@ import { entryOf, toPlain } from './load.js';
 import type { TreeEntry, TreeMap, TreeNode } from './load.js';
 import { parseForm } from './form.js';
 import { didYouMean } from './suggest.js';
+import { quoteValue } from '../quote-value.js';
 
 export const TRIGGER_KEYS = ['id', 'name', 'type', 'opts'] as const;
 export const TRIGGER_TYPES: readonly TriggerType[] = ['data', 'timer', 'poll-git'];
@@ -97,7 +98,7 @@ function readTriggerType(r: FieldReader, map: TreeMap, path: string): TriggerTyp
   const pos = entryOf(map, 'type')!.value.pos;
   const unsupported = UNSUPPORTED[type];
   if (unsupported !== undefined) r.error(pos, p, unsupported);
-  else r.error(pos, p, `unknown trigger type "${type}" (known: ${TRIGGER_TYPES.join(', ')})${didYouMean(type, TRIGGER_TYPES)}`);
+  else r.error(pos, p, `unknown trigger type ${quoteValue(type)} (known: ${TRIGGER_TYPES.join(', ')})${didYouMean(type, TRIGGER_TYPES)}`);
   return undefined;
 }
 
@@ -118,7 +119,7 @@ function readRefs(r: FieldReader, opts: TreeMap, path: string, key: string): str
     if (ref.startsWith('refs/')) return;
     const item = e.value.kind === 'seq' ? e.value.items[i] : e.value;
     const p = e.value.kind === 'seq' ? childPath(childPath(path, key), i) : childPath(path, key);
-    r.warn(item.pos, p, `"${ref}" does not start with refs/ and will match no ref; did you mean "refs/heads/${ref}"?`);
+    r.warn(item.pos, p, `${quoteValue(ref)} does not start with refs/ and will match no ref; did you mean ${quoteValue(`refs/heads/${ref}`)}?`);
   });
   return refs;
 }

@@ -1,5 +1,6 @@
 import type { SourcePos } from '../errors.js';
 import { formatPos } from '../errors.js';
+import { quoteValue } from '../quote-value.js';
 import { parsePasswordHash } from '../server/password.js';
 import type { Role, UserConfig } from './schema.js';
 import { FieldReader, childPath } from './field-reader.js';
@@ -32,7 +33,7 @@ export function readUsers(r: FieldReader, common: TreeMap, commonPath: string): 
     const namePos = r.at(entryOf(map, 'user')!.value.pos, childPath(at, 'user'));
     const first = seen.get(name);
     if (first) {
-      r.error(namePos, namePos.path, `user "${name}" is already defined at ${formatPos(first)} (${first.path}); user names must be unique`);
+      r.error(namePos, namePos.path, `user ${quoteValue(name)} is already defined at ${formatPos(first)} (${first.path}); user names must be unique`);
       return;
     }
     seen.set(name, namePos);

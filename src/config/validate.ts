@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { formatPos } from '../errors.js';
+import { quoteValue } from '../quote-value.js';
 import type { ConfigProblem, SourcePos } from '../errors.js';
 import type { NodeRegistry } from '../nodes/node-type.js';
 import type { CommonConfig, Config, FlowConfig, TriggerConfig } from './schema.js';
@@ -31,6 +32,8 @@ export const FLOW_KEYS = [
 /** What a flow-file may set; triggers and placement must be known before it is read. */
 export const FLOW_FILE_KEYS = ['env', 'tasks', 'merges'] as const;
 export const STORE_TYPES = ['memory', 'local'] as const;
+/** Tasks and merges in one flow or flow-file; real flows hold tens, and checking tags costs the square of it. */
+export const MAX_FLOW_NODES = 1000;
 /** Prefix of the HTTP API when `base-url` is not given. */
 export const DEFAULT_BASE_URL = '/build/api';
 
@@ -104,11 +107,11 @@ function readCommon(r: FieldReader, map: TreeMap): CommonConfig {
   const hostsEntry = entryOf(map, 'hosts');
   hosts.forEach((h, i) => {
     if (isHttpUrl(h) || hostsEntry?.value.kind !== 'seq') return;
-    r.error(hostsEntry.value.items[i].pos, childPath(childPath(path, 'hosts'), i), `hosts entry "${h}" must be a URL like http://10.0.0.2:8080`);
+    r.error(hostsEntry.value.items[i].pos, childPath(childPath(path, 'hosts'), i), `hosts entry ${quoteValue(h)} must be a URL like http://10.0.0.2:8080`);
   });
   const baseUrl = r.str(map, path, 'base-url') ?? DEFAULT_BASE_URL;
   if (!baseUrl.startsWith('/')) {
-    r.error(entryOf(map, 'base-url')!.value.pos, childPath(path, 'base-url'), `base-url must start with "/", e.g. "/${baseUrl}"`);
+    r.error(entryOf(map, 'base-url')!.value.pos, childPath(path, 'base-url'), `base-url must start with "/", e.g. ${quoteValue(`/${baseUrl}`)}`);
   }
   const store = entryOf(map, 'store-type')?.value;
   let storeType: CommonConfig['storeType'] = 'local';
@@ -205,7 +208,7 @@ class IdClaims {
       return;
     }
     this.r.error(at, childPath(path, 'id'),
-      `id "${id}" is already used by ${first.path} at ${formatPos(first.at)}; ids must be unique within a flow (triggers, tasks and merges alike)`);
+      `id ${quoteValue(id)} is already used by ${first.path} at ${formatPos(first.at)}; ids must be unique within a flow (triggers, tasks and merges alike)`);
   }
 }
 
@@ -225,9 +228,14 @@ function readNodes(
   let written = 0;
   for (const list of ['tasks', 'merges'] as const) {
     const items = r.seq(map, path, list)?.items ?? [];
-    written += items.length;
     items.forEach((n, i) => {
-      const p = readNode(r, n, childPath(childPath(path, list), i), list, registry);
+      const at = childPath(childPath(path, list), i);
+      written += 1;
+      if (written > MAX_FLOW_NODES) {
+        if (written === MAX_FLOW_NODES + 1) r.error(n.pos, at, `a flow holds at most ${MAX_FLOW_NODES} tasks and merges; this one and the rest are not read`);
+        return;
+      }
+      const p = readNode(r, n, at, list, registry);
       if (p === undefined) return;
       ids.claim(p.named.id, p.path, r.at(p.named.idPos, p.path));
       placed.push(p);
@@ -290,9 +298,9 @@ function readEnv(r: FieldReader, map: TreeMap, path: string): string[] {
     const pos = entry.value.items[i].pos;
     const p = childPath(childPath(path, 'env'), i);
     const eq = kv.indexOf('=');
-    if (eq < 0) r.error(pos, p, `env entry "${kv}" must have the form KEY=value`);
+    if (eq < 0) r.error(pos, p, `env entry ${quoteValue(kv)} must have the form KEY=value`);
     else if (!ENV_KEY.test(kv.slice(0, eq))) {
-      r.error(pos, p, `env key "${kv.slice(0, eq)}" must be letters, digits and _, not starting with a digit`);
+      r.error(pos, p, `env key ${quoteValue(kv.slice(0, eq))} must be letters, digits and _, not starting with a digit`);
     } else {
       const bad = checkTemplate(kv.slice(eq + 1));
       if (bad) r.error(pos, p, `env value of ${kv.slice(0, eq)} is not a valid template: ${bad}`);
@@ -301,12 +309,17 @@ function readEnv(r: FieldReader, map: TreeMap, path: string): string[] {
   return env;
 }
 
+/** Bad tags of a flow that get a typo hint; each hint compares the tag with every tag of the flow. */
+const MAX_TAG_HINTS = 20;
+
 /** Every listen and wait tag must be one some node of the flow can emit; then warn about what can never run. */
 function checkTags(r: FieldReader, flow: FlowConfig, placed: PlacedNode[], endsRun: EndsRun): void {
   const doubtful = new Set<PlacedNode>();
+  let badTags = 0;
   const judge = (p: PlacedNode, tag: string, pos: Pos, path: string): void => {
-    const verdict = judgeTag(flow, tag, endsRun);
+    const verdict = judgeTag(flow, tag, endsRun, badTags < MAX_TAG_HINTS);
     if (verdict === undefined) return;
+    badTags += 1;
     doubtful.add(p);
     if (verdict.severity === 'error') r.error(pos, path, verdict.message);
     else r.warn(pos, path, verdict.message);
@@ -317,17 +330,19 @@ function checkTags(r: FieldReader, flow: FlowConfig, placed: PlacedNode[], endsR
       if (p.listenPos) judge(p, n.listen, p.listenPos, childPath(p.path, 'listen'));
       continue;
     }
+    const listed = new Set<string>();
     n.wait.forEach((tag, i) => {
       const at = childPath(childPath(p.path, 'wait'), i);
       const pos = p.waitPos[i] ?? n.at;
-      if (n.wait.indexOf(tag) < i) r.warn(pos, at, `"${tag}" is already in wait; listed twice`);
+      if (listed.has(tag)) r.warn(pos, at, `${quoteValue(tag)} is already in wait; listed twice`);
       else judge(p, tag, pos, at);
+      listed.add(tag);
     });
     const clash = n.type === 'all' ? exclusiveWaits(n.wait) : undefined;
     if (clash) {
       doubtful.add(p);
       r.warn(n.at, childPath(p.path, 'wait'),
-        `merge ${n.id} waits for all of "${clash[0]}" and "${clash[1]}", but a task emits only one tag per run, so it never fires; use type: any?`);
+        `merge ${n.id} waits for all of ${quoteValue(clash[0])} and ${quoteValue(clash[1])}, but a task emits only one tag per run, so it never fires; use type: any?`);
     }
   }
   // Nodes already warned about count as reached, so what follows them is not blamed again.
@@ -336,7 +351,7 @@ function checkTags(r: FieldReader, flow: FlowConfig, placed: PlacedNode[], endsR
   for (const p of placed) {
     if (!unreachable.has(p.node)) continue;
     const n = p.node;
-    const what = n.class === 'task' ? `task ${n.id} can never run: it listens to "${n.listen}"` : `merge ${n.id} can never fire: it waits for ${n.wait.map((t) => `"${t}"`).join(', ')}`;
+    const what = n.class === 'task' ? `task ${n.id} can never run: it listens to ${quoteValue(n.listen)}` : `merge ${n.id} can never fire: it waits for ${n.wait.map(quoteValue).join(', ')}`;
     r.warn(n.at, p.path, `${what}, emitted only by nodes that can never run themselves (a cycle, or a branch nothing starts)`);
   }
 }

@@ -1,7 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { mkdtemp, open, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import fetch from 'node-fetch';
+import fetch, { FetchError } from 'node-fetch';
 import type { Config, FlowConfig } from '../config/schema.js';
 import { parseFlowFile } from '../config/validate.js';
 import { formatProblem } from '../errors.js';
@@ -26,7 +27,14 @@ export function classifyFlowFile(ref: string): FlowFileRef {
   return { kind: 'file', path: ref };
 }
 
-const MAX_FLOW_FILE = 1024 * 1024;
+/**
+ * Flow-files hold kilobytes of tasks; this bounds the time the hub's thread spends parsing and
+ * checking one (1 MiB of YAML takes 1-5 s on a 2-core machine) and what a download may cost.
+ */
+export const MAX_FLOW_FILE = 1024 * 1024;
+const TOO_LARGE = 'is larger than 1 MiB, the limit for a flow-file';
+/** Problems quoted in a failed run's reason; a broken file can have thousands. */
+const MAX_QUOTED_PROBLEMS = 10;
 /** A flow-file that takes longer than this to arrive fails the run instead of hanging it. */
 const LOAD_TIMEOUT_MS = 60_000;
 
@@ -43,7 +51,7 @@ export class LocalFlowFiles implements FlowFileLoader {
     const { text, file } = await this.read(ref, values, config);
     const { flow: loaded, problems } = parseFlowFile(text, file, flow, this.registry);
     const errors = problems.filter((p) => p.severity === 'error');
-    if (!loaded || errors.length > 0) throw new Error(errors.map(formatProblem).join('; ') || 'invalid flow-file');
+    if (!loaded || errors.length > 0) throw new Error(describeErrors(errors.map(formatProblem)));
     return loaded;
   }
 
@@ -51,14 +59,24 @@ export class LocalFlowFiles implements FlowFileLoader {
     switch (ref.kind) {
       case 'file': {
         const file = path.resolve(this.configDir, ref.path);
-        return { text: await readFile(file, 'utf8'), file };
+        return { text: await readFlowFile(file, file), file };
       }
       case 'fetch': {
-        const res = await fetch(ref.url, { redirect: 'follow', signal: AbortSignal.timeout(LOAD_TIMEOUT_MS) });
-        if (!res.ok) throw new Error(`GET ${ref.url} answered ${res.status}`);
-        const text = await res.text();
-        if (text.length > MAX_FLOW_FILE) throw new Error(`${ref.url} is larger than 1 MiB`);
-        return { text, file: ref.url };
+        // Aborted once done, so that a body left unread does not hold the connection open.
+        const done = new AbortController();
+        const signal = AbortSignal.any([done.signal, AbortSignal.timeout(LOAD_TIMEOUT_MS)]);
+        try {
+          // `size` makes node-fetch stop reading (after decompressing) past the limit.
+          const res = await fetch(ref.url, { redirect: 'follow', signal, size: MAX_FLOW_FILE });
+          if (!res.ok) throw new Error(`GET ${ref.url} answered ${res.status}`);
+          if (Number(res.headers.get('content-length')) > MAX_FLOW_FILE) throw new Error(`${ref.url} ${TOO_LARGE}`);
+          return { text: await res.text(), file: ref.url };
+        } catch (err) {
+          if (err instanceof FetchError && err.type === 'max-size') throw new Error(`${ref.url} ${TOO_LARGE}`);
+          throw err;
+        } finally {
+          done.abort();
+        }
       }
       case 'git': {
         const gitRef = values.ref || 'HEAD';
@@ -72,8 +90,12 @@ export class LocalFlowFiles implements FlowFileLoader {
           await git.addRemote('origin', ref.url);
           await git.fetch(['--depth', '1', 'origin', gitRef]);
           await git.checkout(['--detach', 'FETCH_HEAD']);
-          const file = path.join(dir, ref.path);
-          return { text: await readFile(file, 'utf8'), file: `${ref.url}/${ref.path}` };
+          const label = `${ref.url}/${ref.path}`;
+          // The repository decides what the path is: a symlink to a host file must not be read.
+          const file = await realpath(path.join(dir, ref.path));
+          const root = await realpath(dir);
+          if (!file.startsWith(root + path.sep)) throw new Error(`${label} leads outside the repository`);
+          return { text: await readFlowFile(file, label), file: label };
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
@@ -82,4 +104,29 @@ export class LocalFlowFiles implements FlowFileLoader {
   }
 }
 
+/** A flow-file's text: a regular file of at most MAX_FLOW_FILE bytes (not a device or a pipe that never ends). */
+async function readFlowFile(file: string, label: string): Promise<string> {
+  // Non-blocking, so that opening a named pipe does not wait for a writer.
+  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error(`${label} is not a regular file`);
+    // Read one byte past the limit rather than trusting the size: the file may still be growing.
+    const buf = Buffer.alloc(MAX_FLOW_FILE + 1);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, size, buf.length - size, size);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size > MAX_FLOW_FILE) throw new Error(`${label} ${TOO_LARGE}`);
+    }
+    return buf.subarray(0, size).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
 
+function describeErrors(errors: string[]): string {
+  if (errors.length === 0) return 'invalid flow-file';
+  const more = errors.length > MAX_QUOTED_PROBLEMS ? `; and ${errors.length - MAX_QUOTED_PROBLEMS} more errors` : '';
+  return errors.slice(0, MAX_QUOTED_PROBLEMS).join('; ') + more;
+}
