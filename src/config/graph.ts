@@ -1,3 +1,4 @@
+import { escapeControls } from '../quote-value.js';
 import type { FlowConfig, NodeConfig, TriggerConfig } from './schema.js';
 import { canEmit, parseTag, sampleTags } from './tags.js';
 import type { EndsRun } from './tags.js';
@@ -17,7 +18,7 @@ export function describeFlowGraph(flow: FlowConfig, endsRun: EndsRun = endType):
   if (flow.nodes.length === 0) {
     if (flow.flowFile !== undefined) lines.push(`  tasks: from flow-file ${flow.flowFile} when a run starts`);
     else lines.push('  tasks: none');
-    return lines.join('\n');
+    return oneLineEach(lines);
   }
 
   const listeners = new Map<string, NodeConfig[]>();
@@ -39,7 +40,12 @@ export function describeFlowGraph(flow: FlowConfig, endsRun: EndsRun = endType):
     lines.push(`  ${tag.padEnd(width)}  -> ${heard}${never}`);
   }
   lines.push(...unheard(flow, listeners, endsRun));
-  return lines.join('\n');
+  return oneLineEach(lines);
+}
+
+/** Joins the lines, escaping what a value written in the config could hold to split one. */
+function oneLineEach(lines: string[]): string {
+  return lines.map(escapeControls).join('\n');
 }
 
 function header(flow: FlowConfig): string {

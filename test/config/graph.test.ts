@@ -71,3 +71,17 @@ test('the graph shows ignore-fail, use-status statuses, any merges and unheard g
     '  unheard exit statuses:                task.test.<status other than 0, 2>',
   ].join('\n'));
 });
+
+test('a value holding a newline or an escape sequence cannot split or colour a graph line', () => {
+  const text = `flows:
+  - name: Odd
+    ver: 1
+    flow-file: "a\\nflow zzz v9\\u001b[31m.yml"
+    triggers:
+      - { name: start, type: data }
+`;
+  const [odd] = flows(text);
+  const graph = describeFlowGraph(odd);
+  assert.equal(graph.split('\n').length, 3, graph);
+  assert.match(graph, /flow-file a\\nflow zzz v9\\u001b\[31m\.yml/);
+});
