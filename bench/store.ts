@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { RunRecord } from '../src/hub/run.js';
+import type { RunRecord } from '../src/model/run.js';
 import { LevelStore } from '../src/store/level.js';
 import type { ArchiveQuery } from '../src/store/store.js';
 import { row, summarize, type Summary } from './stats.js';

@@ -1,4 +1,4 @@
-import type { FormConfig, FormField, FormFieldType } from './schema.js';
+import type { FormConfig, FormField, FormFieldType } from '../model/form.js';
 import type { OptsCheck } from '../nodes/node-type.js';
 import { isUrlFriendlyId } from './ids.js';
 import { didYouMean } from './suggest.js';

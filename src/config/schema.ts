@@ -1,4 +1,6 @@
 import type { SourcePos } from '../errors.js';
+import type { FormConfig } from '../model/form.js';
+import type { TriggerType } from '../model/run.js';
 
 /** The `common` section of a floe config. */
 export interface CommonConfig {
@@ -33,26 +35,6 @@ export interface UserConfig {
   /** Default `user`. */
   role: Role;
 }
-
-export type FormFieldType = 'text' | 'string' | 'bool' | 'int' | 'number';
-
-export interface FormField {
-  id: string;
-  prompt: string;
-  type: FormFieldType;
-  /** Default value shown in the form and used when a trigger gives none. */
-  value?: string;
-  /** Choices for a select-like field. */
-  options?: string[];
-  required?: boolean;
-}
-
-export interface FormConfig {
-  title: string;
-  fields: FormField[];
-}
-
-export type TriggerType = 'data' | 'timer' | 'poll-git';
 
 export interface TriggerConfig {
   id: string;
@@ -95,11 +77,6 @@ export interface MergeConfig {
 }
 
 export type NodeConfig = TaskConfig | MergeConfig;
-
-export interface FlowRef {
-  id: string;
-  ver: number;
-}
 
 export interface FlowConfig {
   id: string;

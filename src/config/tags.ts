@@ -1,5 +1,5 @@
 import type { FlowConfig, NodeConfig, TaskConfig } from './schema.js';
-import { isSystemTag } from '../hub/events.js';
+import { isSystemTag } from '../model/events.js';
 import { closest } from './suggest.js';
 import { quoteValue } from '../quote-value.js';
 

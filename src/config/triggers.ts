@@ -1,4 +1,6 @@
-import type { FormConfig, TriggerConfig, TriggerType } from './schema.js';
+import type { FormConfig } from '../model/form.js';
+import type { TriggerConfig } from './schema.js';
+import type { TriggerType } from '../model/run.js';
 import { FieldReader, childPath, optsCheckAt, readNamed } from './field-reader.js';
 import type { Named } from './field-reader.js';
 import { entryOf, toPlain } from './load.js';

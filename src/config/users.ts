@@ -1,7 +1,7 @@
 import type { SourcePos } from '../errors.js';
 import { formatPos } from '../errors.js';
 import { quoteValue } from '../quote-value.js';
-import { parsePasswordHash } from '../server/password.js';
+import { parsePasswordHash } from './password-hash.js';
 import type { Role, UserConfig } from './schema.js';
 import { FieldReader, childPath } from './field-reader.js';
 import { entryOf } from './load.js';

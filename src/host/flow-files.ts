@@ -7,7 +7,7 @@ import type { Config, FlowConfig } from '../config/schema.js';
 import { parseFlowFile } from '../config/validate.js';
 import { formatProblem } from '../errors.js';
 import type { FlowFileLoader } from '../hub/deps.js';
-import type { Values } from '../hub/events.js';
+import type { Values } from '../model/values.js';
 import type { NodeRegistry } from '../nodes/node-type.js';
 import { gitClient, processEnv } from '../nodes/git-client.js';
 import { refProblem } from '../nodes/git-checkout.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Clock } from '../hub/deps.js';
+import type { Clock } from '../model/clock.js';
 
 export const realClock: Clock = {
   now: () => Date.now(),

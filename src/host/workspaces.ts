@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FlowConfig } from '../config/schema.js';
 import type { Workspaces } from '../hub/deps.js';
-import type { RunRef } from '../hub/events.js';
+import type { RunRef } from '../model/refs.js';
 
 /**
  * One directory per run under the workspace root: `<root>/<flow>/<run>`, or the flow's one

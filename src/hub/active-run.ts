@@ -1,8 +1,9 @@
-import type { FlowConfig, FormConfig, TaskConfig } from '../config/schema.js';
+import type { FlowConfig, TaskConfig } from '../config/schema.js';
+import type { FormConfig } from '../model/form.js';
 import type { DataAnswer } from '../nodes/node-type.js';
-import type { RunStatus } from './events.js';
+import type { RunStatus, RunRecord } from '../model/run.js';
 import { listenersOf, type ListenerIndex } from './listeners.js';
-import type { OutputLine, RunRecord } from './run.js';
+import type { OutputLine } from '../model/output.js';
 
 export interface RunningNode {
   task: TaskConfig;

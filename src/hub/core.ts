@@ -1,9 +1,11 @@
-import type { Config, FlowConfig, FormConfig } from '../config/schema.js';
+import type { Config, FlowConfig } from '../config/schema.js';
+import type { FormConfig } from '../model/form.js';
 import type { DataAnswer, NodeResult } from '../nodes/node-type.js';
 import type { ActiveRun } from './active-run.js';
 import type { HubDeps } from './deps.js';
-import type { HubEvent, RunRef } from './events.js';
-import type { RunRecord } from './run.js';
+import type { HubEvent } from '../model/events.js';
+import type { RunRef } from '../model/refs.js';
+import type { RunRecord } from '../model/run.js';
 
 export type NodeEvent = Extract<HubEvent, { kind: 'node' }>;
 export type TriggerEvent = Extract<HubEvent, { kind: 'trigger' }>;

@@ -1,14 +1,9 @@
 import type { Config, FlowConfig } from '../config/schema.js';
 import type { NodeRegistry } from '../nodes/node-type.js';
 import type { Store } from '../store/store.js';
-import type { RunRef, Values } from './events.js';
-
-/** Time, injected so the hub can be tested with a manual clock. */
-export interface Clock {
-  now(): number;
-  /** Resolves after `ms`; rejects with an AbortError if `signal` aborts first. */
-  after(ms: number, signal?: AbortSignal): Promise<void>;
-}
+import type { Clock } from '../model/clock.js';
+import type { RunRef } from '../model/refs.js';
+import type { Values } from '../model/values.js';
 
 /** Makes (or reuses) the directory a run works in. */
 export interface Workspaces {

@@ -1,4 +1,4 @@
-import type { PublishedEvent } from './events.js';
+import type { PublishedEvent } from '../model/events.js';
 
 /** The last `size` published events, in order; O(1) per event on the hot path. */
 export class EventRing {

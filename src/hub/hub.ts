@@ -5,12 +5,15 @@ import type { ActiveRun } from './active-run.js';
 import type { HubCore, QueueItem } from './core.js';
 import { EventRing } from './event-ring.js';
 import type { HubDeps } from './deps.js';
-import type { HubEvent, PublishedEvent, RunRef, Values } from './events.js';
+import type { HubEvent, PublishedEvent } from '../model/events.js';
+import type { RunRef } from '../model/refs.js';
+import type { Values } from '../model/values.js';
 import { Pends } from './pends.js';
 import { Runs } from './runs.js';
 import { Tasks } from './tasks.js';
 import { GitPollTrigger, TimerTrigger, type TriggerSource } from './trigger-sources.js';
-import type { OutputLine, RunRecord } from './run.js';
+import type { OutputLine } from '../model/output.js';
+import type { RunRecord } from '../model/run.js';
 
 export { envName } from './runs.js';
 

@@ -2,9 +2,10 @@ import type { FlowConfig, TriggerConfig } from '../config/schema.js';
 import { checkFormValues } from '../config/form.js';
 import { FloeError } from '../errors.js';
 import type { Deferred, HubCore, TriggerEvent } from './core.js';
-import type { RunRef, RunStatus, Values } from './events.js';
+import type { RunRef } from '../model/refs.js';
+import type { RunStatus, RunRecord } from '../model/run.js';
+import type { Values } from '../model/values.js';
 import { placePends, type PlacementPend } from './placement.js';
-import type { RunRecord } from './run.js';
 
 /** Pends: triggers adopted into runs, and placed on this host when their tags allow. */
 export class Pends {

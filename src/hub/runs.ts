@@ -4,10 +4,9 @@ import type { NodeResult } from '../nodes/node-type.js';
 import { renderEnvEntry } from '../nodes/template.js';
 import { ActiveRun } from './active-run.js';
 import { errorMessage, type Deferred, type HubCore, type NodeEvent } from './core.js';
-import type { RunStatus } from './events.js';
+import type { RunStatus, RunRecord } from '../model/run.js';
 import { taskOutcome } from './listeners.js';
 import type { Pends } from './pends.js';
-import type { RunRecord } from './run.js';
 import type { Tasks } from './tasks.js';
 
 /**

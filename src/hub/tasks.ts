@@ -4,7 +4,7 @@ import { FloeError } from '../errors.js';
 import type { DataAnswer, NodeContext, NodeResult, OptsCheck } from '../nodes/node-type.js';
 import type { ActiveRun } from './active-run.js';
 import { errorMessage, type HubCore, type QueueItem } from './core.js';
-import type { OutputStream } from './events.js';
+import type { OutputStream } from '../model/output.js';
 
 /**
  * Executing a run's tasks: starting one, the context it runs in, its output, and the input a

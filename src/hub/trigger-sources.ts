@@ -1,7 +1,8 @@
 import type { FlowConfig, TriggerConfig } from '../config/schema.js';
 import type { Store } from '../store/store.js';
-import type { Clock, GitPoller, GitRefState, HubLog } from './deps.js';
-import type { Values } from './events.js';
+import type { Clock } from '../model/clock.js';
+import type { GitPoller, GitRefState, HubLog } from './deps.js';
+import type { Values } from '../model/values.js';
 
 export interface TriggerSourceContext {
   flow: FlowConfig;

@@ -1,4 +1,4 @@
-import type { FormConfig } from '../config/schema.js';
+import type { FormConfig } from '../model/form.js';
 import { parseForm } from '../config/form.js';
 import type { NodeType } from './node-type.js';
 import { positiveSeconds } from './opts.js';

@@ -1,6 +1,8 @@
-import type { FormConfig } from '../config/schema.js';
-import type { OutputStream, RunRef, Values } from '../hub/events.js';
-import type { Clock } from '../hub/deps.js';
+import type { FormConfig } from '../model/form.js';
+import type { OutputStream } from '../model/output.js';
+import type { RunRef } from '../model/refs.js';
+import type { Values } from '../model/values.js';
+import type { Clock } from '../model/clock.js';
 
 /** Records problems in a node's opts at the right place in the config file. */
 export interface OptsCheck {

@@ -1,5 +1,3 @@
-import type { ShellScanner } from './shell-scanner.js';
-
 /**
  * What a word of a simple command is to the program it runs: plain text, a script another
  * shell will parse as code (the script of `sh -c`, the arguments of `eval`, the action of
@@ -29,6 +27,16 @@ const longWithArg = new Set(['--rcfile', '--init-file', '--emulate', '--shell', 
 /** Unquoted characters that reach a nested shell as written: no glob, tilde or brace expansion. */
 const plainBare = /^[A-Za-z0-9_@%+=:,./#^!-]*$/;
 
+/**
+ * What a word needs of the scanner that follows the script inside it: shell-scanner.ts's
+ * ShellScanner, named here as an interface so the two files do not import each other.
+ */
+export interface ScriptScanner {
+  feed(text: string): void;
+  distrust(why: string): void;
+  insert(value: string, where: string): string;
+}
+
 /** One word of a simple command, as the shell builds it from the line. */
 export interface Word {
   /** What the program receives, so far. */
@@ -38,7 +46,7 @@ export interface Word {
   /** Its unquoted, unescaped characters: globs and brace expansion change a word's text. */
   bare: string;
   /** Follows the script inside this word, once a value lands in it, as the inner shell parses it. */
-  inner?: ShellScanner;
+  inner?: ScriptScanner;
 }
 
 /** The word's text as the program receives it, or undefined when only run time can tell. */

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role, UserConfig } from '../config/schema.js';
-import { KEY_BYTES, SALT_BYTES, SCRYPT_COST, parsePasswordHash, verifyPassword, type PasswordHash } from './password.js';
+import { KEY_BYTES, SALT_BYTES, SCRYPT_COST, verifyPassword } from './password.js';
+import { parsePasswordHash, type PasswordHash } from '../config/password-hash.js';
 
 export type { Role } from '../config/schema.js';
 

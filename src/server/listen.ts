@@ -3,7 +3,7 @@ import { createServer as createHttp, type Server as HttpServer } from 'node:http
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { FloeError } from '../errors.js';
-import { parseBind } from '../flags.js';
+import { parseBind } from './parse-bind.js';
 
 export interface BindSpec {
   /** host:port; port 0 picks a free one. */

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Counter } from 'prom-client';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { SubscribeFilter } from '../hub/hub.js';
-import type { PublishedEvent } from '../hub/events.js';
+import type { PublishedEvent } from '../model/events.js';
 import type { ApiDeps } from './api.js';
 import { AUTH_HEADER, checkToken, requestToken } from './app.js';
 import { isUnderBase } from './route-access.js';

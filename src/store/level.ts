@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { FloeError } from '../errors.js';
-import type { OutputLine, RunRecord } from '../hub/run.js';
+import type { OutputLine } from '../model/output.js';
+import type { RunRecord } from '../model/run.js';
 import type { ArchivePage, ArchiveQuery, OutputQuery, Store } from './store.js';
 
 /*

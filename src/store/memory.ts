@@ -1,5 +1,6 @@
 import { FloeError } from '../errors.js';
-import type { OutputLine, RunRecord } from '../hub/run.js';
+import type { OutputLine } from '../model/output.js';
+import type { RunRecord } from '../model/run.js';
 import type { ArchivePage, ArchiveQuery, OutputQuery, Store } from './store.js';
 
 /** Page size of `listArchive` when the query gives none. */

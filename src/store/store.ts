@@ -1,4 +1,5 @@
-import type { RunRecord, OutputLine } from '../hub/run.js';
+import type { RunRecord } from '../model/run.js';
+import type { OutputLine } from '../model/output.js';
 
 export interface ArchiveQuery {
   /** Only runs of this flow id. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkFormValues, parseForm } from '../../src/config/form.js';
-import type { FormConfig } from '../../src/config/schema.js';
+import type { FormConfig } from '../../src/model/form.js';
 import type { OptsCheck } from '../../src/nodes/node-type.js';
 
 interface Recorded {

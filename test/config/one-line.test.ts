@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/cli.js';
+import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/validate.js';
 import { createNodeRegistry } from '../../src/nodes/index.js';
 import { formatProblem } from '../../src/errors.js';

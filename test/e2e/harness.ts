@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/host/logger.js';
 import { startHost, type Host } from '../../src/host/host.js';
-import type { PublishedEvent, RunStatus } from '../../src/hub/events.js';
-import { isFinished } from '../../src/hub/run.js';
+import type { PublishedEvent } from '../../src/model/events.js';
+import type { RunStatus } from '../../src/model/run.js';
+import { isFinished } from '../../src/model/run.js';
 
 export interface RealHost {
   host: Host;

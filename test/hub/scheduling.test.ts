@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../../src/store/memory.js';
-import type { RunRecord } from '../../src/hub/run.js';
+import type { RunRecord } from '../../src/model/run.js';
 import { SimControl, startHub } from './fakes.js';
 
 const twoFlows = `

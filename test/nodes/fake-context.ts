@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { OutputStream } from '../../src/hub/events.js';
-import type { Clock } from '../../src/hub/deps.js';
+import type { OutputStream } from '../../src/model/output.js';
+import type { Clock } from '../../src/model/clock.js';
 import type { NodeContext } from '../../src/nodes/node-type.js';
 
 export interface OutputRecord {

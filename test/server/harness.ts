@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
-import type { PublishedEvent, RunStatus } from '../../src/hub/events.js';
+import type { PublishedEvent } from '../../src/model/events.js';
+import type { RunStatus } from '../../src/model/run.js';
 import { serveHost, type Serving } from '../../src/server/serve.js';
 import { createLogger } from '../../src/host/logger.js';
 import { startRealHost, type RealHost } from '../e2e/harness.js';

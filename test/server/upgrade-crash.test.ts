@@ -9,7 +9,7 @@ import { sendRaw, upgradeRaw } from './raw-http.js';
 import { tempDir } from '../e2e/harness.js';
 
 // The CLI of the build this test file belongs to (dist/ in CI), not bin/floe.js, which runs dist/.
-const cli = new URL('../../src/cli.js', import.meta.url).href;
+const cli = new URL('../../src/cli/main.js', import.meta.url).href;
 
 test('a floe host process keeps serving after unauthenticated upgrades and requests with a cookie that does not decode', async (t) => {
   const dir = await tempDir('floe-upgrade-');

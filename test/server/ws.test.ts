@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import type { PublishedEvent } from '../../src/hub/events.js';
+import type { PublishedEvent } from '../../src/model/events.js';
 import { CLOSE_GOING_AWAY, CLOSE_SESSION_ENDED, CLOSE_TOO_SLOW } from '../../src/server/ws.js';
 import { ADMIN, startApiHost, type ApiHost } from './harness.js';
 import { upgradeRaw } from './raw-http.js';

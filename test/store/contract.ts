@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { FloeError, type ErrorCode } from '../../src/errors.js';
-import type { OutputLine, RunRecord } from '../../src/hub/run.js';
-import type { RunStatus } from '../../src/hub/events.js';
+import type { OutputLine } from '../../src/model/output.js';
+import type { RunRecord, RunStatus } from '../../src/model/run.js';
 import type { Store } from '../../src/store/store.js';
 
 export interface OpenedStore {

@@ -1,7 +1,9 @@
-import type { FlowConfig, FormConfig, MergeType, NodeConfig, TriggerConfig, TriggerType } from '../../config/schema.js';
-import type { NodeStatus, OutputLine, RunRecord, RunSummary } from '../../hub/run.js';
-import { runSummary } from '../../hub/run.js';
-import type { Values } from '../../hub/events.js';
+import type { FlowConfig, MergeType, NodeConfig, TriggerConfig } from '../../config/schema.js';
+import type { FormConfig } from '../../model/form.js';
+import type { TriggerType, NodeStatus, RunRecord, RunSummary } from '../../model/run.js';
+import type { OutputLine } from '../../model/output.js';
+import { runSummary } from '../../model/run.js';
+import type { Values } from '../../model/values.js';
 
 /** A flow as `GET /flows` lists it: what a dashboard needs to draw it, without opts. */
 export interface FlowListing {

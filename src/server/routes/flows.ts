@@ -1,5 +1,5 @@
 import { FloeError } from '../../errors.js';
-import { runSummary, type RunRecord } from '../../hub/run.js';
+import { runSummary, type RunRecord } from '../../model/run.js';
 import type { OutputQuery } from '../../store/store.js';
 import type { ApiContext, ApiDeps, ApiRouter } from '../api.js';
 import { sessionOf } from '../api.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = path.join(root, 'bin/floe.js');
 
 function floe(args: string[], cwd = root) {
@@ -90,7 +90,7 @@ test('SIGTERM stops a host gracefully: running tasks finish, state persists, exi
 });
 
 test('floe hash-password prints a hash of the password piped on stdin; an argument is refused with exit 2', async () => {
-  const { verifyPassword } = await import('../src/server/password.js');
+  const { verifyPassword } = await import('../../src/server/password.js');
   const ok = spawnSync(process.execPath, [bin, 'hash-password'], { cwd: root, encoding: 'utf8', input: 'correct horse\n', timeout: 30_000 });
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /^scrypt\$16384\$8\$1\$\S+\n$/);
@@ -132,8 +132,8 @@ test('a second signal during the grace period exits at once with 128 + the signa
 });
 
 // The admin token from -admin, -admin_file or FLOE_ADMIN (issue 7). These run the CLI of the
-// build this test file is in (../src/cli.js), not bin/'s dist/.
-const cliHere = new URL('../src/cli.js', import.meta.url).href;
+// build this test file is in (../../src/cli/main.js), not bin/'s dist/.
+const cliHere = new URL('../../src/cli/main.js', import.meta.url).href;
 const LAUNCH = `const { main } = await import(${JSON.stringify(cliHere)}); process.exit(await main(process.argv.slice(1)));`;
 
 /** Env without any FLOE_ADMIN of the caller's, plus `extra`. */

@@ -1,5 +1,10 @@
-import type { FormConfig, TriggerType } from '../config/schema.js';
-import type { OutputStream, RunRef, RunStatus, Values } from './events.js';
+import type { FormConfig } from './form.js';
+import type { RunRef } from './refs.js';
+import type { Values } from './values.js';
+
+export type RunStatus = 'pending' | 'running' | 'good' | 'bad' | 'cancelled';
+
+export type TriggerType = 'data' | 'timer' | 'poll-git';
 
 export type NodeStatus = 'running' | 'waiting-data' | 'good' | 'bad' | 'stopped';
 
@@ -57,15 +62,6 @@ export interface RunRecord {
   waiting?: string;
   workspace?: string;
   nodes: Record<string, NodeRecord>;
-}
-
-export interface OutputLine {
-  node: string;
-  stream: OutputStream;
-  line: string;
-  at: number;
-  /** Position of the line within the run's output, from 0. */
-  n: number;
 }
 
 export function isFinished(status: RunStatus): boolean {

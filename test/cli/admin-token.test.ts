@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readAdminToken } from '../src/admin-token.js';
-import { FlagError } from '../src/flags.js';
+import { readAdminToken } from '../../src/cli/admin-token.js';
+import { FlagError } from '../../src/cli/flags.js';
 
 const noWarning = (message: string) => assert.fail(`unexpected warning: ${message}`);
 

@@ -1,17 +1,8 @@
-import type { FlowRef, FormConfig, TriggerType } from '../config/schema.js';
-
-/** Values carried by a trigger or a data node answer: form field id -> value. */
-export type Values = Record<string, string>;
-
-/** An adopted, globally unique reference to one run: `h1-3` of flow build/1. */
-export interface RunRef {
-  flowRef: FlowRef;
-  run: string;
-}
-
-export type RunStatus = 'pending' | 'running' | 'good' | 'bad' | 'cancelled';
-
-export type OutputStream = 'stdout' | 'stderr' | 'floe';
+import type { FormConfig } from './form.js';
+import type { OutputStream } from './output.js';
+import type { FlowRef, RunRef } from './refs.js';
+import type { RunStatus, TriggerType } from './run.js';
+import type { Values } from './values.js';
 
 /**
  * Everything that happens in a hub is one of these. The same shapes travel over the
@@ -32,7 +23,6 @@ export type HubEvent =
   | { kind: 'data-required'; tag: 'sys.data-required'; ref: RunRef; node: string; form: FormConfig }
   | { kind: 'data-answered'; tag: 'sys.data-answered'; ref: RunRef; node: string; by: string }
   | { kind: 'end'; tag: 'sys.end'; ref: RunRef; status: RunStatus; reason?: string };
-
 
 /** An event as published to subscribers: numbered in publication order on this host. */
 export type PublishedEvent = HubEvent & { seq: number; at: number };

@@ -1,4 +1,4 @@
-import type { Clock } from './deps.js';
+import type { Clock } from '../model/clock.js';
 
 interface Pending {
   due: number;

@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import { hashPassword } from './server/password.js';
+import { hashPassword } from '../server/password.js';
 
 /** Longest password line read from a pipe; past it the input is not a password. */
 const MAX_LINE_BYTES = 64 * 1024;

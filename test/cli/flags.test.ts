@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FlagError, HOST_FLAGS, parseBind, parseFlags } from '../src/flags.js';
+import { FlagError, HOST_FLAGS, parseFlags } from '../../src/cli/flags.js';
+import { parseBind } from '../../src/server/parse-bind.js';
 
 const parse = (...argv: string[]) => parseFlags(argv, HOST_FLAGS).values;
 

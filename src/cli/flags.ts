@@ -1,4 +1,5 @@
-import { closest } from './config/suggest.js';
+import { closest } from '../config/suggest.js';
+import { parseBind } from '../server/parse-bind.js';
 
 /** One command-line flag of floe's, as the Go floe spelled it. */
 export interface FlagSpec {
@@ -86,15 +87,6 @@ function convert(spec: FlagSpec, raw: string | undefined): string | boolean | st
       if (raw === undefined || raw === '') throw new FlagError(`flag -${spec.name} needs a non-empty value (${spec.help})`);
       return raw;
   }
-}
-
-/** `host:port` or `[v6]:port` -> parts, or undefined when malformed. */
-export function parseBind(s: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
 export function usage(specs: FlagSpec[]): string {

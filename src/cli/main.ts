@@ -1,15 +1,15 @@
-import { createNodeRegistry } from './nodes/index.js';
-import { loadConfig } from './config/validate.js';
-import { describeFlowGraph } from './config/graph.js';
+import { createNodeRegistry } from '../nodes/index.js';
+import { loadConfig } from '../config/validate.js';
+import { describeFlowGraph } from '../config/graph.js';
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import { readAdminToken } from './admin-token.js';
-import { ConfigError, FloeError, formatProblem } from './errors.js';
+import { ConfigError, FloeError, formatProblem } from '../errors.js';
 import { FlagError, HOST_FLAGS, parseFlags, usage, type FlagSpec } from './flags.js';
 import { hashPasswordCommand } from './hash-password.js';
-import { createLogger } from './host/logger.js';
-import { startHost } from './host/host.js';
-import { serveHost, type Serving } from './server/serve.js';
+import { createLogger } from '../host/logger.js';
+import { startHost } from '../host/host.js';
+import { serveHost, type Serving } from '../server/serve.js';
 
 const CHECK_FLAGS: FlagSpec[] = [{ name: 'conf', kind: 'string', default: 'default.yml', help: 'config file to check' }];
 
