@@ -12,7 +12,10 @@ export interface ProcessSpec {
   cwd: string;
   /** The complete environment: nothing is inherited from this process. */
   env: Record<string, string>;
-  /** Called for each line (no newline, no trailing \r) as soon as it is complete. */
+  /**
+   * Called for each line (no newline, no trailing \r) as soon as it is complete; a line longer
+   * than MAX_LINE_BYTES arrives as consecutive pieces of at most that many bytes.
+   */
   onLine(stream: ProcessStream, line: string): void;
   /** Called once the process exists, with its process group id (== its pid). */
   onStart?(pgid: number): void;
@@ -56,25 +59,100 @@ export function killGroup(pgid: number, sig: NodeJS.Signals): boolean {
   }
 }
 
-/** Splits a text stream into lines: `\n` ends a line, a trailing `\r` is dropped, a final partial line is flushed. */
-export class LineSplitter {
-  private rest = '';
-  constructor(private readonly emit: (line: string) => void) {}
+/**
+ * Longest line kept whole, in UTF-8 bytes. Stack traces, compiler errors and JSON log records
+ * run to a few KiB, so they stay one line; a minified bundle or base64 blob is kept in full but
+ * as several lines, so no stored line or event grows with what a task prints.
+ */
+export const MAX_LINE_BYTES = 64 * 1024;
 
-  push(chunk: string): void {
-    const parts = (this.rest + chunk).split('\n');
-    this.rest = parts.pop() ?? '';
-    for (const p of parts) this.emit(stripCr(p));
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Splits a byte stream into lines: `\n` ends a line, a trailing `\r` is dropped, a final
+ * partial line is flushed. A line longer than `maxBytes` is emitted as pieces of at most
+ * `maxBytes`, cut between characters; `continues` is true on each piece but a line's last.
+ */
+export class LineSplitter {
+  // Held as chunks and searched only once each: rejoining or rescanning the held text per chunk
+  // made a long line cost the square of its length. At most about `maxBytes` are held.
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+
+  constructor(
+    private readonly emit: (line: string, continues: boolean) => void,
+    private readonly maxBytes = MAX_LINE_BYTES,
+  ) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 4) throw new RangeError(`maxBytes must be an integer >= 4 (one UTF-8 character), got ${maxBytes}`);
   }
 
+  /** Takes the next chunk; strings are taken as UTF-8 text. */
+  push(chunk: Buffer | string): void {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    let start = 0;
+    // A 0x0a byte is never part of a multi-byte UTF-8 character, so bytes split safely on it.
+    for (let nl = buf.indexOf(LF); nl !== -1; nl = buf.indexOf(LF, start)) {
+      this.hold(buf.subarray(start, nl));
+      this.emitLine(this.takeHeld());
+      start = nl + 1;
+    }
+    if (start < buf.length) {
+      this.hold(buf.subarray(start));
+      this.emitFullPieces();
+    }
+  }
+
+  /** Emits the held last line, if the stream ended without a newline. */
   flush(): void {
-    if (this.rest !== '') this.emit(stripCr(this.rest));
-    this.rest = '';
+    if (this.heldBytes > 0) this.emitLine(this.takeHeld());
+  }
+
+  private hold(b: Buffer): void {
+    if (b.length === 0) return;
+    this.held.push(b);
+    this.heldBytes += b.length;
+  }
+
+  private takeHeld(): Buffer {
+    const b = this.held.length === 1 ? this.held[0] : Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
+    return b;
+  }
+
+  /** Emits the pieces of an unfinished line that are sure not to be its end. */
+  private emitFullPieces(): void {
+    // Two bytes stay held past a piece: were they `\r` then `\n`, a cut just before them would
+    // leave an empty last piece, and the pieces would depend on how the stream was chunked.
+    if (this.heldBytes < this.maxBytes + 2) return;
+    let b = this.takeHeld();
+    while (b.length >= this.maxBytes + 2) {
+      const cut = charBoundary(b, this.maxBytes);
+      this.emit(b.toString('utf8', 0, cut), true);
+      b = b.subarray(cut);
+    }
+    this.hold(b);
+  }
+
+  private emitLine(line: Buffer): void {
+    let b = line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, -1) : line;
+    while (b.length > this.maxBytes) {
+      const cut = charBoundary(b, this.maxBytes);
+      this.emit(b.toString('utf8', 0, cut), true);
+      b = b.subarray(cut);
+    }
+    this.emit(b.toString('utf8'), false);
   }
 }
 
-function stripCr(line: string): string {
-  return line.endsWith('\r') ? line.slice(0, -1) : line;
+/** The largest cut <= `max` that does not split a UTF-8 character (`max` itself for bytes that are not UTF-8). */
+function charBoundary(b: Buffer, max: number): number {
+  // A continuation byte (10xxxxxx) belongs to the character before it; a character has at most three.
+  for (let cut = max; cut > max - 4; cut--) {
+    if ((b[cut] & 0xc0) !== 0x80) return cut;
+  }
+  return max;
 }
 
 export function signalStatus(sig: string): number {
@@ -114,8 +192,8 @@ export async function runInProcessGroup(spec: ProcessSpec, signal: AbortSignal):
     const readable = child[stream];
     const splitter = new LineSplitter((line) => spec.onLine(stream, line));
     splitters.push(splitter);
-    readable.setEncoding('utf8');
-    readable.on('data', (chunk: string) => splitter.push(chunk));
+    // Bytes, not text: the splitter cuts long lines between characters and decodes each piece.
+    readable.on('data', (chunk: Buffer) => splitter.push(chunk));
   }
 
   let exitCode: number | null = null;

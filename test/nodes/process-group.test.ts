@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LineSplitter, runInProcessGroup, type ProcessSpec } from '../../src/nodes/process-group.js';
+import { LineSplitter, MAX_LINE_BYTES, runInProcessGroup, type ProcessSpec } from '../../src/nodes/process-group.js';
 import { groupMembers, isAlive } from './fake-context.js';
 
 describe('LineSplitter', () => {
@@ -17,6 +17,56 @@ describe('LineSplitter', () => {
     s.flush();
     s.flush();
     assert.deepEqual(got, ['a', 'bc', '', 'd']);
+  });
+
+  test('a 32 MB line without a newline comes out in full pieces as it arrives, never held whole', () => {
+    // 1 + 2 + 3 + 4 bytes: 64 KiB chunks and 64 KiB pieces both fall inside characters.
+    const unit = Buffer.from('aé€😀');
+    const input = Buffer.alloc(32 * 1024 * 1024);
+    for (let i = 0; i < input.length; i += unit.length) unit.copy(input, i);
+    const whole = input.subarray(0, input.length - (input.length % unit.length));
+    const pieces: Buffer[] = [];
+    const continues: boolean[] = [];
+    let emitted = 0;
+    const s = new LineSplitter((piece, more) => {
+      const b = Buffer.from(piece);
+      pieces.push(b);
+      continues.push(more);
+      emitted += b.length;
+    });
+    const chunk = 64 * 1024;
+    for (let at = 0; at < whole.length; at += chunk) {
+      s.push(whole.subarray(at, at + chunk));
+      // Holding back at most a piece (plus the two bytes that may be \r\n) is what keeps the work
+      // per chunk constant: nothing held is ever rejoined or searched again at quadratic cost.
+      const pushed = Math.min(at + chunk, whole.length);
+      assert.ok(emitted >= pushed - (MAX_LINE_BYTES + 1), `after ${pushed} bytes only ${emitted} were emitted`);
+    }
+    s.flush();
+    for (const p of pieces) assert.ok(p.length <= MAX_LINE_BYTES, `a piece of ${p.length} bytes`);
+    // Cut only to keep a character whole: every piece but the last is within 3 bytes of full.
+    for (const p of pieces.slice(0, -1)) assert.ok(p.length >= MAX_LINE_BYTES - 3, `a short piece of ${p.length} bytes`);
+    assert.deepEqual(continues, [...continues.slice(0, -1).map(() => true), false]);
+    assert.ok(Buffer.concat(pieces).equals(whole), 'the pieces rejoin to the input, no character split or lost');
+  });
+
+  test('a line of exactly the limit is one piece, also before \r\n; one byte more is two', () => {
+    const got: Array<[number, boolean]> = [];
+    const s = new LineSplitter((l, more) => got.push([l.length, more]), 8);
+    for (const c of ['12345678\r', '\n', '123456789\r', '\n', '12345678']) s.push(c);
+    s.flush();
+    assert.deepEqual(got, [[8, false], [8, true], [1, false], [8, false]]);
+  });
+
+  test('a multi-byte character split across chunks and across a piece limit stays whole', () => {
+    const got: string[] = [];
+    const s = new LineSplitter((l) => got.push(l), 4);
+    const euro = Buffer.from('€'); // 3 bytes
+    s.push(Buffer.from('ab'));
+    s.push(euro.subarray(0, 1));
+    s.push(euro.subarray(1));
+    s.push(Buffer.from('c\n'));
+    assert.deepEqual(got, ['ab', '€c']);
   });
 });
 
@@ -53,6 +103,30 @@ describe('runInProcessGroup', () => {
     assert.deepEqual(s.lines.filter((l) => l.startsWith('stdout:')), ['stdout:one', 'stdout:two', 'stdout:partial']);
     assert.deepEqual(s.lines.filter((l) => l.startsWith('stderr:')), ['stderr:err']);
     assert.ok(s.pgid() > 0);
+  });
+
+  test('a 5 MB line with no newline arrives as ceil(5e6 / limit) full pieces', async () => {
+    const s = spec("head -c 5000000 /dev/zero | tr '\\0' x");
+    const exit = await runInProcessGroup(s, new AbortController().signal);
+    assert.equal(exit.status, 0);
+    const lengths = s.lines.map((l) => (l.startsWith('stdout:') ? l.length - 'stdout:'.length : -1));
+    assert.equal(lengths.length, Math.ceil(5_000_000 / MAX_LINE_BYTES));
+    assert.deepEqual(lengths.slice(0, -1), lengths.slice(0, -1).map(() => MAX_LINE_BYTES));
+    assert.equal(lengths.at(-1), 5_000_000 % MAX_LINE_BYTES);
+    assert.ok(s.lines.every((l) => /^stdout:x+$/.test(l)));
+  });
+
+  test('a long line of multi-byte characters is cut between characters, whatever the pipe chunks', async () => {
+    // 3-byte characters: a full piece holds floor(limit / 3) of them.
+    const s = { ...spec(''), file: process.execPath, args: ['-e', "process.stdout.write('€'.repeat(200000))"] };
+    const exit = await runInProcessGroup(s, new AbortController().signal);
+    assert.equal(exit.status, 0);
+    const perPiece = Math.floor(MAX_LINE_BYTES / 3);
+    assert.deepEqual(
+      s.lines.map((l) => l.length - 'stdout:'.length),
+      [...Array(Math.floor(200000 / perPiece)).fill(perPiece), 200000 % perPiece],
+    );
+    assert.equal(s.lines.map((l) => l.slice('stdout:'.length)).join(''), '€'.repeat(200000));
   });
 
   test('a process killed by a signal reports 128+signo', async () => {
