@@ -3,43 +3,15 @@ import { Router } from '@koa/router';
 import Koa from 'koa';
 import { FloeError } from '../errors.js';
 import type { ApiDeps, ApiRouter, ApiState } from './api.js';
-import type { Auth, AuthCheck } from './auth.js';
+import { checkToken, isCookieToken, requestToken } from './request-token.js';
 import { TooManyFailures } from './login-limits.js';
 import { respond, STATUS_OF } from './respond.js';
 import { accessOf, isUnderBase, publicRoute } from './route-access.js';
+import { CROSS_ORIGIN_REFUSED, isCrossOrigin } from './same-origin.js';
 import { registerFlows } from './routes/flows.js';
 import { registerHosts } from './routes/hosts.js';
 import { registerPush } from './routes/push.js';
 import { registerSession } from './routes/session.js';
-
-export const SESSION_COOKIE = 'floe-sesh';
-export const AUTH_HEADER = 'x-floe-auth';
-
-/**
- * The token a request carries: the X-Floe-Auth header, else the floe-sesh cookie; `null` when
- * that cookie does not URL-decode (`floe-sesh=%`), which names no session.
- */
-export function requestToken(headers: { [k: string]: string | string[] | undefined }): string | null | undefined {
-  const h = headers[AUTH_HEADER];
-  if (typeof h === 'string' && h !== '') return h;
-  const cookie = headers.cookie;
-  if (typeof cookie !== 'string') return undefined;
-  for (const part of cookie.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k !== SESSION_COOKIE) continue;
-    try {
-      return decodeURIComponent(v.join('='));
-    } catch {
-      return null;
-    }
-  }
-  return undefined;
-}
-
-/** The session a request token names; an undecodable cookie (null) is an invalid session. */
-export function checkToken(auth: Auth, token: string | null | undefined): AuthCheck {
-  return token === null ? { error: 'invalid session' } : auth.check(token);
-}
 
 /** The koa app of one host: the API under common.base-url, with auth and error mapping. */
 export function createApp(deps: ApiDeps): Koa<ApiState> {
@@ -48,11 +20,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.silent = true;
 
   app.use(async (ctx, next) => {
-    const client = ctx.req.socket.remoteAddress;
-    const token = requestToken(ctx.headers);
     try {
-      // A client that sent too many bad tokens waits, whatever it sends: its next guess may be right.
-      if (token !== undefined) deps.limits.admitToken(client);
       await next();
       if (ctx.status === 404 && ctx.body === undefined) respond(ctx, `no route ${ctx.method} ${ctx.path}`, null, 404);
       // Set by router.allowedMethods, which answers without a body.
@@ -71,9 +39,6 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
         return;
       }
       if (err instanceof FloeError) {
-        // Asked again rather than read from the message: a failed login is 401 too, and a
-        // valid token beside it is no guess.
-        if (err.code === 'unauthorized' && token !== undefined && 'error' in checkToken(deps.auth, token)) deps.limits.tokenFailed(client, token);
         if (err instanceof TooManyFailures) ctx.set('Retry-After', String(err.retryAfterSec));
         respond(ctx, err.message, null, STATUS_OF[err.code]);
         if (err.code === 'internal') deps.log.error({ err, path: ctx.path }, 'request failed');
@@ -92,7 +57,14 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.use(async (ctx, next) => {
     const access = accessOf(router, ctx.method, ctx.path);
     if (access === 'public' || (access === 'unmatched' && !isUnderBase(ctx.path, base))) return next();
-    const checked = checkToken(deps.auth, requestToken(ctx.headers));
+    // Before the session is looked up: a page of another port or subdomain gets the cookie
+    // from the browser, so it must not learn or use anything through it (see same-origin.ts).
+    if (isCookieToken(ctx.headers) && isCrossOrigin(ctx.method, ctx.headers)) throw new FloeError('forbidden', CROSS_ORIGIN_REFUSED);
+    const token = requestToken(ctx.headers);
+    const checked = checkToken(deps.auth, token);
+    // Bad tokens are counted and throttled here alone, where access depends on the token: a
+    // public route ignores a stale cookie, and a login's 401 is no token guess.
+    deps.limits.admitToken(ctx.req.socket.remoteAddress, token, checked);
     if ('error' in checked) throw new FloeError('unauthorized', checked.error);
     if (access === 'write' && checked.session.role === 'viewer') {
       throw new FloeError('forbidden', `user ${checked.session.user} has role viewer, which may only read`);

@@ -51,6 +51,20 @@ export class Backoff {
     return { count, waitMs };
   }
 
+  /**
+   * Takes back the failure that `fail` answered as `count` (it turned out to be a success), and
+   * ends the wait that failure started, unless a later failure has been counted since: that one
+   * keeps its wait. Unlike clear, the failures before it stand.
+   */
+  takeBack(key: string, count: number): void {
+    const f = this.keys.get(key);
+    // Cleared or forgotten since: nothing of this failure is left.
+    if (!f || f.count < count) return;
+    // Changed in place, so the key is forgotten forgetMs after its last real failure.
+    if (f.count === count) f.until = 0;
+    f.count -= 1;
+  }
+
   /** Forgets the failures of `key` (it succeeded). */
   clear(key: string): void {
     this.keys.delete(key);

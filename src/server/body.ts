@@ -14,14 +14,19 @@ const DRAIN_LIMIT = 8 * BODY_LIMIT;
 
 /**
  * Reads a JSON body as `unknown` (the caller narrows it). Answers 413 past `limit`, keeping
- * none of the rest, and 400 for a body that is not JSON, saying where it breaks.
+ * none of the rest, 400 for a Content-Type that is missing or not JSON, and 400 for a body
+ * that is not JSON, saying where it breaks.
  */
 export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknown> {
   const declared = Number(ctx.get('content-length') || 0);
   // Answered before reading; node drops the rest of the body once the answer is out.
   if (declared > limit) throw new FloeError('too-large', `body of ${declared} bytes is over the limit of ${limit}`);
+  // A body must say it is JSON: a browser sends a cross-origin body with no Content-Type (a
+  // Blob) without asking first, while application/json makes it ask (a CORS preflight), which
+  // floe never grants (security review).
   const type = ctx.get('content-type');
-  if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
+  if (!type) throw new FloeError('bad-request', 'body must be JSON and say so: the request has no Content-Type; send Content-Type: application/json');
+  if (!/^application\/(.+\+)?json\b/i.test(type)) {
     throw new FloeError('bad-request', `body must be JSON (Content-Type: application/json), got ${type}`);
   }
   const body = await readBody(ctx.req, limit);

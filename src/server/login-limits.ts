@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { FloeError } from '../errors.js';
+import type { AuthCheck } from './auth.js';
 import { Backoff, type BackoffPolicy } from './backoff.js';
 import { RecentMap } from './recent-map.js';
 
@@ -23,13 +24,24 @@ export class TooManyFailures extends FloeError {
 const MINUTE = 60_000;
 /** Shared by every limit: 1 s doubling to 15 min, forgotten after an hour without failures. */
 const CURVE = { firstWaitMs: 1000, maxWaitMs: 15 * MINUTE, maxKeys: 10_000, forgetMs: 60 * MINUTE };
+/**
+ * The per-user limit's longest wait. Any address can add to a user's count, so its wait is
+ * one that addresses which did nothing wrong share: a few addresses could keep a 15 min one
+ * going for ever. At 30 s a user's login from a fresh address waits at most 30 s, while the
+ * guesses at one user from fresh addresses stay at most one per 30 s (each address is held
+ * to far fewer by its own per-pair and per-client limits).
+ */
+const USER_MAX_WAIT_MS = 30_000;
 
 export interface LoginLimitPolicies {
   /** One client guessing one user's password: strict. */
   pair: BackoffPolicy;
   /** One client, all users together: looser, so a NAT of honest users is not locked out. */
   client: BackoffPolicy;
-  /** One user, all clients together: looser; it does not hold back clients that logged in as that user before. */
+  /**
+   * One user, all clients together: looser, and short waits, since it holds back clients that
+   * did nothing wrong; it does not hold back clients that logged in as that user before.
+   */
   user: BackoffPolicy;
   /**
    * Distinct bad tokens (X-Floe-Auth or cookie) from one client. Generous: made tokens are too
@@ -42,7 +54,7 @@ export interface LoginLimitPolicies {
 export const DEFAULT_LOGIN_LIMITS: LoginLimitPolicies = {
   pair: { free: 5, ...CURVE },
   client: { free: 20, ...CURVE },
-  user: { free: 20, ...CURVE },
+  user: { free: 20, ...CURVE, maxWaitMs: USER_MAX_WAIT_MS },
   token: { free: 100, ...CURVE },
 };
 
@@ -50,7 +62,11 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimitPolicies = {
 export interface LoginAttempt {
   readonly address: string;
   readonly user: string;
+  /** Whether the log may show `user`: see `admitLogin`. */
+  readonly isUser: boolean;
   readonly keys: { client: string; pair: string; user: string };
+  /** The client's count with this attempt, to take it back if it succeeds. */
+  readonly clientCount: number;
   /** The longest wait the failure counted at admission starts (0: none), for the warning. */
   readonly waitMs: number;
   readonly failures: number;
@@ -60,12 +76,16 @@ export interface LoginAttempt {
  * Slows password and token guessing (issue 7). Failed logins back off per (client, user),
  * per client and per user; bad tokens per client. A client is its address, or its /64 for IPv6,
  * since one machine has a whole /64 to pick from. Each limit refuses with TooManyFailures while
- * it waits; failures are logged once per wait with the client address and user name, never a
- * password or token.
+ * it waits; failures are logged once per wait with the client address and the user name when it
+ * is a configured one, never a password or token.
  *
  * The per-user limit is what stops many addresses guessing one password. It would also let them
  * keep that user locked out everywhere, so it does not apply to a client that has logged in as
- * that user before (since the host started); the admin token works as a token throughout.
+ * that user before (since the host started), and its waits are short (USER_MAX_WAIT_MS).
+ *
+ * Bad tokens hold back only what a token could be guessing at: the admin token and unknown
+ * tokens. A live login session's token (192 random bits) is still served, so the many users of
+ * one address (a proxy, a NAT) are not locked out by one of them sending bad tokens.
  */
 export class LoginLimits {
   private readonly pair: Backoff;
@@ -76,6 +96,11 @@ export class LoginLimits {
   private readonly known: RecentMap<true>;
   /** (client, token digest) pairs seen bad: a stale cookie sent again and again counts once. */
   private readonly badTokens: RecentMap<true>;
+  /**
+   * Keys the tags of unknown user names in the log: unkeyed, a weak password typed as a user
+   * name could be found from its tag by trying a word list.
+   */
+  private readonly logKey = randomBytes(32);
 
   constructor(
     private readonly deps: { now(): number; log: Logger },
@@ -93,44 +118,71 @@ export class LoginLimits {
    * Lets a login from `address` as `user` go on to the password check, or throws
    * TooManyFailures. The attempt is counted as failed now, before the (slow) password check, so
    * parallel attempts cannot all slip in under a limit; loginSucceeded takes it back.
+   * `isUser`: whether `user` names a configured user (or is `admin` with none configured); only
+   * then may the log show it, since a password typed into the user field is no user name.
    */
-  admitLogin(address: string | undefined, user: string): LoginAttempt {
+  admitLogin(address: string | undefined, user: string, { isUser }: { isUser: boolean }): LoginAttempt {
     const client = clientKey(address);
     const keys = { client, pair: `${client} ${digest(user)}`, user: digest(user) };
     const isKnown = this.known.get(keys.pair) !== undefined;
     const wait = Math.max(this.client.waitMs(keys.client), this.pair.waitMs(keys.pair), isKnown ? 0 : this.user.waitMs(keys.user));
     if (wait > 0) throw new TooManyFailures(`too many failed logins; try again in ${seconds(wait)} s`, wait);
-    const counted = [this.pair.fail(keys.pair), this.client.fail(keys.client), this.user.fail(keys.user)];
-    return { address: address ?? '?', user, keys, waitMs: Math.max(...counted.map((c) => c.waitMs)), failures: counted[0].count };
+    const [pair, byClient, byUser] = [this.pair.fail(keys.pair), this.client.fail(keys.client), this.user.fail(keys.user)];
+    return {
+      address: address ?? '?',
+      user,
+      isUser,
+      keys,
+      clientCount: byClient.count,
+      waitMs: Math.max(pair.waitMs, byClient.waitMs, byUser.waitMs),
+      failures: pair.count,
+    };
   }
 
   /** The password was wrong: warns when this failure started a wait. */
   loginFailed(a: LoginAttempt): void {
     if (a.waitMs === 0) return;
+    const user = a.isUser ? a.user : `unknown user #${createHmac('sha256', this.logKey).update(a.user).digest('hex').slice(0, 8)}`;
     this.deps.log.warn(
-      { client: a.address, user: shown(a.user), failures: a.failures, retryAfterSec: seconds(a.waitMs) },
-      `repeated failed logins from ${a.address} as ${shown(a.user)}: refused for ${seconds(a.waitMs)} s`,
+      { client: a.address, user, failures: a.failures, retryAfterSec: seconds(a.waitMs) },
+      `repeated failed logins from ${a.address} as ${user}: refused for ${seconds(a.waitMs)} s`,
     );
   }
 
-  /** The password was right: the counts of this client, this user and the pair start over. */
+  /**
+   * The password was right: the counts of this user and of the pair start over. The client's
+   * count only loses this attempt: clearing it would let anyone with an account reset the
+   * limit on spraying guesses at other users by logging in as themselves.
+   */
   loginSucceeded(a: LoginAttempt): void {
     this.pair.clear(a.keys.pair);
-    this.client.clear(a.keys.client);
+    this.client.takeBack(a.keys.client, a.clientCount);
     this.user.clear(a.keys.user);
     this.known.set(a.keys.pair, true);
   }
 
-  /** Throws TooManyFailures while `address` waits after too many bad tokens (any token: the guess may be right). */
-  admitToken(address: string | undefined): void {
-    const refusal = this.tokenRefusal(address);
+  /**
+   * For a request whose access depends on its token (`checked` is what the token named):
+   * throws TooManyFailures while `address` waits after too many bad tokens, and counts a bad
+   * one. See tokenRefusal.
+   */
+  admitToken(address: string | undefined, token: string | null | undefined, checked: AuthCheck): void {
+    const refusal = this.tokenRefusal(address, token, checked);
     if (refusal) throw refusal;
   }
 
-  /** What admitToken would throw, for callers outside koa (the websocket upgrade). */
-  tokenRefusal(address: string | undefined): TooManyFailures | undefined {
+  /**
+   * What admitToken would throw, for callers outside koa (the websocket upgrade). While the
+   * client waits, the admin token (it may be short and chosen by hand) and unknown tokens are
+   * refused, the right one too, so waiting tells a guesser nothing; a live session is served.
+   * No token at all is no guess.
+   */
+  tokenRefusal(address: string | undefined, token: string | null | undefined, checked: AuthCheck): TooManyFailures | undefined {
+    if (token === undefined || isLoginSession(checked)) return undefined;
     const wait = this.token.waitMs(clientKey(address));
-    return wait > 0 ? new TooManyFailures(`too many bad tokens; try again in ${seconds(wait)} s`, wait) : undefined;
+    if (wait > 0) return new TooManyFailures(`too many bad tokens; try again in ${seconds(wait)} s`, wait);
+    if ('error' in checked) this.tokenFailed(address, token);
+    return undefined;
   }
 
   /**
@@ -138,7 +190,7 @@ export class LoginLimits {
    * The same bad token again counts once, so a browser repeating a stale cookie is not
    * treated as guessing.
    */
-  tokenFailed(address: string | undefined, token: string | null): void {
+  private tokenFailed(address: string | undefined, token: string | null): void {
     const client = clientKey(address);
     const seen = `${client} ${digest(token ?? '')}`;
     if (this.badTokens.get(seen)) return;
@@ -180,7 +232,7 @@ function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-/** A user name for the log: any name a client sends, so a long one is cut. */
-function shown(user: string): string {
-  return user.length > 64 ? `${user.slice(0, 64)}...` : user;
+/** A session made by a login; the admin token's is the one that never expires (Auth.check). */
+function isLoginSession(checked: AuthCheck): boolean {
+  return 'session' in checked && Number.isFinite(checked.session.expires);
 }

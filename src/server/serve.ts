@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Host } from '../host/host.js';
+import type { Config } from '../config/schema.js';
+import type { Hub } from '../hub/hub.js';
 import { Auth } from './auth.js';
 import { createApp } from './app.js';
 import { closeAll, listen, type BindSpec } from './listen.js';
@@ -7,8 +8,14 @@ import { LoginLimits } from './login-limits.js';
 import { Metrics } from './metrics.js';
 import { attachWebsocket } from './ws.js';
 
+/** What the server uses of a started host (src/host's Host is one). */
+export interface ServedHost {
+  hub: Hub;
+  config: Config;
+}
+
 export interface ServeOptions {
-  host: Host;
+  host: ServedHost;
   hostName: string;
   tags: string[];
   adminToken: string;
@@ -49,7 +56,7 @@ export async function serveHost(opts: ServeOptions): Promise<Serving> {
   const listening = await listen(app.callback(), opts.pub, opts.prv);
   const pubUrl = listening.find((l) => l.roles.includes('pub'))!.url;
   self.url = pubUrl;
-  const ws = attachWebsocket(listening.map((l) => l.server), deps);
+  const ws = attachWebsocket(listening.map((l) => l.server), deps, { now });
   for (const l of listening) log.info({ url: l.url, serves: l.roles }, `listening on ${l.url}`);
   return {
     urls: listening.map((l) => l.url),

@@ -5,16 +5,21 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { SubscribeFilter } from '../hub/hub.js';
 import type { PublishedEvent } from '../model/events.js';
 import type { ApiDeps } from './api.js';
-import { AUTH_HEADER, checkToken, requestToken } from './app.js';
+import { AUTH_HEADER, checkToken, requestToken } from './request-token.js';
 import { isUnderBase } from './route-access.js';
+import { CROSS_ORIGIN_REFUSED, isCrossOrigin } from './same-origin.js';
+import { TokenBucket } from './token-bucket.js';
 
 /*
  * The event stream at `<base-url>/ws` and `/ws` (issue 4). JSON text frames.
  *
  * Authentication, at the upgrade: the `X-Floe-Auth` header, the `floe-sesh` cookie, or (for
- * browsers, which cannot set headers on a websocket) the subprotocol `floe-token.<token>`,
- * which the server echoes back as the selected protocol. Without a good token the upgrade is
- * answered `401 {"message":"missing session"|"invalid session","payload":null}`. When the
+ * browsers, which cannot set headers on a websocket) the subprotocol `floe-token.<token>`.
+ * The server selects `floe` when the client offers it too (so the 101 answer, and any proxy's
+ * log of it, carries no token), else echoes the token protocol, the only one offered. Without
+ * a good token the upgrade is answered
+ * `401 {"message":"missing session"|"invalid session","payload":null}`; by the
+ * cookie from a page of another host:port (its Origin), `403` (same-origin.ts). When the
  * session ends (logout, expiry) the socket is closed with 1008 at the next event or heartbeat.
  *
  * server -> client
@@ -30,8 +35,9 @@ import { isUnderBase } from './route-access.js';
  *                                                   the kept history, or newer than N (the host
  *                                                   restarted): nothing more is sent; reload state
  *                                                   over HTTP, then subscribe with since = N.
- *   {"type":"error","message":"..."}               a malformed client frame, or an unknown flow;
- *                                                   the subscription and the socket stay as they were
+ *   {"type":"error","message":"..."}               a malformed client frame, an unknown flow, or
+ *                                                   a subscribe over the rate (below); the
+ *                                                   subscription and the socket stay as they were
  *
  * client -> server
  *   {"type":"subscribe","flow"?:id,"run"?:id,"since"?:S}
@@ -40,9 +46,21 @@ import { isUnderBase } from './route-access.js';
  *                                                   everything; with `since`, first replays what
  *                                                   was published after seq S.
  *
+ * A client may subscribe 10 times at once, then twice a second (a token bucket per client). A
+ * subscribe over that is answered `{"type":"error","message":"too many subscribes: ..."}` and
+ * ignored, not closed: a page that resubscribes on every click recovers by itself, and a flood
+ * costs the host one small answer per frame, which the backlog bound below caps.
+ *
+ * No client can make the host work out of proportion to what it reads (review: a viewer that
+ * never read froze the host by asking for 10,000 replayed events 600 times). Each event is
+ * encoded once, however many clients hear or replay it. A replay goes out in slices that yield
+ * the loop, and before each event (replayed or live) the socket must be open and its backlog
+ * within 4 MiB, else the client is dropped before the event costs anything.
+ *
  * Close codes: 1001 the host is shutting down; 1008 the session ended; 1009 a frame over
- * 64 KiB; 4008 too slow: the client fell more than 4 MiB behind. On 4008 (or any abnormal
- * close) reconnect and subscribe with since = the seq of the last event you got.
+ * 64 KiB; 4008 too slow: the client fell more than 4 MiB behind, or its replay fell behind
+ * the kept history. On 4008 (or any abnormal close) reconnect and subscribe with since = the
+ * seq of the last event you got.
  */
 
 /** Close code for a client whose backlog passed MAX_BACKLOG_BYTES. */
@@ -54,6 +72,8 @@ export const CLOSE_GOING_AWAY = 1001;
 
 /** Subprotocol prefix carrying a token: `floe-token.<token>`. */
 export const TOKEN_PROTOCOL = 'floe-token.';
+/** Subprotocol the server selects, when offered, instead of echoing the token. */
+export const FLOE_PROTOCOL = 'floe';
 
 /** Bytes a client may have waiting to be sent before it is dropped as too slow. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
@@ -63,6 +83,18 @@ const MAX_CLIENT_FRAME = 64 * 1024;
 const HEARTBEAT_MS = 30_000;
 /** On close(), how long clients get to answer the close frame before they are cut off. */
 const CLOSE_GRACE_MS = 1_000;
+/** Subscribe frames a client may send at once; then SUBSCRIBES_PER_SEC. */
+const SUBSCRIBE_BURST = 10;
+const SUBSCRIBES_PER_SEC = 2;
+/** A replay sends at most this many events, or about this many bytes, before it yields the loop. */
+const REPLAY_SLICE_EVENTS = 256;
+const REPLAY_SLICE_BYTES = 1024 * 1024;
+const TOO_SLOW_REASON = 'too slow: resubscribe with since';
+
+export interface WebsocketOptions {
+  /** Epoch ms for the subscribe rate; default Date.now. */
+  now?: () => number;
+}
 
 export interface WebsocketHub {
   /** Closes every client with 1001 and stops listening to the hub. */
@@ -77,6 +109,18 @@ interface Client {
   filter: SubscribeFilter | null;
   /** Answered the last ping. */
   alive: boolean;
+  /** Subscribe frames it may send now. */
+  subscribes: TokenBucket;
+  /** The replay under way; live events wait for it to catch up. */
+  replay?: Replay;
+}
+
+/** Where a replay is: `events[next]` goes next; after the last, what came after `through`. */
+interface Replay {
+  filter: SubscribeFilter;
+  events: PublishedEvent[];
+  next: number;
+  through: number;
 }
 
 interface SubscribeFrame {
@@ -92,7 +136,8 @@ export function websocketPaths(base: string): string[] {
 }
 
 /** Serves the event stream at `<base-url>/ws` (and `/ws`) on each server, over `deps.hub`. */
-export function attachWebsocket(servers: HttpServer[], deps: ApiDeps): WebsocketHub {
+export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: WebsocketOptions = {}): WebsocketHub {
+  const now = opts.now ?? Date.now;
   const base = deps.config.common.baseUrl.replace(/\/+$/, '');
   const paths = new Set(websocketPaths(base));
   const clients = new Set<Client>();
@@ -102,13 +147,24 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps): Websocket
     labelNames: ['reason'],
     registers: [deps.metrics.registry],
   });
+  const encoded = new Counter({
+    name: 'floe_websocket_events_encoded_total',
+    help: 'Events encoded as websocket frames: each at most once, however many clients hear or replay it',
+    registers: [deps.metrics.registry],
+  });
+  // The frame of each event, beside it: weakly, so it goes when the hub's ring lets go of the
+  // event. That can double the memory the kept history takes (the ring bounds both), in
+  // exchange for never encoding an event twice: replays used to encode afresh per client and
+  // per subscribe, which let one viewer keep the loop busy for minutes.
+  const frames = new WeakMap<PublishedEvent, Buffer>();
   let closing = false;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_FRAME,
     perMessageDeflate: false,
     clientTracking: false,
-    handleProtocols: (offered) => [...offered].find((p) => p.startsWith(TOKEN_PROTOCOL)) ?? false,
+    // The answer must be one of the offered protocols; `floe` keeps the token out of it.
+    handleProtocols: (offered) => (offered.has(FLOE_PROTOCOL) ? FLOE_PROTOCOL : ([...offered].find((p) => p.startsWith(TOKEN_PROTOCOL)) ?? false)),
   });
 
   // Runs outside koa, straight from the http server's 'upgrade' event: a throw here would be
@@ -123,15 +179,15 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps): Websocket
       const isWs = paths.has(path);
       if (!isWs && !isUnderBase(path, base)) return refuse(socket, 404, `no route ${req.method ?? 'GET'} ${path}`);
       if (closing) return refuse(socket, 503, 'host is shutting down');
-      // Token guesses here count and wait as they do over HTTP (issue 7).
-      const token = upgradeToken(req.headers);
-      const refusal = token === undefined ? undefined : deps.limits.tokenRefusal(req.socket.remoteAddress);
-      if (refusal) return refuse(socket, 429, refusal.message);
+      const { token, byCookie } = upgradeToken(req.headers);
+      // A page of another port or subdomain gets the cookie from the browser, and a websocket
+      // has no preflight: it would read every event. A header or subprotocol token it cannot have.
+      if (byCookie && isCrossOrigin(req.method ?? 'GET', req.headers)) return refuse(socket, 403, CROSS_ORIGIN_REFUSED);
       const checked = checkToken(deps.auth, token);
-      if ('error' in checked) {
-        if (token !== undefined) deps.limits.tokenFailed(req.socket.remoteAddress, token);
-        return refuse(socket, 401, checked.error);
-      }
+      // Token guesses here count and wait as they do over HTTP (issue 7); a live session is served.
+      const refusal = deps.limits.tokenRefusal(req.socket.remoteAddress, token, checked);
+      if (refusal) return refuse(socket, 429, refusal.message);
+      if ('error' in checked) return refuse(socket, 401, checked.error);
       if (!isWs) return refuse(socket, 404, `no route ${req.method ?? 'GET'} ${path}`);
       upgraded = true;
       wss.handleUpgrade(req, socket, head, (ws) => connect(ws, checked.session.token, req));
@@ -144,16 +200,19 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps): Websocket
   };
 
   const connect = (ws: WebSocket, token: string, req: IncomingMessage): void => {
-    const c: Client = { ws, token, filter: {}, alive: true };
+    const c: Client = { ws, token, filter: {}, alive: true, subscribes: new TokenBucket(SUBSCRIBE_BURST, SUBSCRIBES_PER_SEC, now) };
     clients.add(c);
     deps.metrics.wsClients.inc();
     ws.on('pong', () => (c.alive = true));
     ws.on('error', (err) => deps.log.debug({ err, remote: req.socket.remoteAddress }, 'websocket error'));
     ws.on('close', () => {
+      c.replay = undefined;
       clients.delete(c);
       deps.metrics.wsClients.dec();
     });
     ws.on('message', (data, isBinary) => {
+      // ws reads on until the client answers our close: frames after a drop are not answered.
+      if (ws.readyState !== WebSocket.OPEN) return;
       const frame = isBinary ? { error: 'binary frames are not supported: send JSON text frames' } : parseClientFrame(textOf(data));
       if ('error' in frame) return sendControl(c, { type: 'error', message: frame.error });
       // Like onUpgrade, this runs outside koa: a throw must not reach the process.
@@ -168,14 +227,18 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps): Websocket
     sendControl(c, { type: 'hello', lastSeq: deps.hub.lastSeq() });
   };
 
-  // Replay and the switch of filter happen in one synchronous step: the hub publishes from
-  // its own ticks, so no event can fall between the replay and live delivery.
   const subscribe = (c: Client, req: SubscribeFrame): void => {
+    const waitMs = c.subscribes.take();
+    if (waitMs > 0) {
+      const message = `too many subscribes: ${SUBSCRIBE_BURST} at once, then ${SUBSCRIBES_PER_SEC} a second; this one was ignored, try again in ${waitMs} ms`;
+      return sendControl(c, { type: 'error', message });
+    }
     if (req.flow !== undefined && !deps.hub.findFlow(req.flow)) return sendControl(c, { type: 'error', message: `no flow ${JSON.stringify(req.flow)}` });
     const filter: SubscribeFilter = {};
     if (req.flow !== undefined) filter.flow = req.flow;
     if (req.run !== undefined) filter.run = req.run;
     const lastSeq = deps.hub.lastSeq();
+    c.replay = undefined;
     let replay: PublishedEvent[] = [];
     if (req.since !== undefined) {
       const missed = deps.hub.eventsSince(req.since);
@@ -187,21 +250,88 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps): Websocket
     }
     c.filter = filter;
     sendControl(c, { type: 'subscribed', ...filter, ...(req.since !== undefined && { since: req.since }), lastSeq, replayed: replay.length });
-    for (const e of replay) deliver(c, encodeEvent(e));
+    if (replay.length === 0) return;
+    // Until the replay catches up, live events reach this client through it, in order: the hub
+    // publishes from its own ticks, never inside a slice, so none falls between.
+    c.replay = { filter, events: replay, next: 0, through: lastSeq };
+    sendReplay(c, c.replay);
   };
 
-  /** Sends one event frame, unless the session ended or the client fell too far behind. */
-  const deliver = (c: Client, frame: Buffer): void => {
-    if (c.ws.readyState !== WebSocket.OPEN) return;
-    if ('error' in deps.auth.check(c.token)) return drop(c, CLOSE_SESSION_ENDED, 'session ended', 'session-ended');
+  /** Sends one slice of a replay and schedules the next; hands the client to live delivery once caught up. */
+  const sendReplay = (c: Client, r: Replay): void => {
+    if (c.replay !== r) return;
+    let sent = 0;
+    let bytes = 0;
+    while (sent < REPLAY_SLICE_EVENTS && bytes < REPLAY_SLICE_BYTES) {
+      if (r.next === r.events.length) {
+        const lastSeq = deps.hub.lastSeq();
+        if (r.through === lastSeq) {
+          c.replay = undefined;
+          return;
+        }
+        // Published while the replay ran; gone from the ring when the client is that far behind.
+        const more = deps.hub.eventsSince(r.through);
+        if (!more) return drop(c, CLOSE_TOO_SLOW, TOO_SLOW_REASON, 'too-slow');
+        [r.events, r.next, r.through] = [more.filter((e) => matches(e, r.filter)), 0, lastSeq];
+        continue;
+      }
+      const n = deliver(c, r.events[r.next++]);
+      if (n < 0) {
+        c.replay = undefined;
+        return;
+      }
+      sent++;
+      bytes += n;
+    }
+    setImmediate(() => {
+      // Outside the message handler's try: a throw here would end the host.
+      try {
+        sendReplay(c, r);
+      } catch (err) {
+        deps.log.error({ err }, 'websocket replay failed');
+        c.replay = undefined;
+        c.ws.terminate();
+      }
+    });
+  };
+
+  /**
+   * Sends one event unless the socket is not open, the session ended or the client fell too far
+   * behind (then it is dropped); answers the bytes sent, or -1. All checked before the event is
+   * encoded, so a client that cannot take it costs nothing.
+   */
+  const deliver = (c: Client, e: PublishedEvent): number => {
+    if (c.ws.readyState !== WebSocket.OPEN) return -1;
+    if ('error' in deps.auth.check(c.token)) {
+      drop(c, CLOSE_SESSION_ENDED, 'session ended', 'session-ended');
+      return -1;
+    }
     // The socket's own buffer is the queue; past the bound the client is dropped rather than
     // letting the hub's memory (or its loop) pay for a reader that does not keep up.
-    if (c.ws.bufferedAmount > MAX_BACKLOG_BYTES) return drop(c, CLOSE_TOO_SLOW, 'too slow: resubscribe with since', 'too-slow');
+    if (c.ws.bufferedAmount > MAX_BACKLOG_BYTES) {
+      drop(c, CLOSE_TOO_SLOW, TOO_SLOW_REASON, 'too-slow');
+      return -1;
+    }
+    let frame = frames.get(e);
+    if (!frame) {
+      frame = encodeEvent(e);
+      frames.set(e, frame);
+      encoded.inc();
+    }
     c.ws.send(frame, { binary: false });
+    return frame.length;
+  };
+
+  /** Sends a control frame; past the backlog bound the client is dropped instead, so a flood of frames cannot pile answers up in the host. */
+  const sendControl = (c: Client, frame: object): void => {
+    if (c.ws.readyState !== WebSocket.OPEN) return;
+    if (c.ws.bufferedAmount > MAX_BACKLOG_BYTES) return drop(c, CLOSE_TOO_SLOW, TOO_SLOW_REASON, 'too-slow');
+    c.ws.send(JSON.stringify(frame));
   };
 
   const drop = (c: Client, code: number, reason: string, metric: 'too-slow' | 'session-ended'): void => {
     c.filter = null;
+    c.replay = undefined;
     dropped.inc({ reason: metric });
     deps.log.debug({ code, reason, backlog: c.ws.bufferedAmount }, 'websocket client dropped');
     // The close frame queues behind the backlog; a client that never reads it is cut off,
@@ -210,10 +340,10 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps): Websocket
   };
 
   const unsubscribe = deps.hub.subscribe((e) => {
-    let frame: Buffer | undefined;
     for (const c of clients) {
-      if (!c.filter || !matches(e, c.filter)) continue;
-      deliver(c, (frame ??= encodeEvent(e)));
+      // A replaying client gets this event from its replay, once it gets there.
+      if (!c.filter || c.replay || !matches(e, c.filter)) continue;
+      deliver(c, e);
     }
   });
 
@@ -274,16 +404,20 @@ function requestPath(url: string | undefined): string {
   }
 }
 
-/** The token of an upgrade request: header, then subprotocol, then cookie (null: a cookie that does not decode). */
-function upgradeToken(headers: IncomingMessage['headers']): string | null | undefined {
+/**
+ * The token of an upgrade request: header, then subprotocol, then cookie (null: a cookie that
+ * does not decode); `byCookie` when it is the cookie's.
+ */
+function upgradeToken(headers: IncomingMessage['headers']): { token: string | null | undefined; byCookie: boolean } {
   const header = headers[AUTH_HEADER];
-  if (typeof header === 'string' && header !== '') return header;
+  if (typeof header === 'string' && header !== '') return { token: header, byCookie: false };
   const offered = String(headers['sec-websocket-protocol'] ?? '')
     .split(',')
     .map((p) => p.trim())
     .find((p) => p.startsWith(TOKEN_PROTOCOL));
-  if (offered && offered.length > TOKEN_PROTOCOL.length) return offered.slice(TOKEN_PROTOCOL.length);
-  return requestToken(headers);
+  if (offered && offered.length > TOKEN_PROTOCOL.length) return { token: offered.slice(TOKEN_PROTOCOL.length), byCookie: false };
+  const token = requestToken(headers);
+  return { token, byCookie: token !== undefined };
 }
 
 /** Answers an upgrade with a plain HTTP error in the API's envelope and drops the socket. */
@@ -299,11 +433,6 @@ function refuse(socket: Duplex, status: number, message: string): void {
   );
 }
 
-function sendControl(c: Client, frame: object): void {
-  if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify(frame));
-}
-
-// Encoded once per event and shared by every client that hears it.
 function encodeEvent(e: PublishedEvent): Buffer {
   return Buffer.from(JSON.stringify({ type: 'event', event: e }));
 }

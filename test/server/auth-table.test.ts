@@ -88,23 +88,30 @@ interface Identity {
   /** A session the host accepts; else the answer must be 401 (or 404 off the base URL). */
   valid: boolean;
   role?: 'viewer' | 'user' | 'admin';
+  /** A good session cookie sent from a page of another port: every guarded route is 403. */
+  crossOrigin?: boolean;
   headers(): Promise<Record<string, string>>;
 }
 
-/** A logged-in user whose session is renewed when a logout in the table ended it. */
-function userIdentity(user: keyof typeof PASSWORDS, role: Identity['role']): Identity {
+/**
+ * A logged-in user whose session is renewed when a logout in the table ended it; by the
+ * X-Floe-Auth header, or by the floe-sesh cookie from a page at `origin`.
+ */
+function userIdentity(user: keyof typeof PASSWORDS, role: Identity['role'], cookieFrom?: string): Identity {
   let token = '';
+  const crossOrigin = cookieFrom !== undefined && cookieFrom !== h.url;
   return {
-    name: `${user} (${role})`,
+    name: `${user} (${role})${cookieFrom === undefined ? '' : ` by cookie from ${cookieFrom}`}`,
     valid: true,
     role,
-    headers: async () => {
+    crossOrigin,
+    headers: async (): Promise<Record<string, string>> => {
       if (token === '' || 'error' in h.serving.auth.check(token)) {
         const r = await h.call('POST', '/login', { user, password: PASSWORDS[user] }, {});
         assert.equal(r.status, 200, r.text);
         token = r.body.payload.token as string;
       }
-      return { 'X-Floe-Auth': token };
+      return cookieFrom === undefined ? { 'X-Floe-Auth': token } : { Cookie: `floe-sesh=${token}`, Origin: cookieFrom };
     },
   };
 }
@@ -116,6 +123,9 @@ const IDENTITIES: Identity[] = [
   userIdentity('cy', 'viewer'),
   userIdentity('bo', 'user'),
   userIdentity('ana', 'admin'),
+  userIdentity('ana', 'admin', h.url),
+  // Another port of the same host is the same site: SameSite=Strict sends it the cookie.
+  userIdentity('ana', 'admin', `http://127.0.0.1:${port === 9999 ? 9998 : 9999}`),
   { name: 'the admin token', valid: true, role: 'admin', headers: async () => ({ 'X-Floe-Auth': ADMIN }) },
 ];
 
@@ -171,12 +181,15 @@ for (const route of routes) {
         if (route.method !== 'HEAD') {
           assert.deepEqual(JSON.parse(first.text), { message: id.name === 'no token' ? 'missing session' : 'invalid session', payload: null }, where);
         }
+      } else if (id.crossOrigin && !isPublic) {
+        assert.equal(first.status, 403, where);
+        if (route.method !== 'HEAD') assert.match(JSON.parse(first.text).message, /^cross-origin request refused\b/, where);
       } else if (id.role === 'viewer' && !viewerMay && !isPublic) {
         assert.equal(first.status, 403, where);
       } else {
         assert.ok(first.status !== 401 && first.status !== 403 && first.status !== 404, where);
       }
-      if (route.websocket && id.valid) assert.equal(first.status, 101, where);
+      if (route.websocket && id.valid && !id.crossOrigin) assert.equal(first.status, 101, where);
 
       for (const v of others) {
         const r = await send(route, v.path, id);
@@ -185,8 +198,10 @@ for (const route of routes) {
         if (r.status === first.status) continue;
         assert.ok(!is2xx(r.status) && r.status !== 101, at);
         // Any other answer means the router (or the websocket) does not take this spelling:
-        // without a session that is the same 401 as any probe under the base url.
-        if (id.valid) assert.equal(r.status, 404, at);
+        // without a session that is the same 401 as any probe under the base url, and from a
+        // foreign page the same 403.
+        if (id.crossOrigin) assert.equal(r.status, isUnderBase(v.path) ? 403 : 404, at);
+        else if (id.valid) assert.equal(r.status, 404, at);
         else assert.equal(r.status, isUnderBase(v.path) ? 401 : 404, at);
       }
     }

@@ -96,3 +96,29 @@ test('RecentMap: get, set, delete, age out after ttl, oldest out past max, set r
   m.set('e', 5); // drops what aged out on the way
   assert.equal(m.size, 1);
 });
+
+test('takeBack undoes one failure: its wait ends, the failures before it stand', () => {
+  const { b } = setup({ free: 2 });
+  b.fail('a');
+  const second = b.fail('a');
+  assert.equal(second.waitMs, 1000);
+  b.takeBack('a', second.count);
+  assert.equal(b.waitMs('a'), 0, 'the wait it started is over');
+  assert.deepEqual(b.fail('a'), { count: 2, waitMs: 1000 }, 'the first failure still counts');
+});
+
+test('takeBack leaves the wait of a failure counted after it, and does nothing once the key was cleared', () => {
+  const { b, clock } = setup({ free: 2 });
+  b.fail('a');
+  const mine = b.fail('a');
+  clock.advance(1000);
+  const later = b.fail('a');
+  assert.equal(later.waitMs, 2000);
+  b.takeBack('a', mine.count);
+  assert.equal(b.waitMs('a'), 2000, 'the later failure keeps its wait');
+  clock.advance(2000);
+  assert.deepEqual(b.fail('a'), { count: 3, waitMs: 2000 }, 'one failure fewer than before');
+  b.clear('a');
+  b.takeBack('a', 3);
+  assert.deepEqual(b.fail('a'), { count: 1, waitMs: 0 });
+});

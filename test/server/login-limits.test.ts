@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import type { AuthCheck } from '../../src/server/auth.js';
 import { clientKey, LoginLimits, TooManyFailures } from '../../src/server/login-limits.js';
 import { hashPassword } from '../../src/server/password.js';
 import { ADMIN, call, type Reply } from './harness.js';
@@ -24,10 +25,13 @@ function limits() {
   return { l, warnings, advance: (ms: number) => (t += ms) };
 }
 
-/** Whether a login from `client` as `user` is let through; a let-through one fails or succeeds as `ok` says. */
-function attempt(l: LoginLimits, client: string, user: string, ok = false): number {
+/**
+ * Whether a login from `client` as `user` is let through (0) or how long it must wait; a
+ * let-through one fails or succeeds as `ok` says. `isUser`: whether `user` is a configured name.
+ */
+function attempt(l: LoginLimits, client: string, user: string, ok = false, isUser = true): number {
   try {
-    const a = l.admitLogin(client, user);
+    const a = l.admitLogin(client, user, { isUser });
     if (ok) l.loginSucceeded(a);
     else l.loginFailed(a);
     return 0;
@@ -120,30 +124,115 @@ test('a success as the 5th attempt logs no warning and leaves no wait', () => {
 test('parallel logins cannot slip under the limit: an attempt counts from admission until it succeeds', () => {
   const { l } = limits();
   // Five admitted and still checking their passwords; the sixth is refused before any has failed.
-  const inFlight = Array.from({ length: 5 }, () => l.admitLogin('10.0.0.1', 'ana'));
-  assert.throws(() => l.admitLogin('10.0.0.1', 'ana'), TooManyFailures);
+  const inFlight = Array.from({ length: 5 }, () => l.admitLogin('10.0.0.1', 'ana', { isUser: true }));
+  assert.throws(() => l.admitLogin('10.0.0.1', 'ana', { isUser: true }), TooManyFailures);
   for (const a of inFlight) l.loginFailed(a);
 });
 
-test('bad tokens: the same one again counts once; 100 distinct ones make the client wait, for any token', () => {
+const BAD: AuthCheck = { error: 'invalid session' };
+/** What Auth.check answers for the admin token: a session that never expires. */
+const ADMIN_TOKEN: AuthCheck = { session: { user: 'admin', role: 'admin', token: 'the-admin-token', expires: Number.POSITIVE_INFINITY } };
+const LIVE_SESSION: AuthCheck = { session: { user: 'ana', role: 'user', token: 'a-login-session', expires: 9_000_000 } };
+
+test('bad tokens: the same one again counts once; 100 distinct ones make the client wait, for the admin token too', () => {
   const { l, warnings, advance } = limits();
-  for (let i = 0; i < 1000; i++) l.tokenFailed('10.0.0.1', 'stale-cookie');
-  l.admitToken('10.0.0.1');
-  for (let i = 0; i < 99; i++) l.tokenFailed('10.0.0.1', `guess-${i}`);
+  for (let i = 0; i < 1000; i++) assert.equal(l.tokenRefusal('10.0.0.1', 'stale-cookie', BAD), undefined);
+  for (let i = 0; i < 99; i++) assert.equal(l.tokenRefusal('10.0.0.1', `guess-${i}`, BAD), undefined);
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0].client, '10.0.0.1');
   assert.ok(!JSON.stringify(warnings).includes('guess-'), 'no token in the log');
-  assert.throws(() => l.admitToken('10.0.0.1'), (err: TooManyFailures) => err.code === 'too-many-requests' && err.retryAfterSec === 1);
-  l.admitToken('10.0.0.2');
+  const refused = (err: TooManyFailures) => err.code === 'too-many-requests' && err.retryAfterSec === 1;
+  assert.throws(() => l.admitToken('10.0.0.1', 'the-admin-token', ADMIN_TOKEN), refused);
+  assert.throws(() => l.admitToken('10.0.0.1', 'guess-100', BAD), refused);
+  assert.throws(() => l.admitToken('10.0.0.1', null, BAD), refused, 'nor a cookie that does not decode');
+  l.admitToken('10.0.0.2', 'the-admin-token', ADMIN_TOKEN);
   advance(1000);
-  l.admitToken('10.0.0.1');
+  l.admitToken('10.0.0.1', 'the-admin-token', ADMIN_TOKEN);
+});
+
+test('bad tokens: a client that waits is still served with a live login session, and without any token', () => {
+  const { l } = limits();
+  for (let i = 0; i < 100; i++) l.tokenRefusal('10.0.0.1', `guess-${i}`, BAD);
+  assert.ok(l.tokenRefusal('10.0.0.1', 'the-admin-token', ADMIN_TOKEN) instanceof TooManyFailures, 'the client waits');
+  assert.equal(l.tokenRefusal('10.0.0.1', 'a-login-session', LIVE_SESSION), undefined, 'a session of 192 random bits is no guess');
+  assert.equal(l.tokenRefusal('10.0.0.1', undefined, { error: 'missing session' }), undefined, 'no token is no guess');
+});
+
+test('many addresses failing as one user hold back a fresh address 30 s at most; each address still waits up to 15 min', () => {
+  const { l, advance } = limits();
+  const attackers = ['10.0.3.30', '10.0.3.31', '10.0.3.32', '10.0.3.33'];
+  let longest = 0;
+  let letThrough = false;
+  // Two hours of attackers trying as ana from each address as soon as it may, stopped just
+  // after a failure, when the per-user wait it starts is at its longest.
+  for (let s = 0; s < 2 * 3600 || !letThrough; s++) {
+    letThrough = false;
+    for (const a of attackers) {
+      const wait = attempt(l, a, 'ana');
+      longest = Math.max(longest, wait);
+      letThrough ||= wait === 0;
+    }
+    if (!letThrough) advance(1000);
+  }
+  assert.equal(longest, 15 * MIN, 'the per-(client, user) limit still reaches 15 min');
+  const wait = attempt(l, '10.0.3.40', 'ana', true);
+  assert.equal(wait, 30_000, 'a fresh address waits out the per-user limit, 30 s');
+  advance(wait);
+  assert.equal(attempt(l, '10.0.3.40', 'ana', true), 0, 'then logs in');
+});
+
+test('the per-client limit still reaches 15 min', () => {
+  const { l, advance } = limits();
+  let longest = 0;
+  // 40 failures as as many users, each sent as soon as the client may.
+  for (let i = 0; i < 40; i++) {
+    for (let wait = attempt(l, '10.0.0.1', `user${i}`); wait > 0; wait = attempt(l, '10.0.0.1', `user${i}`)) {
+      longest = Math.max(longest, wait);
+      advance(wait);
+    }
+  }
+  assert.equal(longest, 15 * MIN);
+});
+
+test('logging in as oneself does not reset the per-client count: spraying other users still waits after 20 failures', () => {
+  const { l } = limits();
+  for (let i = 0; i < 19; i++) assert.equal(attempt(l, '10.0.0.1', `victim${i}`), 0);
+  assert.equal(attempt(l, '10.0.0.1', 'me', true), 0, 'the sprayer logs in with their own account');
+  assert.equal(attempt(l, '10.0.0.1', 'victim19'), 0, 'the 20th failure is answered, and starts the wait');
+  assert.equal(attempt(l, '10.0.0.1', 'victim20'), 1000);
+});
+
+test('logins that succeed do not count against their client: after 100 of them, 20 failures are still free', () => {
+  const { l } = limits();
+  for (let i = 0; i < 100; i++) assert.equal(attempt(l, '10.0.0.1', `user${i % 7}`, true), 0);
+  for (let i = 0; i < 20; i++) assert.equal(attempt(l, '10.0.0.1', `other${i}`), 0);
+  assert.equal(attempt(l, '10.0.0.1', 'other20'), 1000);
+});
+
+test('the warning names a configured user as is; any other name as unknown user and a tag, the same for the same name', () => {
+  const { l, warnings } = limits();
+  const fail5 = (client: string, user: string, isUser: boolean) => {
+    for (let i = 0; i < 5; i++) attempt(l, client, user, false, isUser);
+  };
+  fail5('10.0.0.1', 'ana', true);
+  fail5('10.0.0.2', 'hunter2-typed-as-user', false);
+  fail5('10.0.0.3', 'hunter2-typed-as-user', false);
+  fail5('10.0.0.4', 'another-password', false);
+  const users = warnings.map((w) => w.user);
+  assert.equal(users.length, 4);
+  assert.equal(users[0], 'ana');
+  for (const u of users.slice(1)) assert.match(String(u), /^unknown user #[0-9a-f]{8}$/);
+  assert.equal(users[1], users[2], 'repeated attempts on one name can be told apart from others');
+  assert.notEqual(users[1], users[3]);
+  assert.match(warnings[1].msg, /as unknown user #[0-9a-f]{8}:/);
+  assert.ok(!JSON.stringify(warnings).includes('hunter2') && !JSON.stringify(warnings).includes('another-password'), 'never the name as typed');
 });
 
 test('100,000 made-up user names from as many clients keep memory bounded', () => {
   const { l, advance } = limits();
   for (let i = 0; i < 100_000; i++) {
-    attempt(l, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, `nobody-${i}-${'x'.repeat(100)}`);
-    l.tokenFailed(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, `t${i}`);
+    attempt(l, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, `nobody-${i}-${'x'.repeat(100)}`, false, false);
+    l.tokenRefusal(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, `t${i}`, BAD);
     if (i % 1000 === 0) advance(1);
   }
   // pair, client, user, token and bad-token entries, 10,000 each at most.
@@ -153,7 +242,7 @@ test('100,000 made-up user names from as many clients keep memory bounded', () =
 // Over HTTP, on a host with users (scrypt hashes) and a manual clock. Each test uses its own
 // client addresses (127.0.0.x; Linux routes all of 127/8 to lo) and users.
 
-const PASSWORDS: Record<string, string> = { ana: 'ana-pw', bo: 'bo-pw', cy: 'cy-pw', dee: 'dee-pw' };
+const PASSWORDS: Record<string, string> = { ana: 'ana-pw', bo: 'bo-pw', cy: 'cy-pw', dee: 'dee-pw', eve: 'eve-pw', fay: 'fay-pw', gus: 'gus-pw' };
 let now = 5_000_000;
 let host: LoggedHost;
 
@@ -283,4 +372,72 @@ test('bad tokens at the websocket upgrade count too, and a waiting client is ref
   assert.equal(await upgrade('127.0.0.51', ADMIN), 101, 'another client is not held back');
   now += 1000;
   assert.equal(await upgrade('127.0.0.50', ADMIN), 101);
+});
+
+test('four addresses failing as one user keep a fresh address from logging in as that user for 30 s at most', async () => {
+  const attackers = ['127.0.3.30', '127.0.3.31', '127.0.3.32', '127.0.3.33'];
+  // The reviewer's lockout: each address sends wrong passwords for eve as soon as it may, 30 in all.
+  for (let failed = 0; failed < 30; ) {
+    const waits: number[] = [];
+    for (const a of attackers) {
+      const r = await login(a, 'eve', 'guess');
+      if (r.status === 401) failed++;
+      else waits.push(Number(r.headers['retry-after']));
+    }
+    if (waits.length === attackers.length) now += Math.min(...waits) * 1000;
+  }
+  const fresh = await login('127.0.3.40', 'eve', PASSWORDS.eve);
+  assert.deepEqual([fresh.status, fresh.headers['retry-after']], [429, '30'], 'a fresh address waits out the per-user limit');
+  now += 30_000;
+  assert.equal((await login('127.0.3.40', 'eve', PASSWORDS.eve)).status, 200, fresh.text);
+});
+
+test('after 101 bad tokens from an address, its live sessions, /health and login are still served; the admin token and unknown tokens wait', async () => {
+  const session = await login('127.0.4.1', 'cy', PASSWORDS.cy);
+  assert.equal(session.status, 200, session.text);
+  const token = (session.body.payload as { token: string }).token;
+  const statuses: number[] = [];
+  for (let i = 0; i < 101; i++) statuses.push((await from('127.0.4.1', 'GET', '/flows', undefined, { 'X-Floe-Auth': `bad-${i}` })).status);
+  assert.deepEqual(statuses, [...Array(100).fill(401), 429]);
+
+  assert.equal((await from('127.0.4.1', 'GET', '/flows', undefined, { 'X-Floe-Auth': token })).status, 200, 'a live session is served');
+  assert.equal(await upgrade('127.0.4.1', token), 101, 'and upgraded to the websocket');
+  const stale = { Cookie: 'floe-sesh=stale-after-restart' };
+  assert.equal((await from('127.0.4.1', 'GET', '/health', undefined, stale)).status, 200, '/health ignores a stale cookie');
+  assert.equal((await from('127.0.4.1', 'GET', '/health', undefined, { 'X-Floe-Auth': 'stale' })).status, 200, 'and a stale header');
+  const relogin = await from('127.0.4.1', 'POST', '/login', { user: 'cy', password: PASSWORDS.cy }, stale);
+  assert.equal(relogin.status, 200, `login with a stale cookie: ${relogin.text}`);
+
+  const admin = await from('127.0.4.1', 'GET', '/flows', undefined, { 'X-Floe-Auth': ADMIN });
+  assert.deepEqual([admin.status, admin.headers['retry-after']], [429, '1'], 'the admin token waits: it may be short');
+  assert.equal((await from('127.0.4.1', 'GET', '/flows', undefined, { 'X-Floe-Auth': 'bad-101' })).status, 429, 'so does an unknown token');
+  assert.equal(await upgrade('127.0.4.1', ADMIN), 429, 'at the websocket upgrade too');
+});
+
+test('a failed login with a stale cookie attached counts no bad token', async () => {
+  for (let i = 0; i < 5; i++) {
+    const r = await from('127.0.4.4', 'POST', '/login', { user: 'gus', password: 'wrong' }, { Cookie: `floe-sesh=stale-${i}` });
+    assert.equal(r.status, 401, r.text);
+  }
+  // 99 more distinct bad tokens where a token is needed: still within the 100 free ones.
+  const statuses: number[] = [];
+  for (let i = 0; i < 99; i++) statuses.push((await from('127.0.4.4', 'GET', '/flows', undefined, { 'X-Floe-Auth': `bad-${i}` })).status);
+  assert.deepEqual(statuses, Array(99).fill(401));
+});
+
+test('logging in as oneself between guesses does not reset the per-client limit', async () => {
+  for (let i = 0; i < 19; i++) assert.equal((await login('127.0.4.2', `victim-${i}`, 'guess')).status, 401, `guess ${i}`);
+  assert.equal((await login('127.0.4.2', 'fay', PASSWORDS.fay)).status, 200, 'the attacker logs in with their own account');
+  assert.equal((await login('127.0.4.2', 'victim-19', 'guess')).status, 401);
+  const refused = await login('127.0.4.2', 'victim-20', 'guess');
+  assert.deepEqual([refused.status, refused.headers['retry-after']], [429, '1']);
+});
+
+test('a password typed as the user name never reaches the log; the warning says unknown user and a tag', async () => {
+  const logged = host.entries.length;
+  for (let i = 0; i < 5; i++) assert.equal((await login('127.0.4.3', 'Tr0ub4dor&3-typed-as-user', 'x')).status, 401);
+  const warnings = host.entries.slice(logged).filter((e) => e.level === 40);
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.match(String(warnings[0].user), /^unknown user #[0-9a-f]{8}$/);
+  assert.ok(!host.text().includes('Tr0ub4dor'), 'the name as typed is nowhere in the log');
 });

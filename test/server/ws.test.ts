@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import path from 'node:path';
 import { WebSocket } from 'ws';
@@ -36,6 +36,19 @@ flows:
     triggers: [{ name: start, type: data }]
     tasks:
       - { name: one, listen: trigger.good, type: exec, opts: { cmd: seq 1 200000 } }
+      - { name: done, listen: task.one.good, type: end }
+  - id: many
+    triggers: [{ name: start, type: data }]
+    tasks:
+      - { name: one, listen: trigger.good, type: exec, opts: { cmd: seq 1 5000 } }
+      - { name: done, listen: task.one.good, type: end }
+  - id: wide
+    triggers: [{ name: start, type: data }]
+    tasks:
+      - name: one
+        listen: trigger.good
+        type: exec
+        opts: { shell: "awk 'BEGIN { s = sprintf(\\"%4000s\\", \\"\\"); gsub(/ /, \\"x\\", s); for (i = 0; i < 3000; i++) print i s }'" }
       - { name: done, listen: task.one.good, type: end }
 `;
 
@@ -542,6 +555,151 @@ test('a client that stops reading is closed with 4008 and stalls neither the hub
   assert.equal(seen.events, seen.lastSeq - seen.helloSeq);
   assert.equal(seen.stdoutLines, 200_000);
   await gaugeBecomes(h, 1);
+});
+
+/** A `ws` client whose socket is paused right after the upgrade: it sends, but reads nothing. */
+async function pausedClient(t: TestContext, url: string): Promise<{ ws: WebSocket; readToClose(): Promise<{ code: number; frames: Frame[] }> }> {
+  const ws = new WebSocket(url, { headers: { 'X-Floe-Auth': ADMIN } });
+  t.after(() => ws.terminate());
+  await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+  ws.pause();
+  return {
+    ws,
+    readToClose: () =>
+      new Promise((resolve) => {
+        const frames: Frame[] = [];
+        ws.on('message', (data) => frames.push(JSON.parse(String(data)) as Frame));
+        ws.once('close', (code) => resolve({ code, frames }));
+        ws.resume();
+      }),
+  };
+}
+
+const ENCODED = 'floe_websocket_events_encoded_total';
+
+test('a client that never reads and floods subscribes with since is closed 4008, and no event is encoded twice for it', async (t) => {
+  const h = await host(t);
+  const from = h.real.host.hub.lastSeq();
+  // No client hears the run, so none of its events is encoded yet.
+  await h.ended(await pushData(h, 'wide'));
+  const kept = h.real.host.hub.lastSeq() - from;
+  assert.equal(h.real.host.hub.eventsSince(from)?.length, kept, 'the whole run is in the history');
+  assert.equal(await metric(h, ENCODED), 0);
+
+  const slow = await pausedClient(t, `${h.api}/ws`);
+  // The burst the subscribe rate allows, each asking for the whole history (~12 MB) again.
+  for (let i = 0; i < 10; i++) slow.ws.send(JSON.stringify({ type: 'subscribe', since: from }));
+  await metricBecomes(h, 'floe_websocket_dropped_total{reason="too-slow"}', 1, 30_000);
+  const encoded = await metric(h, ENCODED);
+  assert.ok(encoded > 0 && encoded <= kept, `${encoded} encodings for ${kept} events: each at most once however often it was asked for`);
+
+  const { code, frames } = await slow.readToClose();
+  assert.equal(code, CLOSE_TOO_SLOW);
+  const events = frames.filter((f) => f.type === 'event');
+  assert.ok(events.length < 10 * kept, `it was dropped before getting all it asked for (${events.length} events)`);
+  assert.equal(await metric(h, ENCODED), encoded, 'nothing more was encoded after the drop');
+});
+
+test('each event is encoded once, however many clients replay or hear it', async (t) => {
+  const h = await host(t);
+  const from = h.real.host.hub.lastSeq();
+  await h.ended(await pushData(h, 'f'));
+  assert.equal(await metric(h, ENCODED), 0, 'no client heard the run');
+  const clients = await Promise.all(Array.from({ length: 5 }, () => open(t, `${h.api}/ws`, asAdmin)));
+  for (const c of clients) c.send({ type: 'subscribe', since: from });
+  const subscribed = await Promise.all(clients.map((c) => c.frame('subscribed')));
+  for (const [i, c] of clients.entries()) await c.waitFor('the replay', () => c.events.length === subscribed[i].replayed);
+  const replayed = subscribed[0].replayed as number;
+  assert.ok(replayed > 5);
+  assert.equal(await metric(h, ENCODED), replayed, '5 clients replayed each event, encoded once');
+
+  const run = await pushData(h, 'g');
+  for (const c of clients) await c.event('the end of the live run', isEnd(run));
+  const encoded = await metric(h, ENCODED);
+  assert.equal(encoded, h.real.host.hub.lastSeq() - from, 'and each live event once for all 5');
+  for (const c of clients) assert.deepEqual(c.events, JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from))));
+});
+
+test('a long replay goes out in slices, letting the host do other work in between; live events follow it without gap', async (t) => {
+  const h = await host(t);
+  const hub = h.real.host.hub;
+  const from = hub.lastSeq();
+  await h.ended(await pushData(h, 'many'));
+  const replayed = hub.lastSeq() - from;
+  // The session is checked once per event sent; the first setImmediate queued when the replay
+  // starts runs as soon as the replay lets go of the loop, and starts another run meanwhile.
+  const auth = h.serving.auth;
+  const check = auth.check.bind(auth);
+  let checks = 0;
+  auth.check = (token) => (checks++, check(token));
+  let armed = true;
+  let sentBeforeYield: number | undefined;
+  let live: Promise<unknown> | undefined;
+  const eventsSince = hub.eventsSince.bind(hub);
+  hub.eventsSince = (seq) => {
+    if (armed) {
+      armed = false;
+      const at = checks;
+      setImmediate(() => {
+        sentBeforeYield = checks - at;
+        live = hub.trigger('f');
+      });
+    }
+    return eventsSince(seq);
+  };
+  const c = await open(t, `${h.api}/ws`, asAdmin);
+  c.send({ type: 'subscribe', since: from });
+  assert.equal((await c.frame('subscribed')).replayed, replayed);
+  await c.waitFor('the first yield', () => sentBeforeYield !== undefined);
+  assert.ok(sentBeforeYield! < replayed, `the replay let go of the loop after ${sentBeforeYield} of ${replayed} events`);
+  const [ref] = (await live) as Array<{ run: string }>;
+  await c.event('the end of the run started during the replay', isEnd(ref.run));
+  assert.deepEqual(c.events, JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from))), 'the replay, then the live events: no gap, no duplicate');
+});
+
+test('subscribes past the rate (10 at once, then 2 a second) are answered with an error frame and ignored', async (t) => {
+  let now = Date.now();
+  const h = await host(t, { now: () => now });
+  const c = await open(t, `${h.api}/ws`, asAdmin);
+  for (let i = 0; i < 10; i++) c.send({ type: 'subscribe', flow: 'f' });
+  c.send({ type: 'subscribe', flow: 'g' });
+  c.send({ type: 'subscribe', flow: 'g', since: 0 });
+  await c.waitFor('12 answers', () => c.frames.length === 13);
+  const refused = { type: 'error', message: 'too many subscribes: 10 at once, then 2 a second; this one was ignored, try again in 500 ms' };
+  assert.deepEqual(c.frames.slice(1).map((f) => f.type), [...Array<string>(10).fill('subscribed'), 'error', 'error']);
+  assert.deepEqual(c.frames.slice(11), [refused, refused]);
+
+  // Ignored: the client still hears flow f only.
+  const g = await pushData(h, 'g');
+  const f = await pushData(h, 'f');
+  await h.ended(g);
+  await c.event('the end of the run of f', isEnd(f));
+  assert.deepEqual(new Set(c.events.map((e) => ('ref' in e ? e.ref.flowRef.id : e.flowRef.id))), new Set(['f']));
+
+  now += 500;
+  const mark = c.frames.length;
+  c.send({ type: 'subscribe', flow: 'g' });
+  c.send({ type: 'subscribe', flow: 'g' });
+  await c.waitFor('2 answers', () => c.frames.length === mark + 2);
+  assert.deepEqual(c.frames.slice(mark), [{ type: 'subscribed', flow: 'g', lastSeq: h.real.host.hub.lastSeq(), replayed: 0 }, refused]);
+});
+
+test('offered beside floe, the token subprotocol is not echoed: the 101 answer selects floe', async (t) => {
+  const h = await host(t);
+  const { token } = await login(h);
+  for (const protocols of [['floe', `floe-token.${token}`], [`floe-token.${token}`, 'floe']]) {
+    const ws = new WebSocket(`${h.api}/ws`, protocols);
+    const c = new Client(ws);
+    t.after(() => ws.terminate());
+    const res = await new Promise<IncomingMessage>((resolve, reject) => ws.once('upgrade', resolve).once('error', reject));
+    assert.equal(res.headers['sec-websocket-protocol'], 'floe', protocols.join(', '));
+    assert.ok(!res.rawHeaders.join('\n').includes(token), 'the token is nowhere in the answer');
+    assert.equal((await c.frame('hello')).type, 'hello', 'the token protocol still authenticated');
+    assert.equal(ws.protocol, 'floe');
+  }
+  // Offered alone (older clients), it is still echoed: a browser fails a handshake that selects none.
+  const only = await open(t, `${h.api}/ws`, { protocols: [`floe-token.${token}`] });
+  assert.equal(only.ws.protocol, `floe-token.${token}`);
 });
 
 test('closing the host closes its clients with 1001', async (t) => {

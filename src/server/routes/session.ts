@@ -1,8 +1,9 @@
 import { readJson, Fields } from '../body.js';
 import { FloeError } from '../../errors.js';
+import type { Config } from '../../config/schema.js';
 import type { ApiDeps, ApiRouter } from '../api.js';
 import { sessionOf } from '../api.js';
-import { SESSION_COOKIE } from '../app.js';
+import { SESSION_COOKIE } from '../request-token.js';
 import { respond } from '../respond.js';
 import { anyRole, publicRoute } from '../route-access.js';
 
@@ -17,7 +18,7 @@ export function registerSession(router: ApiRouter, deps: ApiDeps): void {
     // Not body.string: its message quotes the value, and this one is a password.
     const password = body.raw('password');
     if (typeof password !== 'string' || password === '') throw new FloeError('bad-request', 'body.password must be a non-empty string');
-    const attempt = deps.limits.admitLogin(ctx.req.socket.remoteAddress, user);
+    const attempt = deps.limits.admitLogin(ctx.req.socket.remoteAddress, user, { isUser: isConfiguredUser(deps.config, user) });
     const session = await deps.auth.login(user, password);
     if (!session) {
       deps.limits.loginFailed(attempt);
@@ -41,4 +42,10 @@ export function registerSession(router: ApiRouter, deps: ApiDeps): void {
     ctx.cookies.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/', expires: new Date(0) });
     respond(ctx, 'logged out', null);
   });
+}
+
+/** Whether `name` may log in at all: a configured user, or `admin` when none is configured (as Auth.login decides). */
+function isConfiguredUser(config: Config, name: string): boolean {
+  const { users } = config.common;
+  return users.length === 0 ? name === 'admin' : users.some((u) => u.user === name);
 }
