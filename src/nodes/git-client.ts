@@ -50,7 +50,7 @@ export function gitClient(dir: string | undefined, opts: GitClientOptions): Simp
   return git.outputHandler((_cmd, _stdout, stderr) => {
     // stdout is the data simple-git returns; git's human messages go to stderr.
     const splitter = new LineSplitter(onLine);
-    stderr.on('data', (chunk: Buffer | string) => splitter.push(chunk.toString()));
+    stderr.on('data', (chunk: Buffer | string) => splitter.push(chunk));
     stderr.on('end', () => splitter.flush());
   });
 }
