@@ -65,9 +65,9 @@ async function startHost(dir: string): Promise<{ child: ChildProcess; url: strin
   const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-admin=bench', '-pub_bind=127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('exit', (c) => reject(new Error(`host exited ${c}`)));
-    createInterface({ input: child.stdout! }).on('line', (l) => {
-      const m = /^listening on (\S+)$/.exec((JSON.parse(l) as { msg: string }).msg);
-      if (m) resolve(m[1]);
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      const listening = /^listening on (\S+)$/.exec((JSON.parse(l) as { msg: string }).msg)?.[1];
+      if (listening !== undefined) resolve(listening);
     });
   });
   return { child, url };

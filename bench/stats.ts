@@ -8,8 +8,12 @@ export interface Summary {
 
 export function summarize(ms: number[]): Summary {
   const s = [...ms].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return { n: s.length, median: at(0.5), p90: at(0.9), min: s[0] };
+  const at = (q: number): number => {
+    const v = s[Math.min(s.length - 1, Math.floor(q * s.length))];
+    if (v === undefined) throw new Error('summarize: no samples');
+    return v;
+  };
+  return { n: s.length, median: at(0.5), p90: at(0.9), min: at(0) };
 }
 
 export function fmt(ms: number): string {

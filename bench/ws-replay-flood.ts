@@ -99,6 +99,7 @@ async function scenario(h: ApiHost, flow: string, frames: number, back: number):
   const t0 = performance.now();
   const r = await h.call('POST', '/push/data', { ref: { id: flow, ver: 1 }, form: { id: 'start', values: {} } });
   const [run] = (r.body as { payload: { runs: string[] } }).payload.runs;
+  if (run === undefined) throw new Error(`${flow}: the push started no run`);
   await h.ended(run);
   const last = h.real.host.hub.lastSeq();
   // The history is bounded in bytes too: ask for no more than it keeps, or the answer is a resync.
@@ -110,10 +111,11 @@ async function scenario(h: ApiHost, flow: string, frames: number, back: number):
   loop.disable();
   const lat = res.probes.map(([, ms]) => (ms < 0 ? 20_000 : ms));
   const slow = res.probes.filter(([, ms]) => ms < 0 || ms > 250);
+  const median = [...lat].sort((x, y) => x - y)[Math.floor(lat.length / 2)];
   const stallEnd = slow.length === 0 ? 0 : Math.max(...slow.map(([at, ms]) => at + (ms < 0 ? 20_000 : ms)));
   console.log(
     `${flow}: ${frames} subscribes with since = lastSeq - ${back}: /health max ${res.probes.some(([, ms]) => ms < 0) ? 'timed out (20 s)' : `${Math.max(...lat).toFixed(0)} ms`}, ` +
-      `median ${lat.sort((x, y) => x - y)[Math.floor(lat.length / 2)].toFixed(1)} ms, ${slow.length}/${lat.length} probes over 250 ms or timed out, ` +
+      `median ${median === undefined ? '-' : median.toFixed(1)} ms, ${slow.length}/${lat.length} probes over 250 ms or timed out, ` +
       `stall over by ${(stallEnd / 1000).toFixed(1)} s; host's longest loop block ${(loop.max / 1e6).toFixed(0)} ms; ` +
       `close code ${res.closeCode ?? 'none within 10 s of reading'}; frames read ${JSON.stringify(res.frames)}; ${await encoded(h)}`,
   );

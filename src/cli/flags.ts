@@ -40,23 +40,24 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): { values: FlagVal
   const values: FlagValues = {};
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+    const arg = argv[i]!;
     if (arg === '--') {
       rest.push(...argv.slice(i + 1));
       break;
     }
     const m = /^--?([^=]+)(?:=(.*))?$/s.exec(arg);
-    if (!m || arg === '-') {
+    const flag = m?.[1];
+    if (flag === undefined || arg === '-') {
       rest.push(arg);
       continue;
     }
-    const name = m[1].replace(/-/g, '_');
-    const spec = byName.get(name) ?? byName.get(m[1]);
+    const name = flag.replace(/-/g, '_');
+    const spec = byName.get(name) ?? byName.get(flag);
     if (!spec) {
-      const near = closest(m[1].replace(/-/g, '_'), specs.map((s) => s.name));
+      const near = closest(name, specs.map((s) => s.name));
       throw new FlagError(`unknown flag ${arg.split('=')[0]}${near ? ` (did you mean -${near}?)` : ''}; see floe --help`);
     }
-    let raw = m[2];
+    let raw = m?.[2];
     if (raw === undefined && spec.kind !== 'bool') {
       if (i + 1 >= argv.length) throw new FlagError(`flag -${spec.name} needs a value (${spec.help})`);
       raw = argv[++i];

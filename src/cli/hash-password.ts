@@ -31,11 +31,12 @@ export async function hashPasswordCommand(
   if (isTty(stdin)) {
     const typed = await readHidden(stdin, io, ['password: ', 'again: ']);
     if (typed === undefined) return 130;
-    if (typed[0] !== typed[1]) {
+    const [first, again] = typed;
+    if (first === undefined || first !== again) {
       io.err('floe: the two passwords differ; nothing printed\n');
       return 1;
     }
-    password = typed[0];
+    password = first;
   } else {
     const line = await readLine(stdin);
     if ('error' in line) {
@@ -88,7 +89,7 @@ function readLine(input: NodeJS.ReadableStream): Promise<{ line: string } | { er
 }
 
 /** Lines typed at a terminal in raw mode, one per prompt, echoing nothing; undefined on Ctrl-C or Ctrl-D. */
-function readHidden(input: TtyInput, io: { err(s: string): void }, prompts: string[]): Promise<string[] | undefined> {
+function readHidden(input: TtyInput, io: { err(s: string): void }, prompts: readonly [string, ...string[]]): Promise<string[] | undefined> {
   return new Promise((resolve) => {
     const decoder = new StringDecoder('utf8');
     const lines: string[] = [];
@@ -105,8 +106,9 @@ function readHidden(input: TtyInput, io: { err(s: string): void }, prompts: stri
           io.err('\n');
           lines.push(current);
           current = '';
-          if (lines.length === prompts.length) return finish(lines);
-          io.err(prompts[lines.length]);
+          const next = prompts[lines.length];
+          if (next === undefined) return finish(lines);
+          io.err(next);
         } else if (ch === '\u0003' || (ch === '\u0004' && current === '')) {
           io.err('\n');
           return finish(undefined);

@@ -177,8 +177,8 @@ function isHelp(a: string | undefined): boolean {
 
 /** Whether `arg` is a flag written without `=` whose value is the next argument. */
 function takesValue(arg: string | undefined): boolean {
-  const m = /^--?([^=]+)$/.exec(arg ?? '');
-  if (!m) return false;
-  const spec = [...HOST_FLAGS, ...CHECK_FLAGS].find((f) => f.name === m[1].replace(/-/g, '_'));
+  const flag = /^--?([^=]+)$/.exec(arg ?? '')?.[1];
+  if (flag === undefined) return false;
+  const spec = [...HOST_FLAGS, ...CHECK_FLAGS].find((f) => f.name === flag.replace(/-/g, '_'));
   return spec !== undefined && spec.kind !== 'bool';
 }

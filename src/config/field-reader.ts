@@ -176,13 +176,13 @@ export class FieldReader {
 function splitField(field: string): (string | number)[] {
   const out: (string | number)[] = [];
   for (const part of field.split('.')) {
-    const m = /^([^[]*)((?:\[\d+\])*)$/.exec(part);
-    if (m === null) {
+    const [, key, indexes] = /^([^[]*)((?:\[\d+\])*)$/.exec(part) ?? [];
+    if (key === undefined || indexes === undefined) {
       out.push(part);
       continue;
     }
-    if (m[1]) out.push(m[1]);
-    for (const idx of m[2].matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
+    if (key) out.push(key);
+    for (const idx of indexes.matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
   }
   return out;
 }
@@ -197,8 +197,9 @@ export function fieldPos(opts: TreeEntry | undefined, owner: Pos, field: string 
   let node: TreeNode = opts.value;
   let best = opts.keyPos;
   for (const step of splitField(field)) {
-    if (typeof step === 'number' && node.kind === 'seq' && step < node.items.length) {
-      node = node.items[step];
+    const item = typeof step === 'number' && node.kind === 'seq' ? node.items[step] : undefined;
+    if (item) {
+      node = item;
       best = node.pos;
     } else if (typeof step === 'string' && node.kind === 'map') {
       const e = entryOf(node, step);

@@ -21,7 +21,8 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
   if (typeof v === 'string') return `string ${quoteValue(v)}`;
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`;
+  return typeof v; // a function or symbol: never parsed from a request or config
 }
 
 /** A single submitted or default value as the string a run carries; undefined for lists and maps. */

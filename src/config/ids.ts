@@ -16,7 +16,7 @@ export function nameFromId(id: string): string {
   return id
     .split(/[-_\s]+/)
     .filter((w) => w.length > 0)
-    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
     .join(' ');
 }
 

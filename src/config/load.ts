@@ -80,8 +80,8 @@ export function loadYaml(text: string, file: string): LoadResult {
   const { doc, secondDocAt, stoppedAt } = parsed;
   for (const [severity, list] of [['error', doc.errors], ['warning', doc.warnings]] as const) {
     for (const e of list.slice(0, MAX_YAML_PROBLEMS)) report(severity, e.pos[0], e.message);
-    const more = list.length - MAX_YAML_PROBLEMS;
-    if (more > 0) report(severity, list[MAX_YAML_PROBLEMS].pos[0], `${more} more ${severity}s from here on are not shown`);
+    const firstHidden = list[MAX_YAML_PROBLEMS];
+    if (firstHidden) report(severity, firstHidden.pos[0], `${list.length - MAX_YAML_PROBLEMS} more ${severity}s from here on are not shown`);
   }
   if (stoppedAt !== undefined) report('error', stoppedAt, `more than ${MAX_YAML_PROBLEMS} YAML errors; reading stopped here`);
   if (secondDocAt !== undefined) report('error', secondDocAt, 'a config is one YAML document; a second one starts here');
@@ -125,8 +125,9 @@ function parseYaml(text: string, lines: LineCounter): Parsed {
       // The stack also holds the document and unfinished scalars: count only collections.
       if (parser.stack.length > MAX_DEPTH) {
         const open = parser.stack.filter(CST.isCollection);
-        if (open.length > MAX_DEPTH) {
-          tooDeepAt = open[MAX_DEPTH].offset;
+        const tooDeep = open[MAX_DEPTH];
+        if (tooDeep) {
+          tooDeepAt = tooDeep.offset;
           return;
         }
       }
@@ -343,6 +344,7 @@ function toScalar(v: unknown): Scalar {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') return v;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar of another type (bigint, or a custom tag's value) keeps its own text
   return String(v);
 }
 

@@ -45,8 +45,8 @@ function decimal(s: string): number | undefined {
 }
 
 /** Strict base64 (padded, standard alphabet): what formatPasswordHash writes, nothing looser. */
-function base64(s: string): Buffer | undefined {
-  if (s.length === 0 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return undefined;
+function base64(s: string | undefined): Buffer | undefined {
+  if (s === undefined || s.length === 0 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return undefined;
   const b = Buffer.from(s, 'base64');
   return b.toString('base64') === s ? b : undefined;
 }

@@ -2,16 +2,22 @@ import { quoteValue } from '../quote-value.js';
 
 /** Edit distance between two strings (insert, delete, substitute, each costing 1). */
 export function editDistance(a: string, b: string): number {
+  // One row of the table at a time; `left` and `diag` carry the neighbours a full table would index.
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost));
+  let distance = b.length;
+  for (let i = 0; i < a.length; i++) {
+    const row = [i + 1];
+    let left = i + 1;
+    let diag = i;
+    for (const [j, up] of prev.slice(1).entries()) {
+      left = Math.min(up + 1, left + 1, diag + (a[i] === b[j] ? 0 : 1));
+      diag = up;
+      row.push(left);
     }
     prev = row;
+    distance = left;
   }
-  return prev[b.length];
+  return distance;
 }
 
 /**

@@ -179,8 +179,8 @@ export function unreachableNodes(flow: FlowConfig, endsRun: EndsRun, assumeReach
   }
   for (const n of ready) reach(n);
   for (const e of started) fire(e);
-  for (let i = 0; i < queue.length; i++) {
-    const emitter = queue[i];
+  // The array iterator reads the length at each step, so emitters fired on the way are visited too.
+  for (const emitter of queue) {
     for (const e of byId.get(emitter.id) ?? []) if (canEmit(emitter, e.tag, endsRun)) fire(e);
   }
   return flow.nodes.filter((n) => !reached.has(n));

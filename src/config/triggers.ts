@@ -119,7 +119,7 @@ function readRefs(r: FieldReader, opts: TreeMap, path: string, key: string): str
   const e = entryOf(opts, key)!;
   refs.forEach((ref, i) => {
     if (ref.startsWith('refs/')) return;
-    const item = e.value.kind === 'seq' ? e.value.items[i] : e.value;
+    const item = (e.value.kind === 'seq' ? e.value.items[i] : undefined) ?? e.value;
     const p = e.value.kind === 'seq' ? childPath(childPath(path, key), i) : childPath(path, key);
     r.warn(item.pos, p, `${quoteValue(ref)} does not start with refs/ and will match no ref; did you mean ${quoteValue(`refs/heads/${ref}`)}?`);
   });

@@ -107,7 +107,7 @@ function readCommon(r: FieldReader, map: TreeMap): CommonConfig {
   const hostsEntry = entryOf(map, 'hosts');
   hosts.forEach((h, i) => {
     if (isHttpUrl(h) || hostsEntry?.value.kind !== 'seq') return;
-    r.error(hostsEntry.value.items[i].pos, childPath(childPath(path, 'hosts'), i), `hosts entry ${quoteValue(h)} must be a URL like http://10.0.0.2:8080`);
+    r.error((hostsEntry.value.items[i] ?? hostsEntry.value).pos, childPath(childPath(path, 'hosts'), i), `hosts entry ${quoteValue(h)} must be a URL like http://10.0.0.2:8080`);
   });
   const baseUrl = r.str(map, path, 'base-url') ?? DEFAULT_BASE_URL;
   if (!baseUrl.startsWith('/')) {
@@ -295,7 +295,7 @@ function readEnv(r: FieldReader, map: TreeMap, path: string): string[] {
   const entry = entryOf(map, 'env');
   env.forEach((kv, i) => {
     if (entry?.value.kind !== 'seq') return;
-    const pos = entry.value.items[i].pos;
+    const pos = (entry.value.items[i] ?? entry.value).pos;
     const p = childPath(childPath(path, 'env'), i);
     const eq = kv.indexOf('=');
     if (eq < 0) r.error(pos, p, `env entry ${quoteValue(kv)} must have the form KEY=value`);

@@ -21,8 +21,8 @@ export type FlowFileRef =
 /** `floes/floe.yaml`, `git@github.com:floeit/floe.git/build/FLOE.yaml`, `https://host/x.yaml`. */
 export function classifyFlowFile(ref: string): FlowFileRef {
   // A path inside a `.git` repository comes first: https://host/org/repo.git/build/floe.yml is git.
-  const git = /^(.*?\.git)\/(.+)$/.exec(ref);
-  if (git && (/^[\w.-]+@[\w.-]+:/.test(ref) || /^(ssh|git|file|https?):\/\//.test(ref))) return { kind: 'git', url: git[1], path: git[2] };
+  const [, url, path] = /^(.*?\.git)\/(.+)$/.exec(ref) ?? [];
+  if (url !== undefined && path !== undefined && (/^[\w.-]+@[\w.-]+:/.test(ref) || /^(ssh|git|file|https?):\/\//.test(ref))) return { kind: 'git', url, path };
   if (/^https?:\/\//.test(ref)) return { kind: 'fetch', url: ref };
   return { kind: 'file', path: ref };
 }

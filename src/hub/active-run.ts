@@ -1,7 +1,8 @@
 import type { FlowConfig, TaskConfig } from '../config/schema.js';
 import type { FormConfig } from '../model/form.js';
 import type { DataAnswer } from '../nodes/node-type.js';
-import type { RunStatus, RunRecord } from '../model/run.js';
+import type { NodeRecord, RunStatus, RunRecord } from '../model/run.js';
+import { FloeError } from '../errors.js';
 import { listenersOf, type ListenerIndex } from './listeners.js';
 import type { OutputLine } from '../model/output.js';
 
@@ -14,8 +15,8 @@ export interface RunningNode {
 
 export interface DataWaiter {
   form: FormConfig;
-  resolve(a: DataAnswer | undefined): void;
-  reject(err: unknown): void;
+  resolve: (a: DataAnswer | undefined) => void;
+  reject: (err: unknown) => void;
   /** Cancels the answer timeout, if there is one. */
   timer?: AbortController;
 }
@@ -51,6 +52,13 @@ export class ActiveRun {
   setFlow(flow: FlowConfig): void {
     this.flow = flow;
     this.listeners = listenersOf(flow);
+  }
+
+  /** The record of a node that has started; a missing one is a hub bug, never bad input. */
+  startedNode(id: string): NodeRecord {
+    const rec = this.record.nodes[id];
+    if (!rec) throw new FloeError('internal', `run ${this.record.ref.run} has no record of node ${id}`);
+    return rec;
   }
 
   /** Nothing executing, nothing in flight: the run can make no further progress by itself. */

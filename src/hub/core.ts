@@ -10,9 +10,10 @@ import type { RunRecord } from '../model/run.js';
 export type NodeEvent = Extract<HubEvent, { kind: 'node' }>;
 export type TriggerEvent = Extract<HubEvent, { kind: 'trigger' }>;
 
+// Function-typed fields, not methods: they are passed around detached from the object.
 export interface Deferred<T> {
-  resolve(v: T): void;
-  reject(e: unknown): void;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
 }
 
 /** Work for the hub loop; every change of hub state is one of these, handled one at a time. */

@@ -56,7 +56,7 @@ export class EventRing {
 
   private dropOldest(): void {
     this.buf[this.oldest] = undefined;
-    this.bytes -= this.sizes[this.oldest];
+    this.bytes -= this.sizes[this.oldest]!; // oldest is always a slot of the ring
     this.oldest = (this.oldest + 1) % this.buf.length;
     this.count--;
   }

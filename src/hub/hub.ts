@@ -88,6 +88,7 @@ export class Hub {
   /** The state and loop primitives the pend and run sides work with; reads stay live. */
   private shareCore(): HubCore {
     // Getters, not copies: these fields change after construction.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below run with the returned object as `this`
     const hub = this;
     return {
       config: this.config,
@@ -367,7 +368,7 @@ export class Hub {
   }
 
   private publish(e: HubEvent): void {
-    const published = { ...e, seq: ++this.seq, at: this.deps.clock.now() } as PublishedEvent;
+    const published: PublishedEvent = { ...e, seq: ++this.seq, at: this.deps.clock.now() };
     this.history.push(published);
     const ref = 'ref' in e ? e.ref : undefined;
     const flowId = ref ? ref.flowRef.id : e.kind === 'trigger' ? e.flowRef.id : undefined;

@@ -154,7 +154,7 @@ export class Runs {
     if (!ar || !rn || rn.token !== token) return;
     ar.running.delete(node);
     ar.dataWaiters.delete(node);
-    const rec = ar.record.nodes[node];
+    const rec = ar.startedNode(node);
     rec.endTime = this.core.deps.clock.now();
     rec.exitStatus = result.status;
     if (ar.ending) {

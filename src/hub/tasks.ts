@@ -5,6 +5,7 @@ import type { DataAnswer, NodeContext, NodeResult, OptsCheck } from '../nodes/no
 import type { ActiveRun } from './active-run.js';
 import { errorMessage, type HubCore, type QueueItem } from './core.js';
 import type { OutputStream } from '../model/output.js';
+import type { NodeRecord } from '../model/run.js';
 
 /**
  * Executing a run's tasks: starting one, the context it runs in, its output, and the input a
@@ -23,9 +24,10 @@ export class Tasks {
     }
     const type = this.core.deps.nodes.get(task.type);
     const prev = ar.record.nodes[task.id];
-    ar.record.nodes[task.id] = { id: task.id, status: 'running', startTime: this.core.deps.clock.now(), attempts: (prev?.attempts ?? 0) + 1 };
+    const rec: NodeRecord = { id: task.id, status: 'running', startTime: this.core.deps.clock.now(), attempts: (prev?.attempts ?? 0) + 1 };
+    ar.record.nodes[task.id] = rec;
     this.core.dirty.add(ar);
-    this.core.publish({ kind: 'node-start', tag: 'sys.node-start', ref: ar.record.ref, node: task.id, attempt: ar.record.nodes[task.id].attempts });
+    this.core.publish({ kind: 'node-start', tag: 'sys.node-start', ref: ar.record.ref, node: task.id, attempt: rec.attempts });
     const token = ++this.execToken;
     const controller = new AbortController();
     ar.running.set(task.id, { task, controller, token });
@@ -106,7 +108,7 @@ export class Tasks {
         () => {}, // answered or the run ended first
       );
     }
-    const rec = ar.record.nodes[node];
+    const rec = ar.startedNode(node);
     rec.status = 'waiting-data';
     rec.form = form;
     this.core.dirty.add(ar);
@@ -142,7 +144,7 @@ export class Tasks {
     }
     const checked = checkFormValues(waiter.form, item.values);
     if ('errors' in checked) throw new FloeError('bad-request', `bad values for ${node}: ${checked.errors.join('; ')}`);
-    const rec = ar.record.nodes[node];
+    const rec = ar.startedNode(node);
     rec.answeredBy = by;
     rec.answeredAt = this.core.deps.clock.now();
     rec.values = checked.values;

@@ -108,7 +108,7 @@ function toList(v: unknown, dflt: string[]): string[] {
 export function globToRegExp(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
+    const c = glob.charAt(i);
     if (c === '*' && glob[i + 1] === '*') {
       re += '.*';
       i++;

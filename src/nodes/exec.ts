@@ -87,7 +87,7 @@ export const execNode: NodeType<ExecOpts> = {
 
   async execute(ctx: NodeContext, opts: ExecOpts, signal: AbortSignal): Promise<NodeResult> {
     const scope: TemplateScope = { workspace: ctx.workspace, vars: ctx.vars };
-    let argv: string[];
+    let argv: Argv;
     let env: Record<string, string>;
     let cwd: string;
     try {
@@ -124,19 +124,22 @@ export const execNode: NodeType<ExecOpts> = {
   },
 };
 
+/** A command to spawn: the program, then its arguments. */
+export type Argv = [file: string, ...args: string[]];
+
 /** The argv to spawn; a shell line becomes [SHELL, -c, line]. */
-export function commandLine(opts: ExecOpts, scope: TemplateScope): string[] {
+export function commandLine(opts: ExecOpts, scope: TemplateScope): Argv {
   if (opts.shell !== undefined) {
     return [SHELL, '-c', renderShell(opts.shell, scope, opts.args.map((a) => expandPath(a, scope)))];
   }
-  const argv = renderArgv(opts.cmd ?? '', opts.args, scope);
-  if (argv.length === 0 || argv[0] === '') throw new TemplateError('cmd renders to no command');
-  return argv;
+  const [file, ...args] = renderArgv(opts.cmd ?? '', opts.args, scope);
+  if (file === undefined || file === '') throw new TemplateError('cmd renders to no command');
+  return [file, ...args];
 }
 
 async function runAttempt(
   ctx: NodeContext,
-  argv: string[],
+  argv: Argv,
   cwd: string,
   env: Record<string, string>,
   timeoutSec: number | undefined,

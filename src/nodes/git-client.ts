@@ -9,7 +9,7 @@ export interface GitClientOptions {
   keyFile?: string;
   signal?: AbortSignal;
   /** Each line git writes to stderr (its progress and messages). */
-  onLine?(line: string): void;
+  onLine?: (line: string) => void;
 }
 
 // simple-git refuses to run with GIT_* (and editor/pager) variables it was not told to allow;

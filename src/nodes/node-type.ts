@@ -28,7 +28,7 @@ export interface NodeContext {
   /** Template view for `{{name}}` in opts: trigger values, answered data nodes (`{{node.field}}`), `ws`. */
   vars: Record<string, unknown>;
   /** Stream one line of output (without its newline) into the run's log. */
-  output(stream: OutputStream, line: string): void;
+  output: (stream: OutputStream, line: string) => void;
   clock: Clock;
   /** Directory for caches that outlive runs (fetch downloads). */
   cacheDir: string;

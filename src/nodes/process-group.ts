@@ -115,7 +115,8 @@ export class LineSplitter {
   }
 
   private takeHeld(): Buffer {
-    const b = this.held.length === 1 ? this.held[0] : Buffer.concat(this.held, this.heldBytes);
+    const [only, ...more] = this.held;
+    const b = only !== undefined && more.length === 0 ? only : Buffer.concat(this.held, this.heldBytes);
     this.held = [];
     this.heldBytes = 0;
     return b;
@@ -150,7 +151,8 @@ export class LineSplitter {
 function charBoundary(b: Buffer, max: number): number {
   // A continuation byte (10xxxxxx) belongs to the character before it; a character has at most three.
   for (let cut = max; cut > max - 4; cut--) {
-    if ((b[cut] & 0xc0) !== 0x80) return cut;
+    // Past the end there is no byte to continue a character: a cut there is a boundary.
+    if (((b[cut] ?? 0) & 0xc0) !== 0x80) return cut;
   }
   return max;
 }

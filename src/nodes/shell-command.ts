@@ -315,9 +315,10 @@ export class CommandWords {
       // getopt: a letter taking an argument takes the rest of the word, or else the next word.
       const letters = word.slice(1);
       for (let i = 0; i < letters.length; i++) {
-        if (letters[i] !== 'c' && !this.argLetters.includes(letters[i])) continue;
+        const letter = letters.charAt(i);
+        if (letter !== 'c' && !this.argLetters.includes(letter)) continue;
         if (i === letters.length - 1) {
-          if (letters[i] === 'c') hasC = true;
+          if (letter === 'c') hasC = true;
           else this.optionArgs++;
         }
         break;

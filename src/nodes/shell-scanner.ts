@@ -58,7 +58,10 @@ export class ShellScanner {
   private doubt: string | undefined;
 
   private get top(): Frame {
-    return this.stack[this.stack.length - 1];
+    // Only frames pushed above the first are popped, so the stack is never empty.
+    const top = this.stack.at(-1);
+    if (!top) throw new Error('internal: the shell scanner popped its outermost frame');
+    return top;
   }
 
   feed(text: string): void {

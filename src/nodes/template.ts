@@ -40,6 +40,7 @@ function viewOf(scope: TemplateScope): Record<string, unknown> {
 
 function asText(value: unknown): string {
   if (value === undefined || value === null) return '';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- run values are JSON: an object renders as [object Object], as mustache does
   return typeof value === 'string' ? value : String(value);
 }
 
@@ -92,7 +93,7 @@ export function splitWords(cmd: string): string[] {
       const stop = end < 0 ? cmd.length : end + close.length;
       word += cmd.slice(i, stop);
       i = stop;
-    } else if (/\s/.test(cmd[i])) {
+    } else if (/\s/.test(cmd.charAt(i))) {
       if (word !== '') words.push(word);
       word = '';
       i++;
@@ -121,7 +122,7 @@ export function renderArgv(cmd: string, args: readonly string[], scope: Template
  * Where the context can't be known for sure it throws rather than guess.
  */
 export function renderShell(template: string, scope: TemplateScope, args: readonly string[] = []): string {
-  return renderShellWith(template, viewOf(scope), args, (token, context) => asText(context.lookup(token[1])));
+  return renderShellWith(template, viewOf(scope), args, (token, context) => asText(context.lookup(tokenText(token))));
 }
 
 /**
@@ -139,6 +140,13 @@ export function shellLineProblem(template: string, args: readonly string[] = [])
   }
 }
 
+/** A Mustache token's second entry: the name of a value, or the text of a text token. */
+function tokenText(token: string[]): string {
+  const text = token[1];
+  if (text === undefined) throw new Error(`internal: Mustache token ${JSON.stringify(token)} has no name or text`);
+  return text;
+}
+
 function renderShellWith(
   template: string,
   view: Record<string, unknown>,
@@ -152,8 +160,9 @@ function renderShellWith(
   // Overriding the writer's value hooks (not just `escape`) also covers {{{x}}} and {{& x}};
   // the hooks run in output order, so the scanner sees the line as it is built.
   writer.rawValue = (token) => {
-    scanner.feed(token[1]);
-    return token[1];
+    const text = tokenText(token);
+    scanner.feed(text);
+    return text;
   };
   writer.escapedValue = insert;
   writer.unescapedValue = insert;

@@ -56,7 +56,10 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   const router = createRouter(deps, base);
   app.use(async (ctx, next) => {
     const access = accessOf(router, ctx.method, ctx.path);
-    if (access === 'public' || (access === 'unmatched' && !isUnderBase(ctx.path, base))) return next();
+    if (access === 'public' || (access === 'unmatched' && !isUnderBase(ctx.path, base))) {
+      await next();
+      return;
+    }
     // Before the session is looked up: a page of another port or subdomain gets the cookie
     // from the browser, so it must not learn or use anything through it (see same-origin.ts).
     if (isCookieToken(ctx.headers) && isCrossOrigin(ctx.method, ctx.headers)) throw new FloeError('forbidden', CROSS_ORIGIN_REFUSED);
@@ -70,7 +73,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
       throw new FloeError('forbidden', `user ${checked.session.user} has role viewer, which may only read`);
     }
     ctx.state.session = checked.session;
-    return next();
+    await next();
   });
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));

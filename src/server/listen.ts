@@ -26,13 +26,14 @@ type Handler = Parameters<typeof createHttp>[1];
  * (the same server when both binds are equal). TLS when a cert and key are given.
  */
 export async function listen(handler: Handler, pub: BindSpec, prv?: BindSpec): Promise<Listening[]> {
-  const specs: Array<{ spec: BindSpec; roles: Array<'pub' | 'prv'> }> = [{ spec: pub, roles: ['pub'] }];
+  const pubRoles: Array<'pub' | 'prv'> = ['pub'];
+  const specs: Array<{ spec: BindSpec; roles: Array<'pub' | 'prv'> }> = [{ spec: pub, roles: pubRoles }];
   // Port 0 asks for a free port, so two port-0 binds are two servers, never one.
   const shared = !prv || (prv.bind === pub.bind && parseBind(pub.bind)?.port !== 0);
   if (shared && prv && (prv.cert !== pub.cert || prv.key !== pub.key)) {
     throw new FloeError('bad-request', `pub_bind and prv_bind are both ${pub.bind}, so they share one server, but their TLS cert/key differ`);
   }
-  if (shared) specs[0].roles.push('prv');
+  if (shared) pubRoles.push('prv');
   else specs.push({ spec: prv, roles: ['prv'] });
   const out: Listening[] = [];
   try {
@@ -47,9 +48,10 @@ export async function listen(handler: Handler, pub: BindSpec, prv?: BindSpec): P
 async function listenOne(handler: Handler, spec: BindSpec): Promise<{ server: HttpServer; url: string }> {
   const addr = parseBind(spec.bind);
   if (!addr) throw new FloeError('bad-request', `bad bind ${spec.bind}: expected host:port`);
-  const tls = spec.cert !== undefined && spec.key !== undefined;
+  const { cert, key } = spec;
+  const tls = cert !== undefined && key !== undefined;
   const server: HttpServer = tls
-    ? (createHttps({ cert: await readTlsFile(spec.cert!, 'certificate'), key: await readTlsFile(spec.key!, 'key') }, handler) as unknown as HttpServer)
+    ? createHttps({ cert: await readTlsFile(cert, 'certificate'), key: await readTlsFile(key, 'key') }, handler)
     : createHttp(handler);
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;

@@ -103,7 +103,7 @@ export class LoginLimits {
   private readonly logKey = randomBytes(32);
 
   constructor(
-    private readonly deps: { now(): number; log: Logger },
+    private readonly deps: { now: () => number; log: Logger },
     policies: LoginLimitPolicies = DEFAULT_LOGIN_LIMITS,
   ) {
     this.pair = new Backoff(policies.pair, deps.now);
@@ -212,10 +212,11 @@ export class LoginLimits {
 /** The key of a client address: IPv4 as is (also when IPv4-mapped), IPv6 by its /64. */
 export function clientKey(address: string | undefined): string {
   if (!address) return '?';
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (mapped) return mapped[1];
-  if (!isIPv6(address.split('%')[0])) return address;
-  const [head, tail] = address.split('%')[0].split('::');
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1];
+  if (mapped !== undefined) return mapped;
+  const unscoped = address.replace(/%.*$/s, '');
+  if (!isIPv6(unscoped)) return address;
+  const [head, tail] = unscoped.split('::');
   const groups = (s: string | undefined) => (s ? s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
   const h = groups(head);
   const t = groups(tail);

@@ -53,7 +53,9 @@ export async function serveHost(opts: ServeOptions): Promise<Serving> {
   const self = { name: opts.hostName, tags: opts.tags, url: undefined as string | undefined };
   const deps = { hub: host.hub, auth, limits, config: host.config, host: self, log, metrics };
   const app = createApp(deps);
-  const listening = await listen(app.callback(), opts.pub, opts.prv);
+  const handle = app.callback();
+  // Koa's handler settles every request itself (errors go to ctx.onerror), so its promise never rejects.
+  const listening = await listen((req, res) => void handle(req, res), opts.pub, opts.prv);
   const pubUrl = listening.find((l) => l.roles.includes('pub'))!.url;
   self.url = pubUrl;
   const ws = attachWebsocket(listening.map((l) => l.server), deps, { now });

@@ -263,7 +263,8 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     let sent = 0;
     let bytes = 0;
     while (sent < REPLAY_SLICE_EVENTS && bytes < REPLAY_SLICE_BYTES) {
-      if (r.next === r.events.length) {
+      const next = r.events[r.next];
+      if (next === undefined) {
         const lastSeq = deps.hub.lastSeq();
         if (r.through === lastSeq) {
           c.replay = undefined;
@@ -275,7 +276,8 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
         [r.events, r.next, r.through] = [more.filter((e) => matches(e, r.filter)), 0, lastSeq];
         continue;
       }
-      const n = deliver(c, r.events[r.next++]);
+      r.next++;
+      const n = deliver(c, next);
       if (n < 0) {
         c.replay = undefined;
         return;
@@ -396,7 +398,7 @@ function goAway(ws: WebSocket): Promise<void> {
 /** The path of a request target as sent (origin form, or the path of an absolute URL). */
 function requestPath(url: string | undefined): string {
   const target = url ?? '/';
-  if (target.startsWith('/')) return target.split(/[?#]/, 1)[0];
+  if (target.startsWith('/')) return target.replace(/[?#].*$/s, '');
   try {
     return new URL(target).pathname;
   } catch {

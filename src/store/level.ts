@@ -87,19 +87,16 @@ export class LevelStore implements Store {
     try {
       const runCounter = asCount(await db.get(RUN_COUNTER), RUN_COUNTER);
       const archiveSeq = asCount(await db.get(ARCHIVE_SEQ), ARCHIVE_SEQ);
-      const pendIds: string[] = [];
-      const pendSeqs: number[] = [];
+      const pends: Array<{ id: string; seq: number }> = [];
       for await (const [key, id] of db.iterator({ gte: PEND, lt: prefixEnd(PEND) })) {
-        pendIds.push(asString(id, key));
-        pendSeqs.push(Number(key.slice(PEND.length)));
+        pends.push({ id: asString(id, key), seq: Number(key.slice(PEND.length)) });
       }
       const activeIds: string[] = [];
       for await (const [key, id] of db.iterator({ gte: ACT, lt: prefixEnd(ACT) })) activeIds.push(asString(id, key));
 
-      const pending = new Map<string, Pend>();
-      (await readRuns(db, pendIds)).forEach((run, i) => pending.set(pendIds[i], { seq: pendSeqs[i], run }));
-      const nextPendSeq = (pendSeqs[pendSeqs.length - 1] ?? 0) + 1; // keys come in ascending order
-      const active = new Map((await readRuns(db, activeIds)).map((run, i) => [activeIds[i], run] as const));
+      const pending = new Map<string, Pend>((await readRuns(db, pends, (p) => p.id)).map(([{ id, seq }, run]) => [id, { seq, run }]));
+      const nextPendSeq = (pends.at(-1)?.seq ?? 0) + 1; // keys come in ascending order
+      const active = new Map(await readRuns(db, activeIds, (id) => id));
       return new LevelStore(db, opts.sync ?? true, runCounter, archiveSeq, nextPendSeq, pending, active);
     } catch (err) {
       await db.close();
@@ -235,7 +232,7 @@ export class LevelStore implements Store {
       ids.push(asString(id, key));
     }
     const hasMore = ids.length > limit;
-    const runs = await readRuns(this.db, hasMore ? ids.slice(0, limit) : ids);
+    const runs = (await readRuns(this.db, hasMore ? ids.slice(0, limit) : ids, (id) => id)).map(([, run]) => run);
     return hasMore ? { runs, next: seqs[limit - 1] } : { runs };
   }
 
@@ -329,11 +326,12 @@ const archiveFlowPrefix = (flow: string): string => `arcf!${keyPart(flow)}!`;
 const outputPrefix = (run: string): string => `out!${keyPart(run)}!`;
 const metaKey = (key: string): string => `meta!${key}`;
 
-async function readRuns(db: Level<string, Stored>, ids: string[]): Promise<RunRecord[]> {
-  if (ids.length === 0) return [];
-  const keys = ids.map(runKey);
+/** The run of each item, in order, paired with its item; a missing or garbled run is corruption. */
+async function readRuns<T>(db: Level<string, Stored>, items: readonly T[], idOf: (item: T) => string): Promise<Array<[T, RunRecord]>> {
+  if (items.length === 0) return [];
+  const keys = items.map((item) => runKey(idOf(item)));
   const values: (Stored | undefined)[] = await db.getMany(keys);
-  return values.map((v, i) => asRun(v, keys[i]));
+  return items.map((item, i) => [item, asRun(values[i], runKey(idOf(item)))]);
 }
 
 // The narrowing below guards against a store written by something else, not against

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { check } from './check.js';
 import { fixture } from './fixtures.js';
+import { itemAt } from '../items.js';
 
 const example = fixture('floe-example.yml');
 
@@ -20,16 +21,16 @@ test('with git-push and git-merge replaced, the original example is valid', () =
   assert.deepEqual(r.problems, []);
   const flows = r.config!.flows;
   assert.deepEqual(flows.map((f) => `${f.id}/${f.ver}`), ['build-project/1', 'danmux/1', 'poller/1']);
-  const build = flows[0];
+  const build = itemAt(flows, 0);
   assert.deepEqual(build.nodes.map((n) => n.id), ['checkout', 'echo', 'build', 'test', 'sign-off', 'signed', 'final-task', 'complete']);
   assert.deepEqual(build.hostTags, ['linux', 'go', 'couch']);
   assert.deepEqual(build.resourceTags, ['couchbase', 'nic']);
-  const signOff = build.nodes[4];
+  const signOff = itemAt(build.nodes, 4);
   assert.equal(signOff.class === 'task' && signOff.listen, 'task.build.good');
-  const poller = flows[2].triggers[0];
+  const poller = itemAt(itemAt(flows, 2).triggers, 0);
   assert.deepEqual(poller.opts, {
     url: 'git@github.com:danmux/danmux-hugo.git', period: 10, refs: ['refs/heads/*'], 'exclude-refs': ['refs/heads/master'],
   });
-  assert.equal(flows[1].flowFile, 'floe.yml');
-  assert.equal(flows[1].triggers[1].periodSec, 300);
+  assert.equal(flows[1]?.flowFile, 'floe.yml');
+  assert.equal(flows[1]?.triggers[1]?.periodSec, 300);
 });

@@ -9,6 +9,7 @@ import type { FlowConfig } from '../../src/config/schema.js';
 import { check, yaml } from './check.js';
 import { fakeRegistry } from './fake-registry.js';
 import { fixture, schemaUrl } from './fixtures.js';
+import { itemAt } from '../items.js';
 
 const config = check(yaml`
   flows:
@@ -19,7 +20,7 @@ const config = check(yaml`
         - {name: start, type: data}
       flow-file: flows/nightly.yml
 `, 'config.yml');
-const base: FlowConfig = config.config!.flows[0];
+const base: FlowConfig = itemAt(config.config!.flows, 0);
 
 function flowFile(text: string) {
   const r = parseFlowFile(text, 'nightly.yml', base, fakeRegistry);
@@ -39,7 +40,7 @@ test('a flow-file supplies the nodes of its flow and adds to its env', () => {
   assert.deepEqual(r.flow?.env, ['A=1', 'REPORT=./report.txt']);
   assert.deepEqual(r.flow?.hostTags, ['linux']);
   assert.equal(r.flow?.flowFile, undefined);
-  assert.equal(r.flow?.nodes[0].at.file, 'nightly.yml');
+  assert.equal(r.flow?.nodes[0]?.at.file, 'nightly.yml');
   assert.ok(validateFlowFile(parse(text)), JSON.stringify(validateFlowFile.errors));
 });
 
@@ -71,5 +72,5 @@ test('placement and triggers stay in the config: a flow-file setting them is war
 test('a flow-file needs tasks', () => {
   assert.deepEqual(flowFile('env: [B=2]\n').errors, ['nightly.yml:1:1: error: tasks: a flow-file needs tasks']);
   assert.equal(validateFlowFile(parse('env: [B=2]\n')), false);
-  assert.match(flowFile('tasks: [\n').errors[0], /^nightly\.yml:\d+:\d+: error: YAML: /);
+  assert.match(itemAt(flowFile('tasks: [\n').errors, 0), /^nightly\.yml:\d+:\d+: error: YAML: /);
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describeFlowGraph } from '../../src/config/graph.js';
 import { check, flowWith, yaml } from './check.js';
 import { fixture } from './fixtures.js';
+import { firstItem } from '../items.js';
 
 function flows(text: string) {
   const r = check(text);
@@ -13,6 +14,7 @@ function flows(text: string) {
 test('the graph of the original example names triggers, listeners per tag and unheard tags', () => {
   const text = fixture('floe-example.yml').replace('type: git-push', 'type: poll-git').replace('type: git-merge', 'type: git-checkout');
   const [build, danmux, poller] = flows(text);
+  assert.ok(build && danmux && poller, 'three flows');
   assert.equal(describeFlowGraph(build), [
     'flow build-project v1 "Build Project"  host-tags [linux, go, couch]  resource-tags [couchbase, nic]',
     '  triggers: push (poll-git blah.blah refs/heads/* every 60s), start (data: ref, from-ref)',
@@ -39,7 +41,7 @@ test('the graph of the original example names triggers, listeners per tag and un
 });
 
 test('the graph shows ignore-fail, use-status statuses, any merges and unheard good tags', () => {
-  const [flow] = flows(flowWith(yaml`
+  const flow = firstItem(flows(flowWith(yaml`
     - name: test
       listen: trigger.good
       type: exec
@@ -58,7 +60,7 @@ test('the graph shows ignore-fail, use-status statuses, any merges and unheard g
       class: merge
       type: any
       wait: [task.test.0, task.flaky.good]
-  `, 'reuse-space: true\nenv: [GOPATH=/go]'));
+  `, 'reuse-space: true\nenv: [GOPATH=/go]')));
   assert.equal(describeFlowGraph(flow), [
     'flow build v1 "Build"  reuse-space  env [GOPATH]',
     '  triggers: start (data)',
@@ -81,6 +83,7 @@ test('a value holding a newline or an escape sequence cannot split or colour a g
       - { name: start, type: data }
 `;
   const [odd] = flows(text);
+  assert.ok(odd);
   const graph = describeFlowGraph(odd);
   assert.equal(graph.split('\n').length, 3, graph);
   assert.match(graph, /flow-file a\\nflow zzz v9\\u001b\[31m\.yml/);

@@ -7,6 +7,7 @@ import type { ConfigProblem } from '../../src/errors.js';
 import { createNodeRegistry } from '../../src/nodes/index.js';
 import type { FuzzParams } from '../fuzz/settings.js';
 import { fixture } from './fixtures.js';
+import { itemAt } from '../items.js';
 
 // The worker half of load.fuzz.test.ts: it runs the property and tells the test each input
 // before checking it, so the test can name the input of a case that hangs. Run on its own
@@ -21,9 +22,9 @@ export type FuzzMessage =
 const registry = createNodeRegistry();
 const bases = [fixture('valid-full.yml'), fixture('floe-example.yml')];
 const baseFlow: FlowConfig = (() => {
-  const { config } = parseConfig(bases[0], 'valid-full.yml', registry);
+  const { config } = parseConfig(itemAt(bases, 0), 'valid-full.yml', registry);
   if (!config) throw new Error('valid-full.yml does not validate');
-  return config.flows[0];
+  return itemAt(config.flows, 0);
 })();
 
 const LINE = /^(f|ff)\.yml:([1-9]\d*):([1-9]\d*): (error|warning): /;
@@ -112,8 +113,9 @@ function mutate(base: string, mutations: Mutation[]): string {
         break;
       case 'value': {
         // Every field gets a value of every shape: replace what follows the line's first `: `.
-        const colon = lines[i]?.indexOf(': ') ?? -1;
-        lines[i] = colon < 0 ? `${lines[i] ?? ''} ${m.value}` : `${lines[i].slice(0, colon + 2)}${m.value}`;
+        const line = lines[i] ?? '';
+        const colon = line.indexOf(': ');
+        lines[i] = colon < 0 ? `${line} ${m.value}` : `${line.slice(0, colon + 2)}${m.value}`;
         break;
       }
       case 'delete':

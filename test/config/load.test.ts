@@ -4,10 +4,11 @@ import { MAX_ALIAS_NODES, MAX_DEPTH, entryOf, loadYaml, toPlain } from '../../sr
 import type { TreeMap, TreeNode } from '../../src/config/load.js';
 import { formatProblem } from '../../src/errors.js';
 import { yaml } from './check.js';
+import { itemAt } from '../items.js';
 
 function asMap(n: TreeNode | undefined): TreeMap {
   assert.equal(n?.kind, 'map');
-  return n as TreeMap;
+  return n;
 }
 
 test('the tree keeps the line and column of every key and value', () => {
@@ -28,7 +29,7 @@ test('the tree keeps the line and column of every key and value', () => {
   assert.deepEqual(ver.value, { kind: 'scalar', value: 2, pos: { line: 3, col: 10 } });
   const tags = entryOf(flow, 'host-tags')!.value;
   assert.equal(tags.kind, 'seq');
-  assert.deepEqual(tags.kind === 'seq' && tags.items[1].pos, { line: 4, col: 24 });
+  assert.deepEqual(tags.kind === 'seq' && tags.items[1]?.pos, { line: 4, col: 24 });
 });
 
 test('an empty value points at its key', () => {
@@ -41,8 +42,9 @@ test('a YAML syntax error is a problem with file:line:col, not a throw', () => {
   const { root, problems } = loadYaml('flows:\n  - id: a\n    tags: [a, b\n', 'f.yml');
   assert.equal(root, undefined);
   assert.ok(problems.length > 0);
-  assert.equal(problems[0].severity, 'error');
-  assert.match(formatProblem(problems[0]), /^f\.yml:\d+:\d+: error: YAML: /);
+  const problem = itemAt(problems, 0);
+  assert.equal(problem.severity, 'error');
+  assert.match(formatProblem(problem), /^f\.yml:\d+:\d+: error: YAML: /);
 });
 
 test('a repeated key is an error at the second key', () => {
@@ -103,7 +105,7 @@ test('aliases may copy at most MAX_ALIAS_NODES nodes in all', () => {
   // Each *a copies 1,001 nodes: the 100th crosses 100,000.
   const text = `a: &a [${Array(1000).fill('x').join(', ')}]\nb: [${Array(150).fill('*a').join(', ')}]\n`;
   const { problems, nodes } = loadYaml(text, 'f.yml');
-  const col = text.split('\n')[1].indexOf('*a') + 1 + 99 * 4;
+  const col = itemAt(text.split('\n'), 1).indexOf('*a') + 1 + 99 * 4;
   assert.deepEqual(problems.map(formatProblem), [
     `f.yml:2:${col}: error: YAML: alias *a expands past the limit of ${MAX_ALIAS_NODES} nodes copied by aliases; expansion stopped`,
   ]);
@@ -149,7 +151,7 @@ test('a config full of merge keys and aliases stays well inside the limits', () 
   assert.deepEqual(problems, []);
   const list = entryOf(asMap(root), 'tasks')!.value;
   assert.equal(list.kind === 'seq' && list.items.length, 500);
-  assert.deepEqual(toPlain(list.kind === 'seq' ? list.items[499] : list), {
+  assert.deepEqual(toPlain(list.kind === 'seq' ? itemAt(list.items, 499) : list), {
     name: 't499', env: ['A=1', 'B=2', 'C=3'], type: 'exec', listen: 'trigger.good', good: [0, 1],
     opts: { cmd: 'make', args: ['a', 'b', 'c'] }, 'ignore-fail': true, retries: 2,
   });

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { check, flowWith, runTable, yaml } from './check.js';
 import { loadConfig } from '../../src/config/validate.js';
 import { fakeRegistry } from './fake-registry.js';
+import { itemAt } from '../items.js';
 
 const minimalTask = '- name: done\n  listen: trigger.good\n  type: end';
 
@@ -86,7 +87,7 @@ test('problems come back in file order', () => {
 test('a YAML syntax error stops validation with its place', () => {
   const r = check('flows:\n  - id: a\n   ver: 1\n');
   assert.equal(r.config, undefined);
-  assert.match(r.errors[0], /^floe\.yml:3:\d+: error: YAML: /);
+  assert.match(itemAt(r.errors, 0), /^floe\.yml:3:\d+: error: YAML: /);
 });
 
 test('an empty file is a config with no flows', () => {
@@ -98,7 +99,7 @@ test('an empty file is a config with no flows', () => {
 test('loadConfig reports a missing file as a problem and resolves Config.file', async () => {
   const missing = await loadConfig('/nonexistent/floe.yml', fakeRegistry);
   assert.equal(missing.config, undefined);
-  assert.match(missing.problems[0].message, /^cannot read config: /);
+  assert.match(itemAt(missing.problems, 0).message, /^cannot read config: /);
   const file = fileURLToPath(new URL('../../../test/config/fixtures/valid-minimal.yml', import.meta.url));
   const ok = await loadConfig(file, fakeRegistry);
   assert.deepEqual(ok.problems.filter((p) => p.severity === 'error'), []);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { check, flowWith, flowWithTriggers, runTable, yaml } from './check.js';
+import { itemAt } from '../items.js';
 
 const end = '- name: done\n  listen: trigger.good\n  type: end';
 
@@ -65,7 +66,7 @@ test('a flow-file flow may leave out tasks; its tags are not checked and no end 
         flow-file: floe.yml
   `);
   assert.deepEqual(r.problems, []);
-  const f = r.config!.flows[0];
+  const f = itemAt(r.config!.flows, 0);
   assert.equal(f.flowFile, 'floe.yml');
   assert.deepEqual(f.nodes, []);
   assert.deepEqual(f.env, ['GOPATH={{ws}}', 'A=b=c']);
@@ -74,7 +75,7 @@ test('a flow-file flow may leave out tasks; its tags are not checked and no end 
 test('flow fields are read with their defaults', () => {
   const r = check(flowWith(end, 'host-tags: [linux, go]\nresource-tags: [db]\nreuse-space: true\nver: 3'));
   assert.deepEqual(r.problems, []);
-  const { triggers, nodes, at, ...flow } = r.config!.flows[0];
+  const { triggers, nodes, at, ...flow } = itemAt(r.config!.flows, 0);
   assert.deepEqual(flow, {
     id: 'build', ver: 3, name: 'Build', reuseSpace: true, hostTags: ['linux', 'go'], resourceTags: ['db'], env: [],
   });
@@ -126,7 +127,8 @@ test('triggers are read into typed configs with their defaults', () => {
       opts: {url: git@github.com:floeit/floe.git, exclude-refs: refs/heads/master}
   `));
   assert.deepEqual(r.problems, []);
-  const [data, timer, poll] = r.config!.flows[0].triggers;
+  const [data, timer, poll] = itemAt(r.config!.flows, 0).triggers;
+  assert.ok(data && timer && poll, 'three triggers');
   assert.deepEqual(data.form, { title: 'Start', fields: [{ id: 'ref', prompt: 'Ref', type: 'text', value: 'master' }] });
   assert.equal(data.type, 'data');
   assert.deepEqual([timer.id, timer.name, timer.type, timer.periodSec], ['every-5-minutes', 'Every 5 Minutes', 'timer', 300]);
@@ -140,5 +142,5 @@ test('triggers are read into typed configs with their defaults', () => {
 test('a data trigger may have no form', () => {
   const r = check(flowWithTriggers('- name: start\n  type: data'));
   assert.deepEqual(r.problems, []);
-  assert.equal(r.config!.flows[0].triggers[0].form, undefined);
+  assert.equal(r.config!.flows[0]?.triggers[0]?.form, undefined);
 });

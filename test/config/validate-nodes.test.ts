@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { check, flowWith, runTable, yaml } from './check.js';
+import { itemAt } from '../items.js';
 
 /** Tasks that make a flow valid around the task under test. */
 const done = '- name: done\n  listen: trigger.good\n  type: end';
@@ -65,7 +66,8 @@ test('tasks and merges are read into typed configs with their defaults', () => {
       type: end
   `));
   assert.deepEqual(r.problems, []);
-  const [build, testTask, merge, done] = r.config!.flows[0].nodes;
+  const [build, testTask, merge, done] = itemAt(r.config!.flows, 0).nodes;
+  assert.ok(build && testTask && merge && done, 'four nodes');
   assert.deepEqual(build, {
     id: 'build', name: 'Build', class: 'task', listen: 'trigger.good', type: 'exec', good: [0], ignoreFail: false,
     useStatus: false, opts: { cmd: 'make', args: ['all'] }, at: { file: 'floe.yml', line: 7, col: 9, path: 'flows[0].tasks[0]' },
@@ -94,7 +96,7 @@ test('merges may be listed apart, without class; they come after the tasks', () 
       type: end
   `, 'merges:\n  - id: either\n    type: any\n    wait: [task.a.good, task.b.good]'));
   assert.deepEqual(r.problems, []);
-  const nodes = r.config!.flows[0].nodes;
+  const nodes = itemAt(r.config!.flows, 0).nodes;
   assert.deepEqual(nodes.map((n) => [n.id, n.class]), [['a', 'task'], ['b', 'task'], ['done', 'task'], ['either', 'merge']]);
-  assert.equal(nodes[3].class === 'merge' && nodes[3].type, 'any');
+  assert.equal(nodes[3]?.class === 'merge' && nodes[3].type, 'any');
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { check, flowWith, runTable, yaml } from './check.js';
+import { itemAt } from '../items.js';
 
 /** checkout (git-checkout) -> build (exec, use-status) and lint (exec, ignore-fail); signed merges them; done ends. */
 const base = yaml`
@@ -95,6 +96,6 @@ test('listeners of a task with an unknown type are not blamed for it', () => {
       type: end
   `));
   assert.equal(r.errors.length, 1, r.errors.join('\n'));
-  assert.match(r.errors[0], /tasks\[0\]\.type: task type "git-merge" is not supported/);
+  assert.match(itemAt(r.errors, 0), /tasks\[0\]\.type: task type "git-merge" is not supported/);
   assert.deepEqual(r.warnings, []);
 });

@@ -5,6 +5,7 @@ import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { outputOf, startRealHost } from './harness.js';
 import { isAlive, waitGone } from './proc.js';
+import { firstItem, itemAt } from '../items.js';
 
 const data = `triggers: [{ name: start, type: data, opts: { form: { title: Go, fields: [{ id: msg, prompt: Msg, type: text, value: hi }] } } }]`;
 
@@ -19,7 +20,7 @@ flows:
       - { name: done, listen: task.two.good, type: end }
 `);
   t.after(() => h.close());
-  const [ref] = await h.host.hub.trigger('chain');
+  const ref = firstItem(await h.host.hub.trigger('chain'));
   assert.equal((await h.ended(ref.run)).status, 'good');
   assert.deepEqual(await outputOf(h, ref.run, 'one'), ['first', 'err']);
   assert.deepEqual(await outputOf(h, ref.run, 'two'), ['second']);
@@ -42,7 +43,7 @@ flows:
       - { name: done, listen: task.after-all.good, type: end }
 `);
   t.after(() => h.close());
-  const [ref] = await h.host.hub.trigger('forks');
+  const ref = firstItem(await h.host.hub.trigger('forks'));
   assert.equal((await h.ended(ref.run)).status, 'good');
   const run = await h.host.hub.findRun(ref.run);
   const order = (await readFile(path.join(run!.workspace!, 'order'), 'utf8')).trim().split('\n');
@@ -61,13 +62,13 @@ flows:
       - { name: done, listen: task.three.good, type: end }
 `);
   t.after(() => h.close());
-  const [ref] = await h.host.hub.trigger('statuses');
+  const ref = firstItem(await h.host.hub.trigger('statuses'));
   assert.equal((await h.ended(ref.run)).status, 'good');
   const tags = h.events.filter((e) => e.kind === 'node' && e.ref.run === ref.run).map((e) => e.tag);
   assert.deepEqual(tags, ['trigger.good', 'task.flaky.good', 'task.probe.3', 'task.three.good']);
   const run = await h.host.hub.findRun(ref.run);
-  assert.equal(run?.nodes.flaky.exitStatus, 5);
-  assert.equal(run?.nodes.three.exitStatus, 7);
+  assert.equal(run?.nodes.flaky?.exitStatus, 5);
+  assert.equal(run?.nodes.three?.exitStatus, 7);
 });
 
 test('a dangling bad event ends the run at once and kills the process tree still running', async (t) => {
@@ -81,7 +82,7 @@ flows:
 `);
   t.after(() => h.close());
   const started = Date.now();
-  const [ref] = await h.host.hub.trigger('dangling');
+  const ref = firstItem(await h.host.hub.trigger('dangling'));
   const end = await h.ended(ref.run);
   assert.equal(end.status, 'bad');
   assert.match(end.reason ?? '', /task\.boom\.bad/);
@@ -101,7 +102,7 @@ flows:
       - { name: slow, listen: trigger.good, type: exec, opts: { shell: 'sleep 0.5; echo slow done' } }
 `);
   t.after(() => h.close());
-  const [ref] = await h.host.hub.trigger('dangling-good');
+  const ref = firstItem(await h.host.hub.trigger('dangling-good'));
   assert.equal((await h.ended(ref.run)).status, 'good');
   assert.deepEqual(await outputOf(h, ref.run, 'slow'), ['slow done']);
 });
@@ -122,7 +123,7 @@ flows:
 `);
   t.after(() => h.close());
   const evil = `it's $(touch pwned) ; touch pwned2 \`touch pwned3\``;
-  const [ref] = await h.host.hub.trigger('env', { values: { msg: evil } });
+  const ref = firstItem(await h.host.hub.trigger('env', { values: { msg: evil } }));
   assert.equal((await h.ended(ref.run)).status, 'good');
   const ws = (await h.host.hub.findRun(ref.run))!.workspace!;
   const out = await outputOf(h, ref.run, 'show');
@@ -141,7 +142,7 @@ flows:
       - { name: done, listen: task.where.good, type: end }
 `);
   t.after(() => h.close());
-  const [ref] = await h.host.hub.trigger('subdir');
+  const ref = firstItem(await h.host.hub.trigger('subdir'));
   assert.equal((await h.ended(ref.run)).status, 'good');
   const ws = (await h.host.hub.findRun(ref.run))!.workspace!;
   assert.deepEqual(await outputOf(h, ref.run, 'where'), [path.join(await realpath(ws), 'src/app')]);
@@ -162,7 +163,7 @@ flows:
       - { name: done, listen: task.ship.good, type: end }
 `);
   t.after(() => h.close());
-  const [ref] = await h.host.hub.trigger('approve');
+  const ref = firstItem(await h.host.hub.trigger('approve'));
   await new Promise<void>((resolve) => {
     const check = () => h.events.some((e) => e.kind === 'data-required' && e.ref.run === ref.run);
     if (check()) return resolve();
@@ -176,7 +177,7 @@ flows:
   await h.host.hub.answerData(ref.run, 'sign-off', { ok: true, note: 'ship it; rm -rf /' }, 'carol');
   assert.equal((await h.ended(ref.run)).status, 'good');
   assert.deepEqual(await outputOf(h, ref.run, 'ship'), ['ok=true note=ship it; rm -rf /']);
-  assert.equal((await h.host.hub.findRun(ref.run))?.nodes['sign-off'].answeredBy, 'carol');
+  assert.equal((await h.host.hub.findRun(ref.run))?.nodes['sign-off']?.answeredBy, 'carol');
 });
 
 test('runs sharing a resource tag never overlap, and start in arrival order', async (t) => {
@@ -203,10 +204,12 @@ flows:
   for (const r of runs) {
     assert.equal((await h.ended(r.run)).status, 'good');
     const [s, e] = (await outputOf(h, r.run, 'work')).map((x) => Number(BigInt(x) / 1000n));
+    assert.ok(s !== undefined && e !== undefined, `run ${r.run} printed its start and end`);
     spans.push([s, e]);
   }
-  for (let i = 1; i < spans.length; i++) {
-    assert.ok(spans[i][0] >= spans[i - 1][1], `run ${i} started (${spans[i][0]}us) before run ${i - 1} ended (${spans[i - 1][1]}us)`);
+  for (const [i, [start]] of spans.entries()) {
+    const prevEnd = spans[i - 1]?.[1];
+    if (prevEnd !== undefined) assert.ok(start >= prevEnd, `run ${i} started (${start}us) before run ${i - 1} ended (${prevEnd}us)`);
   }
   const waits = h.events.filter((e) => e.kind === 'pend-waiting').map((e) => (e.kind === 'pend-waiting' ? e.reason : ''));
   assert.ok(waits.some((w) => /holds resource tag prod-db/.test(w)), waits.join('\n'));
@@ -222,15 +225,15 @@ flows:
       - { name: count, listen: trigger.good, type: exec, opts: { shell: 'echo x >> ./runs; sleep 0.2; wc -l < ./runs' } }
 `);
   t.after(() => h.close());
-  const a = await h.host.hub.trigger('shared');
-  const b = await h.host.hub.trigger('shared');
-  await h.ended(a[0].run);
-  await h.ended(b[0].run);
-  const wa = (await h.host.hub.findRun(a[0].run))!.workspace;
-  const wb = (await h.host.hub.findRun(b[0].run))!.workspace;
+  const a = firstItem(await h.host.hub.trigger('shared'));
+  const b = firstItem(await h.host.hub.trigger('shared'));
+  await h.ended(a.run);
+  await h.ended(b.run);
+  const wa = (await h.host.hub.findRun(a.run))!.workspace;
+  const wb = (await h.host.hub.findRun(b.run))!.workspace;
   assert.equal(wa, wb);
   assert.match(wa!, /shared\/single$/);
-  assert.deepEqual([...(await outputOf(h, a[0].run, 'count')), ...(await outputOf(h, b[0].run, 'count'))].map((s) => s.trim()), ['1', '2']);
+  assert.deepEqual([...(await outputOf(h, a.run, 'count')), ...(await outputOf(h, b.run, 'count'))].map((s) => s.trim()), ['1', '2']);
 });
 
 test('cancel kills a running process tree and archives the run cancelled', async (t) => {
@@ -242,7 +245,7 @@ flows:
       - { name: sleep, listen: trigger.good, type: exec, opts: { shell: 'echo $$ > ./pid; sleep 60' } }
 `);
   t.after(() => h.close());
-  const [ref] = await h.host.hub.trigger('long');
+  const ref = firstItem(await h.host.hub.trigger('long'));
   await new Promise<void>((resolve) => {
     const off = h.host.hub.subscribe((e) => {
       if (e.kind === 'node-start' && e.ref.run === ref.run) {
@@ -278,11 +281,11 @@ flows:
   - { name: done, listen: task.hello.good, type: end }
 `,
   );
-  const [ref] = await h.host.hub.trigger('jenkinsfile', { values: { msg: 'yes' } });
+  const ref = firstItem(await h.host.hub.trigger('jenkinsfile', { values: { msg: 'yes' } }));
   assert.equal((await h.ended(ref.run)).status, 'good');
   assert.deepEqual(await outputOf(h, ref.run, 'hello'), ['from flow-file yes']);
   await writeFile(path.join(h.dir, 'build/flow.yml'), `tasks:\n  - { name: x, listen: task.nope.good, type: exec, opts: { cmd: 'true' } }\n`);
-  const [bad] = await h.host.hub.trigger('jenkinsfile');
+  const bad = firstItem(await h.host.hub.trigger('jenkinsfile'));
   const end = await h.ended(bad.run);
   assert.equal(end.status, 'bad');
   assert.match(end.reason ?? '', /flow\.yml:2:\d+/);
@@ -299,7 +302,7 @@ flows:
 `);
   try {
     const loader = new LocalFlowFiles(createNodeRegistry(), h.dir);
-    const flow = h.host.config.flows[0];
+    const flow = itemAt(h.host.config.flows, 0);
     for (const ref of ['--upload-pack=touch /tmp/x', 'main:refs/heads/evil', '+main']) {
       await assert.rejects(loader.load(flow, { ref }, h.host.config), /ref .* (must not start with -|is not a valid)/, ref);
     }

@@ -11,7 +11,7 @@ export interface RealHost {
   host: Host;
   dir: string;
   events: PublishedEvent[];
-  ended(run: string): Promise<{ status: RunStatus; reason?: string }>;
+  ended: (run: string) => Promise<{ status: RunStatus; reason?: string }>;
   /** Stop the host (gracefully) and remove its temp dir. */
   close(): Promise<void>;
 }

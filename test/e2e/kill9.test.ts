@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { call } from '../server/harness.js';
 import { startRealHost, tempDir } from './harness.js';
 import { isAlive, waitGone } from './proc.js';
+import { firstItem } from '../items.js';
 
 const bin = fileURLToPath(new URL('../../../bin/floe.js', import.meta.url));
 
@@ -42,8 +43,8 @@ flows:
     child.once('exit', (code) => reject(new Error(`host exited early with ${code}`)));
     lines.on('line', (line) => {
       const rec = JSON.parse(line) as { msg: string; run?: string; workspace?: string };
-      const m = /^listening on (\S+)$/.exec(rec.msg);
-      if (m) url = m[1];
+      const listening = /^listening on (\S+)$/.exec(rec.msg)?.[1];
+      if (listening !== undefined) url = listening;
       if (rec.msg === 'run started' && rec.run && rec.workspace) started.set(rec.run, rec.workspace);
       if (rec.msg === 'host started') resolve();
     });
@@ -51,7 +52,7 @@ flows:
   const push = async () => {
     const r = await call<{ payload: { runs: string[] } }>(undefined, `${url}/build/api/push/data`, 'POST', { ref: { id: 'slow', ver: 1 }, form: { id: 'start', values: {} } }, { 'X-Floe-Auth': 'kill9-token' });
     assert.equal(r.status, 200, r.text);
-    return r.body.payload.runs[0];
+    return firstItem(r.body.payload.runs);
   };
   const running = await push();
   const acknowledged = [await push(), await push()]; // pends, waiting for the lock
@@ -71,7 +72,7 @@ flows:
   const crashed = await h.host.hub.findRun(running);
   assert.equal(crashed?.status, 'bad');
   assert.equal(crashed?.reason, 'host stopped during the run');
-  assert.equal(crashed?.nodes.work.status, 'stopped');
+  assert.equal(crashed?.nodes.work?.status, 'stopped');
   assert.ok(await waitGone(shellPid), 'the restart killed the interrupted task');
   for (const run of acknowledged) {
     const end = await h.ended(run);
@@ -80,7 +81,7 @@ flows:
   await h.host.hub.whenIdle();
   const archive = (await h.host.hub.listArchive({ limit: 1000 })).runs.map((r) => r.ref.run);
   assert.deepEqual(archive.sort(), [running, ...acknowledged].sort(), 'every run archived exactly once');
-  const [next] = await h.host.hub.trigger('slow');
+  const next = firstItem(await h.host.hub.trigger('slow'));
   const highest = Math.max(...[running, ...acknowledged].map((r) => Number(r.split('-')[1])));
   assert.ok(Number(next.run.split('-')[1]) > highest, 'run numbers never repeat');
   await h.ended(next.run);

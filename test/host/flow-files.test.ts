@@ -12,6 +12,7 @@ import { LocalFlowFiles, MAX_FLOW_FILE, classifyFlowFile } from '../../src/host/
 import { createLogger } from '../../src/host/logger.js';
 import { createNodeRegistry } from '../../src/nodes/index.js';
 import { startRealHost } from '../e2e/harness.js';
+import { firstItem, itemAt } from '../items.js';
 
 test('flow-file references are a file, a file in a git repository, or a URL, as the README says', () => {
   const cases: Array<[string, ReturnType<typeof classifyFlowFile>]> = [
@@ -57,14 +58,14 @@ test('a flow-file alias bomb fails its run with the place, and the host goes on 
   await mkdir(path.join(h.dir, 'build'));
   // Six levels took 8 s of the hub's thread to expand, and the run then went on (issue 7).
   await writeFile(path.join(h.dir, 'build/flow.yml'), aliasBomb(6) + tasks);
-  const [bomb] = await h.host.hub.trigger('from-file');
+  const bomb = firstItem(await h.host.hub.trigger('from-file'));
   const end = await h.ended(bomb.run);
   assert.equal(end.status, 'bad');
   assert.match(end.reason ?? '', /^could not load flow-file build\/flow\.yml: .*flow\.yml:6:8: error: YAML: alias \*e expands past the limit of 10000 alias expansions/);
-  const [next] = await h.host.hub.trigger('inline');
+  const next = firstItem(await h.host.hub.trigger('inline'));
   assert.equal((await h.ended(next.run)).status, 'good');
   await writeFile(path.join(h.dir, 'build/flow.yml'), tasks);
-  const [fixed] = await h.host.hub.trigger('from-file');
+  const fixed = firstItem(await h.host.hub.trigger('from-file'));
   assert.equal((await h.ended(fixed.run)).status, 'good');
 });
 
@@ -74,10 +75,10 @@ test('a flow-file over 1 MiB fails its run', async (t) => {
   await mkdir(path.join(h.dir, 'build'));
   const padding = `# ${'x'.repeat(MAX_FLOW_FILE - tasks.length - 3)}\n`;
   await writeFile(path.join(h.dir, 'build/flow.yml'), tasks + padding);
-  const [fits] = await h.host.hub.trigger('from-file');
+  const fits = firstItem(await h.host.hub.trigger('from-file'));
   assert.equal((await h.ended(fits.run)).status, 'good');
   await writeFile(path.join(h.dir, 'build/flow.yml'), `${tasks + padding}#\n`);
-  const [big] = await h.host.hub.trigger('from-file');
+  const big = firstItem(await h.host.hub.trigger('from-file'));
   const end = await h.ended(big.run);
   assert.equal(end.status, 'bad');
   assert.match(end.reason ?? '', /flow\.yml is larger than 1 MiB, the limit for a flow-file$/);
@@ -92,7 +93,8 @@ function loaderFor(ref: string, dir: string) {
   );
   assert.ok(config, JSON.stringify(problems));
   const loader = new LocalFlowFiles(createNodeRegistry(), dir);
-  return { load: () => loader.load(config.flows[0], {}, config) };
+  const flow = itemAt(config.flows, 0);
+  return { load: () => loader.load(flow, {}, config) };
 }
 
 test('a flow-file that is a device, not a file, is refused rather than read forever', async (t) => {

@@ -38,7 +38,7 @@ test('two pends for the same resource: the first starts, the second waits behind
 test('a waiting pend reserves its tags: a later pend never overtakes it', () => {
   // h1-2 waits for x (held by h1-1); h1-3 wants only db, which h1-2 also wants.
   const ds = placePends([pend('h1-2', 'b', ['x', 'db']), pend('h1-3', 'c', ['db'])], host, [hold('h1-1', 'a', ['x'])]);
-  assert.equal(ds[0].start, false);
+  assert.equal(ds[0]?.start, false);
   assert.deepEqual(ds[1], { run: 'h1-3', start: false, reason: 'queued behind pend h1-2 for resource tag db' });
 });
 
@@ -46,7 +46,7 @@ test('host tags must all be on the host, else the pend says which are missing', 
   const [d] = placePends([pend('h1-1', 'a', [], { hostTags: ['linux', 'gpu'] })], host, []);
   assert.deepEqual(d, { run: 'h1-1', start: false, reason: 'no host with tags [linux, gpu]: h1 has [linux, go], missing [gpu]' });
   const [ok] = placePends([pend('h1-1', 'a', [], { hostTags: ['go'] })], host, []);
-  assert.equal(ok.start, true);
+  assert.equal(ok?.start, true);
 });
 
 test('reuse-space serialises runs of one flow on a host, but not other flows', () => {

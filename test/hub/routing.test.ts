@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, tagsOf } from './fakes.js';
+import { firstItem, itemAt } from '../items.js';
 
 const flow = (tasks: string, extra = '') => `
 flows:
@@ -21,7 +22,7 @@ test('a linear chain runs in order and the end node ends the run good', async ()
       - { name: b, listen: task.a.good, type: sim }
       - { name: done, listen: task.b.good, type: end }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   assert.equal(ref.run, 'h1-1');
   assert.deepEqual(await t.ended(ref.run), { status: 'good', reason: undefined });
   assert.deepEqual(t.sim.started, ['a', 'b']);
@@ -31,9 +32,9 @@ test('a linear chain runs in order and the end node ends the run good', async ()
   const run = await t.hub.findRun(ref.run);
   assert.equal(run?.status, 'good');
   assert.equal(run?.execHost, 'h1');
-  assert.equal(run?.nodes.a.status, 'good');
-  assert.equal(run?.nodes.b.emitted, 'task.b.good');
-  assert.equal(run?.nodes.done.status, 'good', 'the end node that ended the run is recorded');
+  assert.equal(run?.nodes.a?.status, 'good');
+  assert.equal(run?.nodes.b?.emitted, 'task.b.good');
+  assert.equal(run?.nodes.done?.status, 'good', 'the end node that ended the run is recorded');
   assert.equal((await t.hub.listArchive()).runs.length, 1);
   assert.equal(t.hub.listActive().length + t.hub.listPending().length, 0);
 });
@@ -47,7 +48,7 @@ test('merge all fires once, after every wait tag has arrived', async () => {
       - { name: c, listen: merge.both.good, type: sim }
       - { name: done, listen: task.c.good, type: end }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   await t.sim.whenHeld('a');
   await t.sim.whenHeld('b');
   t.sim.release('a');
@@ -67,7 +68,7 @@ test('merge any fires once, on the first of its wait tags', async () => {
       - { name: first, class: merge, type: any, wait: [task.a.good, task.b.good] }
       - { name: c, listen: merge.first.good, type: sim }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   await t.sim.whenHeld('b');
   await t.hub.drained();
   assert.ok(t.sim.started.includes('c'), 'c starts on the first tag');
@@ -84,12 +85,12 @@ test('ignore-fail turns a failing task into a good event', async () => {
       - { name: b, listen: task.a.good, type: sim }
       - { name: done, listen: task.b.good, type: end }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   assert.equal((await t.ended(ref.run)).status, 'good');
   const run = await t.hub.findRun(ref.run);
-  assert.equal(run?.nodes.a.status, 'bad', 'the node itself failed');
-  assert.equal(run?.nodes.a.exitStatus, 3);
-  assert.equal(run?.nodes.a.emitted, 'task.a.good');
+  assert.equal(run?.nodes.a?.status, 'bad', 'the node itself failed');
+  assert.equal(run?.nodes.a?.exitStatus, 3);
+  assert.equal(run?.nodes.a?.emitted, 'task.a.good');
 });
 
 test('use-status emits the exit status in the tag', async () => {
@@ -100,7 +101,7 @@ test('use-status emits the exit status in the tag', async () => {
       - { name: zero, listen: task.a.0, type: sim }
       - { name: done, listen: task.three.good, type: end }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   assert.equal((await t.ended(ref.run)).status, 'good');
   assert.deepEqual(t.sim.started, ['a', 'three']);
   assert.ok(tagsOf(t.events, ref.run).includes('task.a.3'));
@@ -114,7 +115,7 @@ test('custom good codes make a non-zero exit good', async () => {
       - { name: on-bad, listen: task.b.bad, type: sim }
       - { name: done, listen: task.on-bad.good, type: end }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   assert.equal((await t.ended(ref.run)).status, 'good');
   assert.deepEqual(tagsOf(t.events, ref.run), ['trigger.good', 'task.a.good', 'task.b.bad', 'task.on-bad.good']);
 });
@@ -126,13 +127,13 @@ test('a bad event nothing listens to ends the run bad at once and stops what sti
       - { name: fails, listen: trigger.good, type: sim, opts: { status: 1 } }
       - { name: after, listen: task.slow.good, type: sim }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   const end = await t.ended(ref.run);
   assert.equal(end.status, 'bad');
   assert.match(end.reason ?? '', /task\.fails\.bad was emitted and no node listens to it/);
   assert.deepEqual(t.sim.aborted, ['slow']);
   const run = await t.hub.findRun(ref.run);
-  assert.equal(run?.nodes.slow.status, 'stopped');
+  assert.equal(run?.nodes.slow?.status, 'stopped');
   assert.ok(!t.sim.started.includes('after'));
 });
 
@@ -142,7 +143,7 @@ test('a good event nothing listens to ends the run good only once nothing is run
       - { name: quick, listen: trigger.good, type: sim }
       - { name: slow, listen: trigger.good, type: sim, opts: { hold: slow } }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   await t.sim.whenHeld('slow');
   await t.hub.drained();
   assert.equal(t.hub.listActive().length, 1, 'still active while slow runs');
@@ -156,7 +157,7 @@ test('an end node reached by a bad event ends the run bad', async () => {
       - { name: a, listen: trigger.good, type: sim, opts: { status: 1 } }
       - { name: failed, listen: task.a.bad, type: end }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   assert.equal((await t.ended(ref.run)).status, 'bad');
 });
 
@@ -169,7 +170,7 @@ test('an idle run whose merge can no longer complete ends bad, saying what it wa
       - { name: both, class: merge, type: all, wait: [task.a.good, task.b.good] }
       - { name: done, listen: merge.both.good, type: end }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   const end = await t.ended(ref.run);
   assert.equal(end.status, 'bad');
   assert.match(end.reason ?? '', /merge both still waits for task\.a\.good/);
@@ -190,23 +191,23 @@ test('a data node pauses the run until answered; answers are checked and recorde
       - { name: ship, listen: task.sign-off.good, type: sim }
       - { name: done, listen: task.ship.good, type: end }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   await assert.rejects(t.hub.answerData(ref.run, 'sign-off', { ok: 'x' }), (e: Error & { code?: string }) => {
     // before the node is waiting, or with a bad value: a clear refusal either way
     return e.code === 'conflict' || e.code === 'bad-request';
   });
   await t.hub.drained();
   const waiting = await t.hub.findRun(ref.run);
-  assert.equal(waiting?.nodes['sign-off'].status, 'waiting-data');
+  assert.equal(waiting?.nodes['sign-off']?.status, 'waiting-data');
   assert.ok(t.events.some((e) => e.kind === 'data-required' && e.node === 'sign-off'));
   await assert.rejects(t.hub.answerData(ref.run, 'sign-off', { ok: 'maybe' }), { code: 'bad-request' });
   await assert.rejects(t.hub.answerData(ref.run, 'build', { ok: 'true' }), { code: 'bad-request' });
   await t.hub.answerData(ref.run, 'sign-off', { OK: true }, 'alice');
   assert.equal((await t.ended(ref.run)).status, 'good');
   const run = await t.hub.findRun(ref.run);
-  assert.equal(run?.nodes['sign-off'].answeredBy, 'alice');
+  assert.equal(run?.nodes['sign-off']?.answeredBy, 'alice');
   assert.equal(run?.nodes['sign-off'].values?.ok, 'true');
-  assert.ok(typeof run?.nodes['sign-off'].answeredAt === 'number');
+  assert.ok(typeof run?.nodes['sign-off']?.answeredAt === 'number');
   await assert.rejects(t.hub.answerData(ref.run, 'sign-off', { ok: true }), { code: 'conflict' });
 });
 
@@ -215,12 +216,12 @@ test('cancel stops a data node waiting for input without a timeout, and archives
     flow(`
       - { name: ask, listen: trigger.good, type: data, opts: { form: { title: Q, fields: [{ id: x, prompt: X, type: text }] } } }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   await t.hub.drained();
-  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask.status, 'waiting-data');
+  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask?.status, 'waiting-data');
   await t.hub.cancel(ref.run, 'bob');
   assert.deepEqual(await t.ended(ref.run), { status: 'cancelled', reason: 'cancelled by bob' });
-  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask.status, 'stopped');
+  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask?.status, 'stopped');
   await assert.rejects(t.hub.answerData(ref.run, 'ask', { x: 'late' }), { code: 'conflict' });
 });
 
@@ -229,7 +230,7 @@ test('a data node with a timeout ends bad when nobody answers', async () => {
     flow(`
       - { name: ask, listen: trigger.good, type: data, opts: { timeout: 60, form: { title: Q, fields: [{ id: x, prompt: X, type: text }] } } }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   await t.hub.drained();
   await t.clock.advance(59_000);
   assert.equal(t.hub.listActive().length, 1);
@@ -237,7 +238,7 @@ test('a data node with a timeout ends bad when nobody answers', async () => {
   const end = await t.ended(ref.run);
   assert.equal(end.status, 'bad');
   const run = await t.hub.findRun(ref.run);
-  assert.match(run?.nodes.ask.reason ?? '', /no answer within 60s/);
+  assert.match(run?.nodes.ask?.reason ?? '', /no answer within 60s/);
 });
 
 test('a timer task waits its period on the clock', async () => {
@@ -246,7 +247,7 @@ test('a timer task waits its period on the clock', async () => {
       - { name: wait, listen: trigger.good, type: timer, opts: { period: 30 } }
       - { name: done, listen: task.wait.good, type: end }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   await t.clock.advance(29_000);
   assert.equal(t.hub.listActive().length, 1);
   await t.clock.advance(1_000);
@@ -268,7 +269,7 @@ flows:
   await assert.rejects(t.hub.trigger('f', { values: { n: 'three' } }), { code: 'bad-request' });
   await assert.rejects(t.hub.trigger('f', { values: { nope: '1' } }), { code: 'bad-request' });
   await assert.rejects(t.hub.trigger('nope'), { code: 'not-found' });
-  const [ref] = await t.hub.trigger('f', { values: { who: 'bob' } });
+  const ref = firstItem(await t.hub.trigger('f', { values: { who: 'bob' } }));
   await t.ended(ref.run);
   const run = await t.hub.findRun(ref.run);
   assert.deepEqual(run?.trigger.values, { who: 'bob', n: '3' });
@@ -282,8 +283,8 @@ test('cancel stops an active run and archives it cancelled; a pend is cancelled 
       '    resource-tags: [db]',
     ),
   );
-  const [r1] = await t.hub.trigger('f');
-  const [r2] = await t.hub.trigger('f');
+  const r1 = firstItem(await t.hub.trigger('f'));
+  const r2 = firstItem(await t.hub.trigger('f'));
   await t.sim.whenHeld('a');
   await t.hub.drained();
   assert.equal(t.hub.listPending().length, 1);
@@ -305,7 +306,7 @@ test('a task can read values answered earlier in the run', async () => {
       - { name: ask, listen: trigger.good, type: data, opts: { form: { title: Q, fields: [{ id: ver, prompt: V, type: text }] } } }
       - { name: use, listen: task.ask.good, type: sim }`),
   );
-  const [ref] = await t.hub.trigger('f', { values: { msg: 'hi' } });
+  const ref = firstItem(await t.hub.trigger('f', { values: { msg: 'hi' } }));
   await t.hub.drained();
   await t.hub.answerData(ref.run, 'ask', { ver: '1.2' });
   await t.ended(ref.run);
@@ -313,7 +314,7 @@ test('a task can read values answered earlier in the run', async () => {
   assert.deepEqual(vars?.ask, { ver: '1.2' }, '{{ask.ver}} resolves');
   assert.equal(vars?.msg, 'hi', 'trigger values are there too');
   assert.equal(vars?.run, ref.run);
-  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask.values?.ver, '1.2');
+  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask?.values?.ver, '1.2');
 });
 
 test('cancel, a dangling bad event and stop all end a run whose data node waits without a timeout', async () => {
@@ -321,20 +322,20 @@ test('cancel, a dangling bad event and stop all end a run whose data node waits 
       - { name: ask, listen: trigger.good, type: data, opts: { form: { title: Q, fields: [{ id: x, prompt: X, type: text }] } } }
       - { name: fails, listen: trigger.good, type: sim, opts: { hold: fails } }`);
   const t = await startHub(yaml);
-  const [r1] = await t.hub.trigger('f');
+  const r1 = firstItem(await t.hub.trigger('f'));
   await t.sim.whenHeld('fails');
   await t.hub.drained();
   await t.hub.cancel(r1.run, 'ann');
   assert.equal((await t.hub.findRun(r1.run))?.status, 'cancelled', 'cancel resolves only once archived');
-  assert.equal((await t.hub.findRun(r1.run))?.nodes.ask.status, 'stopped');
+  assert.equal((await t.hub.findRun(r1.run))?.nodes.ask?.status, 'stopped');
 
-  const [r2] = await t.hub.trigger('f');
+  const r2 = firstItem(await t.hub.trigger('f'));
   await t.sim.whenHeld('fails');
   await t.hub.drained();
   t.sim.release('fails', 1);
   assert.equal((await t.ended(r2.run)).status, 'bad');
 
-  const [r3] = await t.hub.trigger('f');
+  const r3 = firstItem(await t.hub.trigger('f'));
   await t.sim.whenHeld('fails');
   await t.hub.drained();
   const stopped = t.hub.stop(1_000);
@@ -348,13 +349,13 @@ test('an answer queued before the timeout expires wins over it', async () => {
     flow(`
       - { name: ask, listen: trigger.good, type: data, opts: { timeout: 60, form: { title: Q, fields: [{ id: x, prompt: X, type: text }] } } }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   await t.hub.drained();
   const answered = t.hub.answerData(ref.run, 'ask', { x: 'just in time' });
   await t.clock.advance(60_000);
   await answered;
   assert.equal((await t.ended(ref.run)).status, 'good');
-  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask.status, 'good');
+  assert.equal((await t.hub.findRun(ref.run))?.nodes.ask?.status, 'good');
 });
 
 test('a process group a task reports is persisted at once, and killed when the run ends', async () => {
@@ -364,11 +365,11 @@ test('a process group a task reports is persisted at once, and killed when the r
       - { name: a, listen: trigger.good, type: sim, opts: { pgid: 4242, hold: a } }`),
     { deps: { reaper: { identify: (pgid) => `boot/${pgid}`, kill: (pgid) => void killed.push(pgid) } } },
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   await t.sim.whenHeld('a');
   await t.hub.drained();
   const stored = await t.store.getRun(ref.run);
-  assert.deepEqual(stored?.nodes.a.procs, [{ pgid: 4242, id: 'boot/4242' }], 'in the store while the task runs');
+  assert.deepEqual(stored?.nodes.a?.procs, [{ pgid: 4242, id: 'boot/4242' }], 'in the store while the task runs');
   assert.deepEqual(killed, []);
   t.sim.release('a');
   await t.ended(ref.run);
@@ -394,7 +395,7 @@ test('task output lines are published as they come and kept with the run', async
     flow(`
       - { name: a, listen: trigger.good, type: sim, opts: { lines: [one, two] } }`),
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   await t.ended(ref.run);
   const published = t.events.filter((e) => e.kind === 'node-output').map((e) => (e.kind === 'node-output' ? e.line : ''));
   assert.deepEqual(published, ['one', 'two']);
@@ -408,7 +409,7 @@ test('eventsSince replays what a subscriber missed, or says it is too old to rep
       - { name: a, listen: trigger.good, type: sim }`),
     { deps: { eventHistory: 5 } },
   );
-  const [r1] = await t.hub.trigger('f');
+  const r1 = firstItem(await t.hub.trigger('f'));
   await t.ended(r1.run);
   const last = t.hub.lastSeq();
   assert.deepEqual(t.hub.eventsSince(last), []);
@@ -427,9 +428,9 @@ flows:
     tasks:
       - { name: a, listen: trigger.good, type: sim }
 `);
-  const [r1] = await t.hub.trigger('f', { values: { who: 'ann' } });
+  const r1 = firstItem(await t.hub.trigger('f', { values: { who: 'ann' } }));
   await t.ended(r1.run);
-  const [r2] = await t.hub.rerun(r1.run, 'bob');
+  const r2 = firstItem(await t.hub.rerun(r1.run, 'bob'));
   assert.notEqual(r2.run, r1.run);
   await t.ended(r2.run);
   const again = await t.hub.findRun(r2.run);
@@ -447,9 +448,9 @@ flows:
     triggers: [{ name: start, type: data }]
     tasks: [{ name: a, listen: trigger.good, type: sim }]
 `,
-    { edit: (c) => (c.flows[0].env = ['A={{#x}}unclosed']) },
+    { edit: (c) => (itemAt(c.flows, 0).env = ['A={{#x}}unclosed']) },
   );
-  const [ref] = await t.hub.trigger('f');
+  const ref = firstItem(await t.hub.trigger('f'));
   const end = await t.ended(ref.run);
   assert.equal(end.status, 'bad');
   assert.match(end.reason ?? '', /could not prepare the run's environment/);
@@ -462,12 +463,12 @@ test('event numbers keep rising across a restart, so an old seq asks for a resyn
   const yaml = flow(`
       - { name: a, listen: trigger.good, type: sim }`);
   const first = await startHub(yaml, { store });
-  const [r1] = await first.hub.trigger('f');
+  const r1 = firstItem(await first.hub.trigger('f'));
   await first.ended(r1.run);
   const seen = first.hub.lastSeq();
   await first.hub.stop();
   const second = await startHub(yaml, { store, clockStart: first.clock.now() + 1_000 });
-  const [r2] = await second.hub.trigger('f');
+  const r2 = firstItem(await second.hub.trigger('f'));
   await second.ended(r2.run);
   assert.ok(second.hub.lastSeq() > seen, 'numbers rise across the restart');
   assert.equal(second.hub.eventsSince(seen), undefined, 'a seq from before the restart asks for a resync');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { execNode, TIMEOUT_STATUS, type ExecOpts } from '../../src/nodes/exec.js';
 import { fakeContext, groupMembers, isAlive, recordingCheck, type FakeContext } from './fake-context.js';
+import { firstItem } from '../items.js';
 
 function parse(raw: Record<string, unknown>): ExecOpts {
   const check = recordingCheck();
@@ -61,7 +62,7 @@ describe('exec execute', () => {
     const output = ctx.output;
     ctx.output = (stream, line) => {
       output(stream, line);
-      if (line === 'a') aliveAtFirstLine = isAlive(ctx.pgids[0]);
+      if (line === 'a') aliveAtFirstLine = isAlive(firstItem(ctx.pgids));
     };
     const result = await run({ shell: 'echo a; sleep 1; echo b' });
     assert.equal(result.status, 0);
@@ -124,7 +125,7 @@ describe('exec execute', () => {
     const result = await run({ shell: 'sleep 30 & echo started; sleep 30; wait', timeout: 0.3 });
     assert.equal(result.status, TIMEOUT_STATUS);
     assert.match(ctx.linesOf('floe').join('\n'), /timed out after 0.3s/);
-    assert.deepEqual(groupMembers(ctx.pgids[0]), []);
+    assert.deepEqual(groupMembers(firstItem(ctx.pgids)), []);
   });
 
   test('retries a bad status and stops at the first good one', async () => {
@@ -155,7 +156,7 @@ describe('exec execute', () => {
     const result = await run({ shell: 'sleep 30 & sleep 30 & echo started; wait', retries: 2 }, ac.signal);
     assert.equal(result.status, 143);
     assert.equal(ctx.pgids.length, 1, 'no retry after an abort');
-    assert.deepEqual(groupMembers(ctx.pgids[0]), []);
+    assert.deepEqual(groupMembers(firstItem(ctx.pgids)), []);
   });
 
   test('a value that cannot be quoted safely fails the task instead of running', async () => {

@@ -80,7 +80,8 @@ export function groupMembers(pgid: number): number[] {
   const out = execFileSync('ps', ['-e', '-o', 'pid=,pgid=,stat='], { encoding: 'utf8' });
   return out
     .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length === 3 && Number(f[1]) === pgid && !f[2].startsWith('Z'))
-    .map((f) => Number(f[0]));
+    .flatMap((l) => {
+      const [pid, group, stat, ...more] = l.trim().split(/\s+/);
+      return stat !== undefined && more.length === 0 && Number(group) === pgid && !stat.startsWith('Z') ? [Number(pid)] : [];
+    });
 }

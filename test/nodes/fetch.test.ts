@@ -8,6 +8,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { downloadName, fetchNode, resolveLocation, type FetchOpts } from '../../src/nodes/fetch.js';
 import { shownUrl } from '../../src/nodes/shown-url.js';
 import { fakeContext, recordingCheck, type FakeContext } from './fake-context.js';
+import { firstItem } from '../items.js';
 
 const body = 'floe release 1.0\n';
 const sha256 = createHash('sha256').update(body).digest('hex');
@@ -108,7 +109,7 @@ describe('fetch execute', () => {
 
   test('a cached file that changed on disk is fetched again', async () => {
     await run({ url: `${base}/files/tool.tgz`, checksum: sha256 });
-    await writeFile(path.join(ctx.cacheDir, 'fetch', (await cacheFiles())[0]), 'tampered');
+    await writeFile(path.join(ctx.cacheDir, 'fetch', firstItem(await cacheFiles())), 'tampered');
     const result = await run({ url: `${base}/files/tool.tgz`, checksum: sha256, location: 'x' });
     assert.equal(result.status, 0);
     assert.equal(requests.length, 2);

@@ -7,6 +7,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { gitCheckoutNode, refProblem, repoName, type GitCheckoutOpts } from '../../src/nodes/git-checkout.js';
 import { gitEnv } from '../../src/nodes/git-client.js';
 import { fakeContext, recordingCheck, type FakeContext } from './fake-context.js';
+import { entry } from '../items.js';
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' }).trim();
@@ -76,7 +77,7 @@ describe('git-checkout execute', () => {
       hashes[n] = git(repo, 'rev-parse', 'HEAD');
       if (n === 2) git(repo, 'tag', '-a', 'v2', '-m', 'release 2');
     }
-    git(repo, 'checkout', '--quiet', '-b', 'feature', hashes[1]);
+    git(repo, 'checkout', '--quiet', '-b', 'feature', entry(hashes, '1'));
     await writeFile(path.join(repo, 'version'), 'feature\n');
     git(repo, 'commit', '--quiet', '-am', 'feature work');
     hashes.feature = git(repo, 'rev-parse', 'HEAD');
@@ -130,7 +131,7 @@ describe('git-checkout execute', () => {
   });
 
   test('an abbreviated hash cannot be fetched shallowly and falls back to full history', async () => {
-    assert.equal((await run({ url, ref: hashes[2].slice(0, 10), 'sub-dir': 'short' })).status, 0);
+    assert.equal((await run({ url, ref: entry(hashes, '2').slice(0, 10), 'sub-dir': 'short' })).status, 0);
     assert.equal(git(checkout('short'), 'rev-parse', 'HEAD'), hashes[2]);
     assert.ok(ctx.linesOf('floe').some((l) => l.includes('refused; fetching full history')));
     assert.equal(git(checkout('short'), 'rev-parse', '--is-shallow-repository'), 'false');

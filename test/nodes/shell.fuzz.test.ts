@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { renderShell, TemplateError } from '../../src/nodes/template.js';
 import { fuzzParams } from '../fuzz/settings.js';
 import { runShellLines } from './run-shell-lines.js';
+import { itemAt } from '../items.js';
 
 // Arbitrary values in every quoting context and nesting a shell line offers: each render
 // either refuses (only where the context says it must) or, run by /bin/sh and bash, prints
@@ -112,7 +113,7 @@ test('no value changes a shell line, at any nesting: each is refused or printed 
         lines.push({ ctx, v, line });
       }
       for (const { outer, outputs, ran } of await runShellLines(dir, lines.map((l) => l.line), marker)) {
-        const culprits = ran.map((i) => ({ context: lines[i].ctx.name, value: lines[i].v, line: lines[i].line }));
+        const culprits = ran.map((i) => itemAt(lines, i)).map(({ ctx, v, line }) => ({ context: ctx.name, value: v, line }));
         assert.deepEqual(culprits, [], `${outer} ran the marker command`);
         lines.forEach(({ ctx, v, line }, i) => {
           const want = ctx.prints(v);

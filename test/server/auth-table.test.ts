@@ -142,10 +142,10 @@ function variants(path: string): Array<{ name: string; path: string }> {
     { name: 'upper case', path: path.toUpperCase() },
     { name: 'mixed case', path: alternating },
     { name: 'base url in upper case', path: head.toUpperCase() + rest },
-    { name: 'route in title case', path: head + rest.slice(0, letter) + rest[letter].toUpperCase() + rest.slice(letter + 1) },
+    { name: 'route in title case', path: head + rest.slice(0, letter) + rest.charAt(letter).toUpperCase() + rest.slice(letter + 1) },
     { name: 'trailing slash', path: `${path}/` },
-    { name: 'a letter percent-encoded', path: head + rest.slice(0, letter) + pct(rest[letter]) + rest.slice(letter + 1) },
-    { name: 'a letter of the base url percent-encoded', path: inBase ? `/${pct(base[1])}${path.slice(2)}` : path },
+    { name: 'a letter percent-encoded', path: head + rest.slice(0, letter) + pct(rest.charAt(letter)) + rest.slice(letter + 1) },
+    { name: 'a letter of the base url percent-encoded', path: inBase ? `/${pct(base.charAt(1))}${path.slice(2)}` : path },
     { name: 'a slash percent-encoded', path: inBase ? `${head}%2F${rest.slice(1)}` : path },
     { name: 'double slash after the base url', path: `${head}/${rest}` },
     { name: 'leading double slash', path: `/${path}` },
@@ -173,6 +173,7 @@ for (const route of routes) {
   test(`${key}: ${isPublic ? 'public' : 'needs a session'}${viewerMay ? '' : ', not for viewers'}, in every spelling of its path, never 5xx`, async () => {
     for (const id of IDENTITIES) {
       const [canonical, ...others] = variants(route.path);
+      assert.ok(canonical, `${route.path} has a spelling as written`);
       const first = await send(route, canonical.path, id);
       const where = `${id.name}: ${route.method} ${canonical.path} -> ${first.status} ${first.text.slice(0, 200)}`;
       assert.ok(first.status < 500, where);

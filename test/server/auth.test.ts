@@ -4,6 +4,7 @@ import { Auth } from '../../src/server/auth.js';
 import { hashPassword } from '../../src/server/password.js';
 import { ADMIN, startApiHost, type ApiHost, type Reply } from './harness.js';
 import { sendRaw } from './raw-http.js';
+import { firstItem, itemAt } from '../items.js';
 
 type Envelope = { message: string; payload: any };
 
@@ -75,7 +76,7 @@ async function tokenOf(user: keyof typeof PASSWORDS): Promise<string> {
 function cookieOf(r: Reply): string {
   const set = r.headers['set-cookie'];
   assert.ok(Array.isArray(set) && set.length === 1, `one Set-Cookie, got ${String(set)}`);
-  return set[0];
+  return firstItem(set);
 }
 
 test('every guarded route answers 401 "missing session" without a token', async () => {
@@ -164,7 +165,9 @@ test('a good login answers {user, role, token} and sets an HttpOnly SameSite=Str
   assert.match(cookie, /;\s*samesite=strict/i);
   assert.match(cookie, /;\s*path=\//i);
   assert.doesNotMatch(cookie, /;\s*secure/i);
-  assert.equal(new Date(/expires=([^;]+)/i.exec(cookie)![1]).getTime(), Math.floor((now + TTL_MS) / 1000) * 1000);
+  const expires = /expires=([^;]+)/i.exec(cookie)?.[1];
+  assert.ok(expires !== undefined, cookie);
+  assert.equal(new Date(expires).getTime(), Math.floor((now + TTL_MS) / 1000) * 1000);
 });
 
 test('each login makes a new session with the role of its user', async () => {
@@ -201,7 +204,7 @@ test('with no users configured, admin logs in with the admin token as password, 
   assert.deepEqual({ user: ok.body.payload.user, role: ok.body.payload.role }, { user: 'admin', role: 'admin' });
   assert.notEqual(ok.body.payload.token, ADMIN, 'a session has its own token');
   assert.equal((await noUsers.call('GET', '/hosts', undefined, token(ok.body.payload.token))).status, 200);
-  for (const [user, password] of [['admin', 'wrong'], ['admin', `${ADMIN} `], ['root', ADMIN], ['ana', 'ana-pw']]) {
+  for (const [user, password] of [['admin', 'wrong'], ['admin', `${ADMIN} `], ['root', ADMIN], ['ana', 'ana-pw']] as const) {
     assert.equal((await login(noUsers, user, password)).status, 401, `${user}/${password}`);
   }
 });
@@ -221,7 +224,7 @@ test('login bodies that are not {user, password} strings answer 400 without quot
 
 test('the session cookie alone authenticates', async () => {
   const r = await login(users, 'bo', PASSWORDS.bo);
-  const cookie = cookieOf(r).split(';')[0];
+  const cookie = firstItem(cookieOf(r).split(';'));
   const hosts = await users.call('GET', '/hosts', undefined, { Cookie: `theme=dark; ${cookie}; other=1` });
   assert.equal(hosts.status, 200, hosts.text);
   for (const [method, path, body] of GUARDED) {
@@ -385,7 +388,7 @@ test('a login for an unknown user does the same scrypt work as for a known one',
       assert.equal(await auth.login(user, 'wrong'), undefined);
       times.push(Number(process.hrtime.bigint() - t0));
     }
-    return times.sort((x, y) => x - y)[2];
+    return itemAt(times.sort((x, y) => x - y), 2);
   };
   const known = await median('a');
   const unknown = await median('nobody');

@@ -9,6 +9,7 @@ import { hashPassword } from '../../src/server/password.js';
 import { fuzzParams } from '../fuzz/settings.js';
 import { ADMIN, startApiHost } from './harness.js';
 import { exchangeBytes, sendRaw, statusesOf } from './raw-http.js';
+import { itemAt } from '../items.js';
 
 // Whatever a client sends, as HTTP requests, websocket upgrades or websocket frames: the host
 // answers without a 5xx, without a stack trace or a path of its own files, and keeps running.
@@ -112,7 +113,7 @@ const withProtoKey = (json: fc.Arbitrary<string>): fc.Arbitrary<string> =>
   fc.tuple(json, fc.nat(), fc.constantFrom('{"admin":true}', 'null', '[]', '"x"', '{"id":"hello"}')).map(([text, at, value]) => {
     const opens = [...text.matchAll(/\{/g)].map((m) => m.index);
     if (opens.length === 0) return text;
-    const i = opens[at % opens.length] + 1;
+    const i = itemAt(opens, at % opens.length) + 1;
     return `${text.slice(0, i)}"__proto__":${value}${text[i] === '}' ? '' : ','}${text.slice(i)}`;
   });
 

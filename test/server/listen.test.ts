@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { call } from './harness.js';
+import { firstItem } from '../items.js';
 
 const bin = fileURLToPath(new URL('../../../bin/floe.js', import.meta.url));
 const CONFIG = `flows:\n  - id: f\n    triggers: [{ name: start, type: data }]\n    tasks: [{ name: a, listen: trigger.good, type: end }]\n`;
@@ -18,10 +19,10 @@ async function startCli(dir: string, args: string[]): Promise<{ child: ChildProc
   const urls: string[] = [];
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`host exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (l) => {
+    createInterface({ input: child.stdout }).on('line', (l) => {
       const rec = JSON.parse(l) as { msg: string };
-      const m = /^listening on (\S+)$/.exec(rec.msg);
-      if (m) urls.push(m[1]);
+      const listening = /^listening on (\S+)$/.exec(rec.msg)?.[1];
+      if (listening !== undefined) urls.push(listening);
       if (rec.msg === 'host started') resolve();
     });
   });
@@ -56,6 +57,7 @@ test('TLS on pub_bind with a self-signed cert, plain HTTP on a separate prv_bind
   t.after(() => child.kill('SIGKILL'));
   assert.equal(urls.length, 2, urls.join(' '));
   const [pub, prv] = urls;
+  assert.ok(pub !== undefined && prv !== undefined);
   assert.match(pub, /^https:\/\/127\.0\.0\.1:\d+$/);
   assert.match(prv, /^http:\/\/127\.0\.0\.1:\d+$/);
   const ca = await readFile(path.join(dir, 'server.crt'));
@@ -80,11 +82,11 @@ test('one server when pub_bind and prv_bind are the same; a port in use is a cle
   const first = await startCli(dir, ['-pub_bind=127.0.0.1:0', '-host_name=a']);
   t.after(() => first.child.kill('SIGKILL'));
   assert.equal(first.urls.length, 1);
-  const port = new URL(first.urls[0]).port;
+  const port = new URL(firstItem(first.urls)).port;
   const same = `127.0.0.1:${port}`;
   const clash = spawn(process.execPath, [bin, '-conf=floe.yml', '-admin=x', '-host_name=b', `-pub_bind=${same}`, `-prv_bind=${same}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  clash.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  clash.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((r) => clash.once('exit', r));
   assert.equal(code, 1);
   assert.match(stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));

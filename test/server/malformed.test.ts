@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { ADMIN, startApiHost, type ApiHost, type Reply } from './harness.js';
+import { firstItem } from '../items.js';
 
 const YAML = `
 flows:
@@ -127,10 +128,10 @@ test('malformed requests all answer 4xx saying what was wrong, and the host carr
   const h = await startApiHost(YAML);
   t.after(() => h.close());
   const hub = h.real.host.hub;
-  const [build] = await hub.trigger('build');
+  const build = firstItem(await hub.trigger('build'));
   await h.ended(build.run);
   await hub.whenIdle(); // archived, not only ended
-  const [approve] = await hub.trigger('approve');
+  const approve = firstItem(await hub.trigger('approve'));
   await new Promise<void>((resolve) => {
     const off = hub.subscribe((e) => {
       if (e.kind === 'data-required' && e.ref.run === approve.run) {
@@ -161,7 +162,7 @@ test('malformed requests all answer 4xx saying what was wrong, and the host carr
   // Nothing in the table started or changed a run.
   assert.deepEqual(hub.listPending(), []);
   assert.deepEqual(hub.listActive().map((r) => r.ref.run), [approve.run]);
-  assert.equal((await hub.findRun(approve.run))?.nodes.ask.status, 'waiting-data');
+  assert.equal((await hub.findRun(approve.run))?.nodes.ask?.status, 'waiting-data');
   assert.deepEqual((await hub.listArchive()).runs.map((r) => r.ref.run), [build.run]);
 
   // The host still works: health, a normal run through the API, and the waiting answer.
@@ -169,7 +170,7 @@ test('malformed requests all answer 4xx saying what was wrong, and the host carr
   assert.equal(health.status, 200);
   const pushed = await h.call('POST', '/push/data', { ref: { id: 'build', ver: 1 }, form: { id: 'start', values: { msg: 'after' } } });
   assert.equal(pushed.status, 200, pushed.text);
-  const [run] = pushed.body.payload.runs as string[];
+  const run = firstItem(pushed.body.payload.runs as string[]);
   assert.equal((await h.ended(run)).status, 'good');
   const answered = await h.call('POST', '/push/data', { ref: { id: 'approve' }, run: approve.run, form: { id: 'ask', values: { ok: 'true' } } });
   assert.equal(answered.status, 200, answered.text);

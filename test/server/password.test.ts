@@ -39,7 +39,7 @@ test('a tampered hash fails: key, salt or cost changed', async () => {
   const h = parsed(await stored);
   const flip = (b: Buffer, i: number): Buffer => {
     const c = Buffer.from(b);
-    c[i] ^= 1;
+    c.writeUInt8(c.readUInt8(i) ^ 1, i);
     return c;
   };
   const tampered: PasswordHash[] = [
@@ -65,6 +65,7 @@ test('a password is compared after Unicode NFC normalization', async () => {
 test('malformed hashes are rejected by parse and never verify', async () => {
   const good = await stored;
   const [, , , , salt, key] = good.split('$');
+  assert.ok(salt !== undefined && key !== undefined, good);
   const malformed: [string, RegExp][] = [
     ['', /not a hash of the form/],
     ['correct horse', /not a hash of the form/],

@@ -276,7 +276,7 @@ test('cancel of a running run ends it cancelled and kills its process; cancellin
   assert.ok(Date.now() - startedAt < 10_000, 'sleep 30 was killed, not waited for');
   assert.equal(d.status, 'cancelled');
   assert.match((d as Detail & { reason?: string }).reason ?? '', /cancelled by admin/);
-  assert.equal(d.nodes[0].status, 'stopped');
+  assert.equal(d.nodes[0]?.status, 'stopped');
 
   const again = await h.call('POST', `/flows/slow/runs/${run}/cancel`);
   assert.equal(again.status, 409);

@@ -38,8 +38,8 @@ test('a floe host process keeps serving after unauthenticated upgrades and reque
     new Promise<void>((resolve) => {
       createInterface({ input: child.stdout }).on('line', (line) => {
         const rec = JSON.parse(line) as { msg: string };
-        const m = /^listening on (\S+)$/.exec(rec.msg);
-        if (m) url = m[1];
+        const listening = /^listening on (\S+)$/.exec(rec.msg)?.[1];
+        if (listening !== undefined) url = listening;
         if (rec.msg === 'host started') resolve();
       });
     }),

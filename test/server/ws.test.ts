@@ -11,6 +11,7 @@ import { CLOSE_GOING_AWAY, CLOSE_SESSION_ENDED, CLOSE_TOO_SLOW } from '../../src
 import { ADMIN, startApiHost, type ApiHost } from './harness.js';
 import { upgradeRaw } from './raw-http.js';
 import { startReader } from './ws-reader.js';
+import { firstItem } from '../items.js';
 
 const FLOWS = `
 flows:
@@ -105,7 +106,7 @@ class Client {
   frame(type: string, after = 0): Promise<Frame> {
     let i = after;
     return this.waitFor(`a ${type} frame`, () => {
-      for (; i < this.frames.length; i++) if (this.frames[i].type === type) return this.frames[i];
+      for (; i < this.frames.length; i++) if (this.frames[i]!.type === type) return this.frames[i];
       return undefined;
     });
   }
@@ -118,7 +119,7 @@ class Client {
       what,
       () => {
         if (list !== this.events) [list, i] = [this.events, 0];
-        for (; i < list.length; i++) if (pred(list[i])) return list[i];
+        for (; i < list.length; i++) if (pred(list[i]!)) return list[i];
         return undefined;
       },
       ms,
@@ -178,8 +179,7 @@ async function host(t: TestContext, opts: { eventHistory?: number; now?: () => n
 async function pushData(h: ApiHost, flow: string): Promise<string> {
   const r = await h.call('POST', '/push/data', { ref: { id: flow, ver: 1 }, form: { id: 'start', values: {} } });
   assert.equal(r.status, 200, r.text);
-  const [run] = r.body.payload.runs as string[];
-  return run;
+  return firstItem(r.body.payload.runs as string[]);
 }
 
 /** A sample of GET /metrics, e.g. `floe_websocket_clients` or `floe_websocket_dropped_total{reason="too-slow"}`. */
@@ -213,7 +213,7 @@ function hubEvent(h: ApiHost, pred: (e: PublishedEvent) => boolean): Promise<Pub
 async function login(h: ApiHost): Promise<{ token: string; cookie: string }> {
   const r = await h.call('POST', '/login', { user: 'admin', password: ADMIN }, {});
   assert.equal(r.status, 200, r.text);
-  const cookie = String(r.headers['set-cookie']).split(';')[0];
+  const cookie = firstItem(String(r.headers['set-cookie']).split(';'));
   assert.match(cookie, /^floe-sesh=/);
   return { token: r.body.payload.token as string, cookie };
 }
@@ -252,7 +252,7 @@ test('an upgrade with a floe-sesh cookie that does not URL-decode is refused 401
   }
   assert.equal((await h.call('GET', '/health', undefined, {})).status, 200);
   const c = await open(t, `${h.api}/ws`, asAdmin);
-  assert.equal(c.frames[0].type, 'hello');
+  assert.equal(c.frames[0]?.type, 'hello');
 });
 
 test('upgrade paths follow the router\'s rules: exact case, as sent; without a session any path under the base url is 401', async (t) => {
@@ -290,7 +290,7 @@ test('the header, the session cookie and the floe-token subprotocol all authenti
 test('a flow triggered through POST /push/data is followed to its end, every event in seq order without gaps', async (t) => {
   const h = await host(t);
   const c = await open(t, `${h.api}/ws`, asAdmin);
-  const from = c.frames[0].lastSeq as number;
+  const from = c.frames[0]?.lastSeq as number;
   const run = await pushData(h, 'f');
   await c.event('the end of the run', isEnd(run));
   const got = c.events;
@@ -341,7 +341,7 @@ test('a client that reconnects with since gets exactly what it missed: the repla
   const h = await host(t);
   const first = await open(t, `${h.api}/ws`, asAdmin);
   const run = await pushData(h, 'gated');
-  first.send({ type: 'subscribe', run, since: first.frames[0].lastSeq });
+  first.send({ type: 'subscribe', run, since: first.frames[0]?.lastSeq });
   const before = await first.event('the line before', (e) => e.kind === 'node-output' && e.line === 'before');
   first.ws.close();
   await first.whenClosed();
@@ -428,7 +428,7 @@ test('malformed client frames are answered with an error frame and the connectio
   c.ws.send('x'.repeat(70 * 1024));
   assert.equal((await c.whenClosed()).code, 1009);
   const next = await open(t, `${h.api}/ws`, asAdmin);
-  assert.equal(next.frames[0].type, 'hello');
+  assert.equal(next.frames[0]?.type, 'hello');
 });
 
 test('a client whose session ended (logout or expiry) is closed with 1008 at the next event', async (t) => {
@@ -463,8 +463,8 @@ class FrameReader {
     const b = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
     let at = 0;
     while (this.closeCode === undefined && at + 2 <= b.length) {
-      const opcode = b[at] & 0x0f;
-      let len = b[at + 1] & 0x7f;
+      const opcode = b.readUInt8(at) & 0x0f;
+      let len = b.readUInt8(at + 1) & 0x7f;
       let head = 2;
       if (len === 126) [len, head] = [b.length >= at + 4 ? b.readUInt16BE(at + 2) : Infinity, 4];
       else if (len === 127) [len, head] = [b.length >= at + 10 ? Number(b.readBigUInt64BE(at + 2)) : Infinity, 10];
@@ -543,8 +543,8 @@ test('a client that stops reading is closed with 4008 and stalls neither the hub
   assert.equal((await h.ended(run)).status, 'good');
   assert.equal(closeCode, CLOSE_TOO_SLOW);
   const got = texts.map((s) => JSON.parse(s) as Frame);
-  assert.equal(got[0].type, 'hello');
-  assert.equal(got[0].lastSeq, from);
+  assert.equal(got[0]?.type, 'hello');
+  assert.equal(got[0]?.lastSeq, from);
   const seqs = got.slice(1).map((f) => f.event.seq as number);
   assert.deepEqual(seqs, seqs.map((_, i) => from + 1 + i), 'what it got before the close is a gapless prefix');
   assert.ok(seqs.at(-1)! < h.real.host.hub.lastSeq(), 'and it was dropped before the end');
@@ -608,8 +608,8 @@ test('each event is encoded once, however many clients replay or hear it', async
   const clients = await Promise.all(Array.from({ length: 5 }, () => open(t, `${h.api}/ws`, asAdmin)));
   for (const c of clients) c.send({ type: 'subscribe', since: from });
   const subscribed = await Promise.all(clients.map((c) => c.frame('subscribed')));
-  for (const [i, c] of clients.entries()) await c.waitFor('the replay', () => c.events.length === subscribed[i].replayed);
-  const replayed = subscribed[0].replayed as number;
+  for (const [i, c] of clients.entries()) await c.waitFor('the replay', () => c.events.length === subscribed[i]?.replayed);
+  const replayed = firstItem(subscribed).replayed as number;
   assert.ok(replayed > 5);
   assert.equal(await metric(h, ENCODED), replayed, '5 clients replayed each event, encoded once');
 
@@ -652,7 +652,7 @@ test('a long replay goes out in slices, letting the host do other work in betwee
   assert.equal((await c.frame('subscribed')).replayed, replayed);
   await c.waitFor('the first yield', () => sentBeforeYield !== undefined);
   assert.ok(sentBeforeYield! < replayed, `the replay let go of the loop after ${sentBeforeYield} of ${replayed} events`);
-  const [ref] = (await live) as Array<{ run: string }>;
+  const ref = firstItem((await live) as Array<{ run: string }>);
   await c.event('the end of the run started during the replay', isEnd(ref.run));
   assert.deepEqual(c.events, JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from))), 'the replay, then the live events: no gap, no duplicate');
 });

@@ -4,6 +4,7 @@ import { FloeError, type ErrorCode } from '../../src/errors.js';
 import type { OutputLine } from '../../src/model/output.js';
 import type { RunRecord, RunStatus } from '../../src/model/run.js';
 import type { Store } from '../../src/store/store.js';
+import { entry, firstItem, itemAt } from '../items.js';
 
 export interface OpenedStore {
   store: Store;
@@ -223,9 +224,9 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       it('pages with before cover every archived run exactly once, and the last page has no next', async ({ store }) => {
         const expected: Record<string, string[]> = { build: [], deploy: [], 'build-x': [] };
         for (let i = 1; i <= 45; i++) {
-          const flow = ['build', 'deploy', 'build-x'][i % 3];
+          const flow = itemAt(['build', 'deploy', 'build-x'], i % 3);
           await store.archive(runRecord(`r${i}`, flow, 'good'));
-          expected[flow].unshift(`r${i}`);
+          entry(expected, flow).unshift(`r${i}`);
         }
         for (const [flow, want] of Object.entries(expected)) assert.deepEqual(await archivedIds(store, flow, 4), want);
         const all = await archivedIds(store, undefined, 10);
@@ -314,7 +315,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const pend = runRecord('p');
         await store.addPend(pend);
         pend.status = 'bad';
-        (await store.listPending())[0].status = 'good';
+        firstItem(await store.listPending()).status = 'good';
         const gotPend = await store.getRun('p');
         assert.equal(gotPend?.status, 'pending');
         if (gotPend) gotPend.trigger.values.branch = 'evil';
@@ -322,17 +323,17 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const act = runRecord('a', 'build', 'running');
         await store.activate(act);
         act.nodes.x = { id: 'x', status: 'bad', startTime: 0, attempts: 1 };
-        (await store.listActive())[0].reason = 'changed';
+        firstItem(await store.listActive()).reason = 'changed';
 
         const arc = runRecord('z', 'build', 'good');
         await store.archive(arc);
         arc.reason = 'changed';
-        (await store.listArchive()).runs[0].reason = 'changed';
+        firstItem((await store.listArchive()).runs).reason = 'changed';
 
-        const out = [line('build', 0)];
-        await store.appendOutput('a', out);
-        out[0].line = 'changed';
-        (await store.getOutput('a'))[0].line = 'changed';
+        const stored = line('build', 0);
+        await store.appendOutput('a', [stored]);
+        stored.line = 'changed';
+        firstItem(await store.getOutput('a')).line = 'changed';
 
         assert.deepEqual(await store.getRun('p'), runRecord('p'));
         assert.deepEqual(await store.getRun('a'), runRecord('a', 'build', 'running'));

@@ -109,6 +109,7 @@ describe('LevelStore on disk', () => {
         const acks = await runAndKill(script, storeDir, 300 + Math.floor(Math.random() * 900));
         for (const ack of acks) {
           const [what, value] = ack.split(' ');
+          assert.ok(value !== undefined, `an ack is "<what> <value>", got ${JSON.stringify(ack)}`);
           if (what === 'num') maxNumber = Math.max(maxNumber, Number(value));
           else lastState.set(value, what as List);
         }
@@ -127,7 +128,8 @@ describe('LevelStore on disk', () => {
           for (const [id, acked] of lastState) {
             const lists = where.get(id);
             assert.ok(lists, `${id} was acknowledged as ${acked} but is in no list`);
-            assert.ok(order.indexOf(lists[0]) >= order.indexOf(acked), `${id} acknowledged ${acked}, found ${lists[0]}`);
+            const [found] = lists;
+            assert.ok(found !== undefined && order.indexOf(found) >= order.indexOf(acked), `${id} acknowledged ${acked}, found ${found}`);
           }
           assert.ok((await store.nextRunNumber()) > maxNumber, `counter not past ${maxNumber}`);
         } finally {

@@ -30,7 +30,7 @@ export function registerFlows(router: ApiRouter, deps: ApiDeps): void {
 
   router.get('/flows/:id', async (ctx) => {
     const q = new Query(ctx.query, ['ver', 'limit', 'before']);
-    const id = ctx.params.id;
+    const id = routeParam(ctx, 'id');
     const ver = q.int('ver', COUNT);
     const limit = q.int('limit', { min: 1, max: ARCHIVE_PAGE_MAX }) ?? ARCHIVE_PAGE;
     const before = q.int('before', COUNT);
@@ -81,7 +81,8 @@ export function registerFlows(router: ApiRouter, deps: ApiDeps): void {
 
 /** The run `:runId`, which must belong to flow `:id`; 404 otherwise. */
 async function runOfFlow(deps: ApiDeps, ctx: ApiContext): Promise<RunRecord> {
-  const { id, runId } = ctx.params;
+  const id = routeParam(ctx, 'id');
+  const runId = routeParam(ctx, 'runId');
   const r = await deps.hub.findRun(runId);
   if (!r || r.ref.flowRef.id !== id) {
     const other = r ? ` (it is a run of flow ${r.ref.flowRef.id})` : '';
@@ -108,7 +109,14 @@ async function outputPage(deps: ApiDeps, run: string, q: OutputQuery): Promise<O
   const limit = q.limit ?? OUTPUT_TAIL;
   // One line more than asked says whether another page exists.
   const lines = await deps.hub.getOutput(run, { ...q, limit: limit + 1 });
-  if (lines.length <= limit) return { lines };
-  const page = lines.slice(0, limit);
-  return { lines: page, next: page[page.length - 1].n + 1 };
+  const last = lines[limit - 1];
+  if (lines.length <= limit || !last) return { lines };
+  return { lines: lines.slice(0, limit), next: last.n + 1 };
+}
+
+/** A `:name` of the matched route: the router sets each one its path names, so a missing one is a bug here. */
+function routeParam(ctx: ApiContext, name: string): string {
+  const value = ctx.params[name];
+  if (value === undefined) throw new FloeError('internal', `route ${ctx.path} has no :${name}`);
+  return value;
 }
