@@ -62,7 +62,10 @@ async function spawnFloor(): Promise<Summary> {
 }
 
 async function startHost(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-admin=bench', '-pub_bind=127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-admin=bench', '-pub_bind=127.0.0.1:0'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('exit', (c) => reject(new Error(`host exited ${c}`)));
     createInterface({ input: child.stdout }).on('line', (l) => {
@@ -76,7 +79,10 @@ async function startHost(dir: string): Promise<{ child: ChildProcess; url: strin
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-bench-http-'));
   try {
-    await writeFile(path.join(dir, 'floe.yml'), `common: { store-type: local }\nflows:\n  - id: one\n    triggers: [{ name: start, type: data }]\n    tasks: [{ id: t0, listen: trigger.good, type: exec, opts: { cmd: 'true' } }]\n`);
+    await writeFile(
+      path.join(dir, 'floe.yml'),
+      `common: { store-type: local }\nflows:\n  - id: one\n    triggers: [{ name: start, type: data }]\n    tasks: [{ id: t0, listen: trigger.good, type: exec, opts: { cmd: 'true' } }]\n`,
+    );
     const { child, url } = await startHost(dir);
     const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/build/api/ws`, { headers: { 'X-Floe-Auth': 'bench' } });
     await new Promise<void>((r, j) => {
@@ -97,7 +103,11 @@ async function main(): Promise<void> {
       const started = new Promise<number>((r) => (onStart = () => r(performance.now())));
       const ended = new Promise<void>((r) => (onEnd = () => r()));
       const t0 = performance.now();
-      const res = await post(`${url}/build/api/push/data`, { ref: { id: 'one', ver: 1 }, form: { id: 'start', values: {} } }, { 'X-Floe-Auth': 'bench' });
+      const res = await post(
+        `${url}/build/api/push/data`,
+        { ref: { id: 'one', ver: 1 }, form: { id: 'start', values: {} } },
+        { 'X-Floe-Auth': 'bench' },
+      );
       const acked = performance.now();
       if (res.status !== 200) throw new Error(`push/data answered ${res.status}: ${res.text}`);
       const s = await started;

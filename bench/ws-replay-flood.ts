@@ -53,7 +53,10 @@ async function attack(a: Attack): Promise<AttackResult> {
   while (performance.now() - t0 < a.probeMs) {
     const sent = performance.now();
     inFlight.push(
-      Promise.race([call(undefined, a.health, 'GET').then(() => performance.now() - sent), new Promise<number>((r) => setTimeout(() => r(-1), 20_000))]).then((ms) => {
+      Promise.race([
+        call(undefined, a.health, 'GET').then(() => performance.now() - sent),
+        new Promise<number>((r) => setTimeout(() => r(-1), 20_000)),
+      ]).then((ms) => {
         probes.push([sent - t0, ms]);
       }),
     );

@@ -55,7 +55,13 @@ export function formatProblem(p: ConfigProblem): string {
 /** A config that failed validation; carries every error (and warning) found. */
 export class ConfigError extends FloeError {
   constructor(readonly problems: ConfigProblem[]) {
-    super('config-invalid', problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n'));
+    super(
+      'config-invalid',
+      problems
+        .filter((p) => p.severity === 'error')
+        .map(formatProblem)
+        .join('\n'),
+    );
   }
 }
 

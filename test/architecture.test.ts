@@ -34,7 +34,11 @@ function readFacts(name: string, text: string): FileFacts {
       if (arg && ts.isStringLiteralLike(arg)) specifiers.push(arg.text);
     } else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) {
       specifiers.push(n.argument.literal.text);
-    } else if (ts.isPropertyAccessExpression(n) && ts.isIdentifier(n.expression) && IMPURE_MEMBERS.has(`${n.expression.text}.${n.name.text}`)) {
+    } else if (
+      ts.isPropertyAccessExpression(n) &&
+      ts.isIdentifier(n.expression) &&
+      IMPURE_MEMBERS.has(`${n.expression.text}.${n.name.text}`)
+    ) {
       impureCalls.push(`${n.expression.text}.${n.name.text} (line ${line(n)})`);
     } else if (ts.isIdentifier(n) && IMPURE_GLOBALS.has(n.text) && !(ts.isPropertyAccessExpression(n.parent) && n.parent.name === n)) {
       impureCalls.push(`${n.text} (line ${line(n)})`);
@@ -187,7 +191,16 @@ test('the cycle finder names the path of each cycle and passes a graph without o
     ['e', ['e']],
   ]);
   assert.deepEqual(findCycles(cyclic), ['a -> b -> c -> a', 'e -> e']);
-  assert.deepEqual(findCycles(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]])), []);
+  assert.deepEqual(
+    findCycles(
+      new Map([
+        ['a', ['b', 'c']],
+        ['b', ['c']],
+        ['c', []],
+      ]),
+    ),
+    [],
+  );
 });
 
 test('src has no import cycles between files', () => {
@@ -199,26 +212,47 @@ test('src has no import cycles between files', () => {
 });
 
 test('src/model, the run vocabulary, imports nothing outside src/model', () => {
-  assert.ok([...src.facts.keys()].some((f) => isUnder(f, 'src/model')), 'src/model has no files');
-  assert.deepEqual(violations((e) => isUnder(e.from, 'src/model') && !isUnder(e.to, 'src/model')), []);
+  assert.ok(
+    [...src.facts.keys()].some((f) => isUnder(f, 'src/model')),
+    'src/model has no files',
+  );
+  assert.deepEqual(
+    violations((e) => isUnder(e.from, 'src/model') && !isUnder(e.to, 'src/model')),
+    [],
+  );
 });
 
 test('src/hub imports no I/O library and never reads the clock or randomness itself', () => {
   const io = ['koa', '@koa/router', 'ws', 'level', 'execa', 'simple-git', 'node-fetch', 'node:fs', 'node:child_process'];
-  assert.deepEqual(violations((e) => isUnder(e.from, 'src/hub') && io.some((p) => isPackage(e.to, p))), []);
+  assert.deepEqual(
+    violations((e) => isUnder(e.from, 'src/hub') && io.some((p) => isPackage(e.to, p))),
+    [],
+  );
   const calls = [...src.facts].filter(([f]) => isUnder(f, 'src/hub')).flatMap(([f, facts]) => facts.impureCalls.map((c) => `${f}: ${c}`));
   assert.deepEqual(calls, []);
 });
 
 test('src/config imports nothing from src/server, src/host or src/cli', () => {
-  assert.deepEqual(violations((e) => isUnder(e.from, 'src/config') && ['src/server', 'src/host', 'src/cli'].some((d) => isUnder(e.to, d))), []);
+  assert.deepEqual(
+    violations((e) => isUnder(e.from, 'src/config') && ['src/server', 'src/host', 'src/cli'].some((d) => isUnder(e.to, d))),
+    [],
+  );
 });
 
 test('src/server imports nothing from src/cli or src/host', () => {
-  assert.deepEqual(violations((e) => isUnder(e.from, 'src/server') && ['src/cli', 'src/host'].some((d) => isUnder(e.to, d))), []);
+  assert.deepEqual(
+    violations((e) => isUnder(e.from, 'src/server') && ['src/cli', 'src/host'].some((d) => isUnder(e.to, d))),
+    [],
+  );
 });
 
 test('only src/cli imports src/cli, and nothing in src imports src/testing, test or bench', () => {
-  assert.deepEqual(violations((e) => !isUnder(e.from, 'src/cli') && isUnder(e.to, 'src/cli')), []);
-  assert.deepEqual(violations((e) => ['src/testing', 'test', 'bench'].some((d) => isUnder(e.to, d))), []);
+  assert.deepEqual(
+    violations((e) => !isUnder(e.from, 'src/cli') && isUnder(e.to, 'src/cli')),
+    [],
+  );
+  assert.deepEqual(
+    violations((e) => ['src/testing', 'test', 'bench'].some((d) => isUnder(e.to, d))),
+    [],
+  );
 });

@@ -59,7 +59,10 @@ async function readTokenFile(file: string, warn: (message: string, fields: Recor
     throw new FlagError(`flag -admin_file: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const newline = text.search(/\r?\n/);
-  if (newline < 0 && text.length >= MAX_FILE_BYTES) throw new FlagError(`flag -admin_file: the first line of ${file} is over ${MAX_FILE_BYTES} bytes; it should hold the admin token alone`);
+  if (newline < 0 && text.length >= MAX_FILE_BYTES)
+    throw new FlagError(
+      `flag -admin_file: the first line of ${file} is over ${MAX_FILE_BYTES} bytes; it should hold the admin token alone`,
+    );
   const token = (newline < 0 ? text : text.slice(0, newline)).trim();
   if (token === '') throw new FlagError(`flag -admin_file: the first line of ${file} is empty; it should hold the admin token`);
   // Like ssh with its keys, but a warning: a container's mounted secret is often 0644 in a

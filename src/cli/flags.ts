@@ -12,10 +12,19 @@ export interface FlagSpec {
 export const HOST_FLAGS: FlagSpec[] = [
   { name: 'conf', kind: 'string', default: 'default.yml', help: 'config file to load' },
   { name: 'host_name', kind: 'string', default: 'h1', help: 'name of this host; run ids are <host_name>-<n>' },
-  { name: 'admin', kind: 'string', help: 'admin token accepted by the API; other processes can read it here: prefer -admin_file or FLOE_ADMIN (a random one is made when none is given)' },
+  {
+    name: 'admin',
+    kind: 'string',
+    help: 'admin token accepted by the API; other processes can read it here: prefer -admin_file or FLOE_ADMIN (a random one is made when none is given)',
+  },
   { name: 'admin_file', kind: 'string', help: 'file whose first line is the admin token (chmod 600)' },
   { name: 'tags', kind: 'list', default: 'master', help: 'comma separated host tags, matched against flow host-tags' },
-  { name: 'pub_bind', kind: 'bind', default: '127.0.0.1:8080', help: 'host:port of the public API and dashboard (port 0 picks a free one)' },
+  {
+    name: 'pub_bind',
+    kind: 'bind',
+    default: '127.0.0.1:8080',
+    help: 'host:port of the public API and dashboard (port 0 picks a free one)',
+  },
   { name: 'pub_cert', kind: 'string', help: 'TLS certificate file for pub_bind' },
   { name: 'pub_key', kind: 'string', help: 'TLS key file for pub_bind' },
   { name: 'prv_bind', kind: 'bind', help: 'host:port of the host-to-host API (defaults to pub_bind)' },
@@ -54,7 +63,10 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): { values: FlagVal
     const name = flag.replace(/-/g, '_');
     const spec = byName.get(name) ?? byName.get(flag);
     if (!spec) {
-      const near = closest(name, specs.map((s) => s.name));
+      const near = closest(
+        name,
+        specs.map((s) => s.name),
+      );
       throw new FlagError(`unknown flag ${arg.split('=')[0]}${near ? ` (did you mean -${near}?)` : ''}; see floe --help`);
     }
     let raw = m?.[2];
@@ -82,7 +94,8 @@ function convert(spec: FlagSpec, raw: string | undefined): string | boolean | st
       return items;
     }
     case 'bind':
-      if (!parseBind(raw ?? '')) throw new FlagError(`flag -${spec.name} is host:port with a port from 0 to 65535, e.g. 127.0.0.1:8080; got "${raw}"`);
+      if (!parseBind(raw ?? ''))
+        throw new FlagError(`flag -${spec.name} is host:port with a port from 0 to 65535, e.g. 127.0.0.1:8080; got "${raw}"`);
       return raw ?? '';
     case 'string':
       if (raw === undefined || raw === '') throw new FlagError(`flag -${spec.name} needs a non-empty value (${spec.help})`);

@@ -23,8 +23,10 @@ export async function hashPasswordCommand(
 ): Promise<number> {
   if (argv.length > 0) {
     // Not quoting the argument: it may be the password.
-    io.err('floe: hash-password takes no arguments; a password on the command line lands in shell history. '
-      + 'Type it at the prompt, or pipe it in: floe hash-password < file\n');
+    io.err(
+      'floe: hash-password takes no arguments; a password on the command line lands in shell history. ' +
+        'Type it at the prompt, or pipe it in: floe hash-password < file\n',
+    );
     return 2;
   }
   let password: string;

@@ -84,9 +84,14 @@ async function runHost(argv: string[], io: Io): Promise<number> {
   if (rest.length > 0) throw new FlagError(`unexpected argument ${rest[0]}; flags look like -name=value (see floe --help)`);
   const hostName = String(values.host_name);
   if (!/^[A-Za-z0-9][A-Za-z0-9_.]*$/.test(hostName)) {
-    throw new FlagError(`flag -host_name is letters, digits, _ and . (it prefixes run ids like ${hostName.replace(/[^A-Za-z0-9_.]/g, '') || 'h1'}-3); got "${hostName}"`);
+    throw new FlagError(
+      `flag -host_name is letters, digits, _ and . (it prefixes run ids like ${hostName.replace(/[^A-Za-z0-9_.]/g, '') || 'h1'}-3); got "${hostName}"`,
+    );
   }
-  for (const [cert, key] of [['pub_cert', 'pub_key'], ['prv_cert', 'prv_key']] as const) {
+  for (const [cert, key] of [
+    ['pub_cert', 'pub_key'],
+    ['prv_cert', 'prv_key'],
+  ] as const) {
     if ((values[cert] === undefined) !== (values[key] === undefined)) throw new FlagError(`flags -${cert} and -${key} go together`);
   }
   const graceMs = graceFromEnv();
@@ -133,17 +138,25 @@ async function runHost(argv: string[], io: Io): Promise<number> {
         tags: values.tags as string[],
         adminToken,
         pub: { bind: String(values.pub_bind), cert: optional(values.pub_cert), key: optional(values.pub_key) },
-        prv: values.prv_bind ? { bind: String(values.prv_bind), cert: optional(values.prv_cert), key: optional(values.prv_key) } : undefined,
+        prv: values.prv_bind
+          ? { bind: String(values.prv_bind), cert: optional(values.prv_cert), key: optional(values.prv_key) }
+          : undefined,
         log,
       });
     } catch (err) {
       await host.stop();
       throw err;
     }
-    log.info({ host: hostName, tags: values.tags, conf: values.conf, workspaces: host.workspaceRoot, flows: host.config.flows.map((f) => f.id) }, 'host started');
+    log.info(
+      { host: hostName, tags: values.tags, conf: values.conf, workspaces: host.workspaceRoot, flows: host.config.flows.map((f) => f.id) },
+      'host started',
+    );
     await stopRequested;
     let code = 0;
-    for (const [what, step] of [['server', () => serving.close()], ['host', () => host.stop()]] as const) {
+    for (const [what, step] of [
+      ['server', () => serving.close()],
+      ['host', () => host.stop()],
+    ] as const) {
       try {
         await step();
       } catch (err) {

@@ -214,12 +214,7 @@ export function fieldPos(opts: TreeEntry | undefined, owner: Pos, field: string 
 }
 
 /** An OptsCheck that records problems of `<ownerPath>.opts.<field>` at the field's place. */
-export function optsCheckAt(
-  r: FieldReader,
-  opts: TreeEntry | undefined,
-  owner: Pos,
-  ownerPath: string,
-): OptsCheck {
+export function optsCheckAt(r: FieldReader, opts: TreeEntry | undefined, owner: Pos, ownerPath: string): OptsCheck {
   const optsPath = childPath(ownerPath, 'opts');
   const place = (field: string | undefined): [Pos, string] => [
     fieldPos(opts, owner, field),

@@ -66,7 +66,11 @@ function readTask(r: FieldReader, map: TreeMap, path: string, named: Named | und
   const listenEntry = entryOf(map, 'listen');
   let listen: string | undefined;
   if (listenEntry?.value.kind === 'seq') {
-    r.error(listenEntry.value.pos, childPath(path, 'listen'), 'listen must be one tag (a string); to wait for several tags use a merge (class: merge, wait: [...])');
+    r.error(
+      listenEntry.value.pos,
+      childPath(path, 'listen'),
+      'listen must be one tag (a string); to wait for several tags use a merge (class: merge, wait: [...])',
+    );
   } else {
     listen = r.str(map, path, 'listen');
     if (r.given(map, 'listen') === undefined) {
@@ -75,15 +79,22 @@ function readTask(r: FieldReader, map: TreeMap, path: string, named: Named | und
     }
   }
   if (entryOf(map, 'wait') && listenEntry) {
-    r.warn(entryOf(map, 'wait')!.keyPos, childPath(path, 'wait'), 'wait is for merges (class: merge); a task only listens, so wait is ignored');
+    r.warn(
+      entryOf(map, 'wait')!.keyPos,
+      childPath(path, 'wait'),
+      'wait is for merges (class: merge); a task only listens, so wait is ignored',
+    );
   }
   const type = readTaskType(r, map, path, registry);
   const good = r.intList(map, path, 'good') ?? [0];
   const ignoreFail = r.bool(map, path, 'ignore-fail') ?? false;
   const useStatus = r.bool(map, path, 'use-status') ?? false;
   if (ignoreFail && useStatus) {
-    r.error(entryOf(map, 'use-status')!.value.pos, childPath(path, 'use-status'),
-      'ignore-fail and use-status cannot both be true: ignore-fail always emits .good, use-status emits the exit status');
+    r.error(
+      entryOf(map, 'use-status')!.value.pos,
+      childPath(path, 'use-status'),
+      'ignore-fail and use-status cannot both be true: ignore-fail always emits .good, use-status emits the exit status',
+    );
   }
   const optsEntry = entryOf(map, 'opts');
   let opts: Record<string, unknown> = {};
@@ -144,7 +155,11 @@ function readMerge(r: FieldReader, map: TreeMap, path: string, named: Named | un
   const listen = entryOf(map, 'listen');
   if (listen) {
     const tag = listen.value.kind === 'scalar' ? ` [${String(listen.value.value)}]` : '';
-    r.error(listen.keyPos, childPath(path, 'listen'), `a merge does not listen; it waits for the tags in wait (e.g. wait:${tag || ' [task.a.good, task.b.good]'})`);
+    r.error(
+      listen.keyPos,
+      childPath(path, 'listen'),
+      `a merge does not listen; it waits for the tags in wait (e.g. wait:${tag || ' [task.a.good, task.b.good]'})`,
+    );
   }
   for (const key of TASK_ONLY_ON_MERGE) {
     const e = entryOf(map, key);

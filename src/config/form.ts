@@ -98,12 +98,7 @@ export function parseForm(raw: unknown, check: OptsCheck, field: string): FormCo
   return errors === 0 ? { title, fields } : undefined;
 }
 
-function parseField(
-  item: unknown,
-  at: string,
-  check: OptsCheck,
-  error: (field: string, message: string) => void,
-): FormField | undefined {
+function parseField(item: unknown, at: string, check: OptsCheck, error: (field: string, message: string) => void): FormField | undefined {
   if (!isRecord(item)) {
     error(at, `a form field must be a map with id, prompt and type, got ${describe(item)}`);
     return undefined;
@@ -153,13 +148,7 @@ function parseField(
   return f;
 }
 
-function warnUnknown(
-  raw: Record<string, unknown>,
-  known: readonly string[],
-  at: string,
-  check: OptsCheck,
-  what: string,
-): void {
+function warnUnknown(raw: Record<string, unknown>, known: readonly string[], at: string, check: OptsCheck, what: string): void {
   for (const key of Object.keys(raw)) {
     if (known.includes(key)) continue;
     const hint = didYouMean(key, known) || ` (known: ${known.join(', ')})`;

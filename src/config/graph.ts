@@ -35,7 +35,10 @@ export function describeFlowGraph(flow: FlowConfig, endsRun: EndsRun = endType):
   const order = tagOrder(flow, [...listeners.keys()], endsRun);
   const width = Math.max(...order.map((t) => t.length));
   for (const tag of order) {
-    const heard = listeners.get(tag)!.map((n) => describeListener(n, endsRun)).join(', ');
+    const heard = listeners
+      .get(tag)!
+      .map((n) => describeListener(n, endsRun))
+      .join(', ');
     const never = tag !== 'trigger.good' && !flow.nodes.some((n) => canEmit(n, tag, endsRun)) ? '  (never emitted)' : '';
     lines.push(`  ${tag.padEnd(width)}  -> ${heard}${never}`);
   }

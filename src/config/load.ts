@@ -78,10 +78,14 @@ export function loadYaml(text: string, file: string): LoadResult {
     return { problems, nodes: 0 };
   }
   const { doc, secondDocAt, stoppedAt } = parsed;
-  for (const [severity, list] of [['error', doc.errors], ['warning', doc.warnings]] as const) {
+  for (const [severity, list] of [
+    ['error', doc.errors],
+    ['warning', doc.warnings],
+  ] as const) {
     for (const e of list.slice(0, MAX_YAML_PROBLEMS)) report(severity, e.pos[0], e.message);
     const firstHidden = list[MAX_YAML_PROBLEMS];
-    if (firstHidden) report(severity, firstHidden.pos[0], `${list.length - MAX_YAML_PROBLEMS} more ${severity}s from here on are not shown`);
+    if (firstHidden)
+      report(severity, firstHidden.pos[0], `${list.length - MAX_YAML_PROBLEMS} more ${severity}s from here on are not shown`);
   }
   if (stoppedAt !== undefined) report('error', stoppedAt, `more than ${MAX_YAML_PROBLEMS} YAML errors; reading stopped here`);
   if (secondDocAt !== undefined) report('error', secondDocAt, 'a config is one YAML document; a second one starts here');

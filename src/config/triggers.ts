@@ -121,7 +121,11 @@ function readRefs(r: FieldReader, opts: TreeMap, path: string, key: string): str
     if (ref.startsWith('refs/')) return;
     const item = (e.value.kind === 'seq' ? e.value.items[i] : undefined) ?? e.value;
     const p = e.value.kind === 'seq' ? childPath(childPath(path, key), i) : childPath(path, key);
-    r.warn(item.pos, p, `${quoteValue(ref)} does not start with refs/ and will match no ref; did you mean ${quoteValue(`refs/heads/${ref}`)}?`);
+    r.warn(
+      item.pos,
+      p,
+      `${quoteValue(ref)} does not start with refs/ and will match no ref; did you mean ${quoteValue(`refs/heads/${ref}`)}?`,
+    );
   });
   return refs;
 }

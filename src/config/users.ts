@@ -26,14 +26,19 @@ export function readUsers(r: FieldReader, common: TreeMap, commonPath: string): 
     r.checkKeys(map, at, USER_KEYS, 'a user');
     const name = r.str(map, at, 'user');
     if (r.given(map, 'user') === undefined) r.missing(map, at, 'user', 'a user needs a user name');
-    else if (name !== undefined && name.trim() === '') r.error(entryOf(map, 'user')!.value.pos, childPath(at, 'user'), 'user must not be empty');
+    else if (name !== undefined && name.trim() === '')
+      r.error(entryOf(map, 'user')!.value.pos, childPath(at, 'user'), 'user must not be empty');
     const password = readHash(r, map, at);
     const role = r.oneOf(map, at, 'role', USER_ROLES) ?? 'user';
     if (name === undefined || name.trim() === '') return;
     const namePos = r.at(entryOf(map, 'user')!.value.pos, childPath(at, 'user'));
     const first = seen.get(name);
     if (first) {
-      r.error(namePos, namePos.path, `user ${quoteValue(name)} is already defined at ${formatPos(first)} (${first.path}); user names must be unique`);
+      r.error(
+        namePos,
+        namePos.path,
+        `user ${quoteValue(name)} is already defined at ${formatPos(first)} (${first.path}); user names must be unique`,
+      );
       return;
     }
     seen.set(name, namePos);
@@ -61,7 +66,9 @@ function readHash(r: FieldReader, map: TreeMap, path: string): string | undefine
   }
   const parsed = parsePasswordHash(v.value);
   if ('error' in parsed) {
-    const what = v.value.startsWith('scrypt$') ? `password is a malformed scrypt hash: ${parsed.error}` : 'password must be a scrypt hash, not the password itself';
+    const what = v.value.startsWith('scrypt$')
+      ? `password is a malformed scrypt hash: ${parsed.error}`
+      : 'password must be a scrypt hash, not the password itself';
     r.error(v.pos, p, `${what} (${howTo})`);
     return undefined;
   }

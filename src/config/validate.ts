@@ -24,10 +24,28 @@ export { USER_KEYS, USER_ROLES, DEFAULT_SESSION_TTL_SEC } from './users.js';
 
 export const TOP_KEYS = ['common', 'flows'] as const;
 export const COMMON_KEYS = [
-  'hosts', 'base-url', 'config-path', 'store-type', 'store-root', 'workspace-root', 'git-key', 'users', 'session-ttl',
+  'hosts',
+  'base-url',
+  'config-path',
+  'store-type',
+  'store-root',
+  'workspace-root',
+  'git-key',
+  'users',
+  'session-ttl',
 ] as const;
 export const FLOW_KEYS = [
-  'id', 'ver', 'name', 'reuse-space', 'host-tags', 'resource-tags', 'env', 'flow-file', 'triggers', 'tasks', 'merges',
+  'id',
+  'ver',
+  'name',
+  'reuse-space',
+  'host-tags',
+  'resource-tags',
+  'env',
+  'flow-file',
+  'triggers',
+  'tasks',
+  'merges',
 ] as const;
 /** What a flow-file may set; triggers and placement must be known before it is read. */
 export const FLOW_FILE_KEYS = ['env', 'tasks', 'merges'] as const;
@@ -81,7 +99,8 @@ function readConfig(r: FieldReader, root: TreeNode, file: string, registry: Node
   const common = readCommon(r, commonMap ?? { kind: 'map', entries: [], pos: map.pos });
   const flows: FlowConfig[] = [];
   const flowsSeq = r.seq(map, '', 'flows');
-  if (r.given(map, 'flows') === undefined) r.warn(entryOf(map, 'flows')?.keyPos ?? map.pos, 'flows', 'no flows: this host has nothing to run');
+  if (r.given(map, 'flows') === undefined)
+    r.warn(entryOf(map, 'flows')?.keyPos ?? map.pos, 'flows', 'no flows: this host has nothing to run');
   const seen = new Map<string, { path: string; at: SourcePos }>();
   flowsSeq?.items.forEach((item, i) => {
     const path = childPath('flows', i);
@@ -92,7 +111,11 @@ function readConfig(r: FieldReader, root: TreeNode, file: string, registry: Node
     const key = `${read.flow.id} v${read.flow.ver}`;
     const first = seen.get(key);
     if (first) {
-      r.error(read.named.idPos, childPath(path, 'id'), `flow ${key} is also defined at ${formatPos(first.at)} (${first.path}); id and ver together must be unique`);
+      r.error(
+        read.named.idPos,
+        childPath(path, 'id'),
+        `flow ${key} is also defined at ${formatPos(first.at)} (${first.path}); id and ver together must be unique`,
+      );
     } else {
       seen.set(key, { path, at: r.at(read.named.idPos, path) });
     }
@@ -107,11 +130,19 @@ function readCommon(r: FieldReader, map: TreeMap): CommonConfig {
   const hostsEntry = entryOf(map, 'hosts');
   hosts.forEach((h, i) => {
     if (isHttpUrl(h) || hostsEntry?.value.kind !== 'seq') return;
-    r.error((hostsEntry.value.items[i] ?? hostsEntry.value).pos, childPath(childPath(path, 'hosts'), i), `hosts entry ${quoteValue(h)} must be a URL like http://10.0.0.2:8080`);
+    r.error(
+      (hostsEntry.value.items[i] ?? hostsEntry.value).pos,
+      childPath(childPath(path, 'hosts'), i),
+      `hosts entry ${quoteValue(h)} must be a URL like http://10.0.0.2:8080`,
+    );
   });
   const baseUrl = r.str(map, path, 'base-url') ?? DEFAULT_BASE_URL;
   if (!baseUrl.startsWith('/')) {
-    r.error(entryOf(map, 'base-url')!.value.pos, childPath(path, 'base-url'), `base-url must start with "/", e.g. ${quoteValue(`/${baseUrl}`)}`);
+    r.error(
+      entryOf(map, 'base-url')!.value.pos,
+      childPath(path, 'base-url'),
+      `base-url must start with "/", e.g. ${quoteValue(`/${baseUrl}`)}`,
+    );
   }
   const store = entryOf(map, 'store-type')?.value;
   let storeType: CommonConfig['storeType'] = 'local';
@@ -123,7 +154,11 @@ function readCommon(r: FieldReader, map: TreeMap): CommonConfig {
   const users = readUsers(r, map, path);
   const sessionTtlSec = r.positive(map, path, 'session-ttl', 'seconds') ?? DEFAULT_SESSION_TTL_SEC;
   if (sessionTtlSec > MAX_SESSION_TTL_SEC) {
-    r.error(entryOf(map, 'session-ttl')!.value.pos, childPath(path, 'session-ttl'), `session-ttl must be at most ${MAX_SESSION_TTL_SEC} seconds (a year), got ${sessionTtlSec}`);
+    r.error(
+      entryOf(map, 'session-ttl')!.value.pos,
+      childPath(path, 'session-ttl'),
+      `session-ttl must be at most ${MAX_SESSION_TTL_SEC} seconds (a year), got ${sessionTtlSec}`,
+    );
   }
   const common: CommonConfig = { hosts, baseUrl, storeType, users, sessionTtlSec };
   const configPath = r.str(map, path, 'config-path');
@@ -207,8 +242,11 @@ class IdClaims {
       this.first.set(id, { path, at });
       return;
     }
-    this.r.error(at, childPath(path, 'id'),
-      `id ${quoteValue(id)} is already used by ${first.path} at ${formatPos(first.at)}; ids must be unique within a flow (triggers, tasks and merges alike)`);
+    this.r.error(
+      at,
+      childPath(path, 'id'),
+      `id ${quoteValue(id)} is already used by ${first.path} at ${formatPos(first.at)}; ids must be unique within a flow (triggers, tasks and merges alike)`,
+    );
   }
 }
 
@@ -232,7 +270,8 @@ function readNodes(
       const at = childPath(childPath(path, list), i);
       written += 1;
       if (written > MAX_FLOW_NODES) {
-        if (written === MAX_FLOW_NODES + 1) r.error(n.pos, at, `a flow holds at most ${MAX_FLOW_NODES} tasks and merges; this one and the rest are not read`);
+        if (written === MAX_FLOW_NODES + 1)
+          r.error(n.pos, at, `a flow holds at most ${MAX_FLOW_NODES} tasks and merges; this one and the rest are not read`);
         return;
       }
       const p = readNode(r, n, at, list, registry);
@@ -248,8 +287,11 @@ function readNodes(
   const endsRun: EndsRun = (type) => registry.get(type)?.endsRun === true;
   checkTags(r, flow, placed, endsRun);
   if (!flow.nodes.some((n) => n.class === 'task' && endsRun(n.type))) {
-    r.warn(entryOf(map, 'tasks')?.keyPos ?? map.pos, childPath(path, 'tasks'),
-      'no end task: a run ends once nothing is left to run; add a task of type end to mark where success is reached');
+    r.warn(
+      entryOf(map, 'tasks')?.keyPos ?? map.pos,
+      childPath(path, 'tasks'),
+      'no end task: a run ends once nothing is left to run; add a task of type end to mark where success is reached',
+    );
   }
   return placed;
 }
@@ -341,8 +383,11 @@ function checkTags(r: FieldReader, flow: FlowConfig, placed: PlacedNode[], endsR
     const clash = n.type === 'all' ? exclusiveWaits(n.wait) : undefined;
     if (clash) {
       doubtful.add(p);
-      r.warn(n.at, childPath(p.path, 'wait'),
-        `merge ${n.id} waits for all of ${quoteValue(clash[0])} and ${quoteValue(clash[1])}, but a task emits only one tag per run, so it never fires; use type: any?`);
+      r.warn(
+        n.at,
+        childPath(p.path, 'wait'),
+        `merge ${n.id} waits for all of ${quoteValue(clash[0])} and ${quoteValue(clash[1])}, but a task emits only one tag per run, so it never fires; use type: any?`,
+      );
     }
   }
   // Nodes already warned about count as reached, so what follows them is not blamed again.
@@ -351,7 +396,10 @@ function checkTags(r: FieldReader, flow: FlowConfig, placed: PlacedNode[], endsR
   for (const p of placed) {
     if (!unreachable.has(p.node)) continue;
     const n = p.node;
-    const what = n.class === 'task' ? `task ${n.id} can never run: it listens to ${quoteValue(n.listen)}` : `merge ${n.id} can never fire: it waits for ${n.wait.map(quoteValue).join(', ')}`;
+    const what =
+      n.class === 'task'
+        ? `task ${n.id} can never run: it listens to ${quoteValue(n.listen)}`
+        : `merge ${n.id} can never fire: it waits for ${n.wait.map(quoteValue).join(', ')}`;
     r.warn(n.at, p.path, `${what}, emitted only by nodes that can never run themselves (a cycle, or a branch nothing starts)`);
   }
 }

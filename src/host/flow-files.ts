@@ -13,16 +13,14 @@ import { gitClient, processEnv } from '../nodes/git-client.js';
 import { refProblem } from '../nodes/git-checkout.js';
 
 /** A flow-file reference, classified as the README describes: a local file, a file in a git repo, or a URL. */
-export type FlowFileRef =
-  | { kind: 'file'; path: string }
-  | { kind: 'git'; url: string; path: string }
-  | { kind: 'fetch'; url: string };
+export type FlowFileRef = { kind: 'file'; path: string } | { kind: 'git'; url: string; path: string } | { kind: 'fetch'; url: string };
 
 /** `floes/floe.yaml`, `git@github.com:floeit/floe.git/build/FLOE.yaml`, `https://host/x.yaml`. */
 export function classifyFlowFile(ref: string): FlowFileRef {
   // A path inside a `.git` repository comes first: https://host/org/repo.git/build/floe.yml is git.
   const [, url, path] = /^(.*?\.git)\/(.+)$/.exec(ref) ?? [];
-  if (url !== undefined && path !== undefined && (/^[\w.-]+@[\w.-]+:/.test(ref) || /^(ssh|git|file|https?):\/\//.test(ref))) return { kind: 'git', url, path };
+  if (url !== undefined && path !== undefined && (/^[\w.-]+@[\w.-]+:/.test(ref) || /^(ssh|git|file|https?):\/\//.test(ref)))
+    return { kind: 'git', url, path };
   if (/^https?:\/\//.test(ref)) return { kind: 'fetch', url: ref };
   return { kind: 'file', path: ref };
 }

@@ -52,7 +52,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const configDir = path.dirname(path.resolve(opts.configFile));
   const workspaceRoot = path.resolve(opts.root ?? path.resolve(configDir, config.common.workspaceRoot ?? '.floe/ws'));
   const storeRoot = path.resolve(configDir, config.common.storeRoot ?? '.floe/store');
-  const store: Store = config.common.storeType === 'memory' ? new MemoryStore() : await LevelStore.open(path.join(storeRoot, opts.hostName));
+  const store: Store =
+    config.common.storeType === 'memory' ? new MemoryStore() : await LevelStore.open(path.join(storeRoot, opts.hostName));
   const log = opts.log.child({ host: opts.hostName });
   const hub = new Hub(config, {
     hostName: opts.hostName,

@@ -5,7 +5,17 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 import pretty from 'pino-pretty';
 
 /** Paths pino blanks in every line, so secrets never reach a log whoever logs them. */
-export const REDACT = ['password', 'token', 'admin', '*.password', '*.token', '*.admin', 'headers.authorization', 'headers["x-floe-auth"]', 'headers.cookie'];
+export const REDACT = [
+  'password',
+  'token',
+  'admin',
+  '*.password',
+  '*.token',
+  '*.admin',
+  'headers.authorization',
+  'headers["x-floe-auth"]',
+  'headers.cookie',
+];
 
 /**
  * Structured JSON lines; human-readable when writing to a terminal. `FLOE_LOG=silent|debug|...`

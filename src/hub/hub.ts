@@ -198,7 +198,8 @@ export class Hub {
     const old = await this.findRun(run);
     if (!old) throw new FloeError('not-found', `no run ${run}`);
     const flow = this.findFlow(old.ref.flowRef.id, old.ref.flowRef.ver);
-    if (!flow) throw new FloeError('conflict', `flow ${old.ref.flowRef.id} version ${old.ref.flowRef.ver} of run ${run} is no longer in the config`);
+    if (!flow)
+      throw new FloeError('conflict', `flow ${old.ref.flowRef.id} version ${old.ref.flowRef.ver} of run ${run} is no longer in the config`);
     if (this.stopping) throw new FloeError('shutting-down', 'host is shutting down and takes no new runs');
     const trig = flow.triggers.find((t) => t.id === old.trigger.id);
     if (!trig) throw new FloeError('conflict', `trigger ${old.trigger.id} of run ${run} is no longer in flow ${flow.id}`);
@@ -397,4 +398,3 @@ function logFields(e: HubEvent): Record<string, unknown> {
   if (e.kind === 'activate') Object.assign(out, { execHost: e.execHost, workspace: e.workspace });
   return out;
 }
-

@@ -57,7 +57,14 @@ export class Pends {
     for (const r of this.core.pending) {
       const flow = this.core.flowsByKey.get(`${r.ref.flowRef.id}/${r.ref.flowRef.ver}`);
       if (!flow) orphans.push(r);
-      else pends.push({ run: r.ref.run, flowId: flow.id, hostTags: flow.hostTags, resourceTags: flow.resourceTags, reuseSpace: flow.reuseSpace });
+      else
+        pends.push({
+          run: r.ref.run,
+          flowId: flow.id,
+          hostTags: flow.hostTags,
+          resourceTags: flow.resourceTags,
+          reuseSpace: flow.reuseSpace,
+        });
     }
     for (const r of orphans) {
       await this.archivePend(r, 'bad', `flow ${r.ref.flowRef.id} version ${r.ref.flowRef.ver} is no longer in the config`);
@@ -117,7 +124,8 @@ export class Pends {
   checkTriggerValues(flow: FlowConfig, trig: TriggerConfig, values: Record<string, unknown>): Values {
     if (trig.form) {
       const checked = checkFormValues(trig.form, values);
-      if ('errors' in checked) throw new FloeError('bad-request', `bad values for trigger ${trig.id} of flow ${flow.id}: ${checked.errors.join('; ')}`);
+      if ('errors' in checked)
+        throw new FloeError('bad-request', `bad values for trigger ${trig.id} of flow ${flow.id}: ${checked.errors.join('; ')}`);
       return checked.values;
     }
     const out: Values = {};

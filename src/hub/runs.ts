@@ -29,8 +29,20 @@ export class Runs {
     } catch (err) {
       return this.pends.archivePend(record, 'bad', `could not make the workspace: ${errorMessage(err)}`);
     }
-    const before = { status: record.status, execHost: record.execHost, startTime: record.startTime, workspace: record.workspace, waiting: record.waiting };
-    Object.assign(record, { status: 'running', execHost: this.core.deps.hostName, startTime: this.core.deps.clock.now(), workspace, waiting: undefined });
+    const before = {
+      status: record.status,
+      execHost: record.execHost,
+      startTime: record.startTime,
+      workspace: record.workspace,
+      waiting: record.waiting,
+    };
+    Object.assign(record, {
+      status: 'running',
+      execHost: this.core.deps.hostName,
+      startTime: this.core.deps.clock.now(),
+      workspace,
+      waiting: undefined,
+    });
     try {
       await this.core.deps.store.activate(record);
     } catch (err) {
@@ -173,7 +185,16 @@ export class Runs {
     }
     if (result.reason && !succeeded) this.tasks.output(ar, node, 'floe', result.reason);
     this.core.dirty.add(ar);
-    this.core.publish({ kind: 'node-end', tag: 'sys.node-end', ref: ar.record.ref, node, status: result.status, good, emitted: tag, reason: result.reason });
+    this.core.publish({
+      kind: 'node-end',
+      tag: 'sys.node-end',
+      ref: ar.record.ref,
+      node,
+      status: result.status,
+      good,
+      emitted: tag,
+      reason: result.reason,
+    });
     this.emit(ar, { kind: 'node', tag, ref: ar.record.ref, node, good, status: result.status });
   }
 

@@ -36,9 +36,9 @@ export class Tasks {
     const problems: string[] = [];
     const opts = type.parseOpts({ ...task.opts, good: task.good }, collectProblems(problems));
     if (problems.length > 0) return done({ status: 1, reason: `bad opts: ${problems.join('; ')}` });
-    type.execute(this.nodeContext(ar, task, controller.signal), opts, controller.signal).then(done, (err: unknown) =>
-      done({ status: 1, reason: controller.signal.aborted ? 'stopped' : errorMessage(err) }),
-    );
+    type
+      .execute(this.nodeContext(ar, task, controller.signal), opts, controller.signal)
+      .then(done, (err: unknown) => done({ status: 1, reason: controller.signal.aborted ? 'stopped' : errorMessage(err) }));
   }
 
   private nodeContext(ar: ActiveRun, task: TaskConfig, signal: AbortSignal): NodeContext {
@@ -89,11 +89,13 @@ export class Tasks {
     if (ar.outScheduled) return;
     ar.outScheduled = true;
     // Lines that arrive while a write is under way go out together in the next one.
-    ar.outFlush = ar.outFlush.then(async () => {
-      ar.outScheduled = false;
-      const lines = ar.outBuf.splice(0);
-      if (lines.length > 0) await this.core.deps.store.appendOutput(ar.record.ref.run, lines);
-    }).catch((err: unknown) => this.core.deps.log?.error({ err, run: ar.record.ref.run }, 'could not save output'));
+    ar.outFlush = ar.outFlush
+      .then(async () => {
+        ar.outScheduled = false;
+        const lines = ar.outBuf.splice(0);
+        if (lines.length > 0) await this.core.deps.store.appendOutput(ar.record.ref.run, lines);
+      })
+      .catch((err: unknown) => this.core.deps.log?.error({ err, run: ar.record.ref.run }, 'could not save output'));
   }
 
   async dataRequested(item: Extract<QueueItem, { kind: 'data-request' }>): Promise<void> {
@@ -128,7 +130,8 @@ export class Tasks {
     const ar = this.core.active.get(run);
     if (ar?.ending) throw new FloeError('conflict', `run ${run} is ending (${ar.ending.status}); its data nodes take no input`);
     if (!ar) {
-      if (this.core.pending.some((r) => r.ref.run === run)) throw new FloeError('conflict', `run ${run} has not started yet; its data nodes take no input`);
+      if (this.core.pending.some((r) => r.ref.run === run))
+        throw new FloeError('conflict', `run ${run} has not started yet; its data nodes take no input`);
       const archived = await this.core.deps.store.getRun(run);
       if (archived) throw new FloeError('conflict', `run ${run} has already ended (${archived.status})`);
       throw new FloeError('not-found', `no run ${run}`);
@@ -137,7 +140,8 @@ export class Tasks {
     if (!waiter) {
       const task = ar.flow.nodes.find((n) => n.id === node);
       if (!task) throw new FloeError('not-found', `run ${run} has no node ${node}`);
-      if (task.class !== 'task' || task.type !== 'data') throw new FloeError('bad-request', `node ${node} is a ${task.class === 'task' ? task.type : 'merge'} node, not a data node`);
+      if (task.class !== 'task' || task.type !== 'data')
+        throw new FloeError('bad-request', `node ${node} is a ${task.class === 'task' ? task.type : 'merge'} node, not a data node`);
       const rec = ar.record.nodes[node];
       if (rec?.answeredBy) throw new FloeError('conflict', `data node ${node} was already answered by ${rec.answeredBy}`);
       throw new FloeError('conflict', `data node ${node} is not waiting for input yet (it starts on ${task.listen})`);

@@ -130,7 +130,15 @@ export type Argv = [file: string, ...args: string[]];
 /** The argv to spawn; a shell line becomes [SHELL, -c, line]. */
 export function commandLine(opts: ExecOpts, scope: TemplateScope): Argv {
   if (opts.shell !== undefined) {
-    return [SHELL, '-c', renderShell(opts.shell, scope, opts.args.map((a) => expandPath(a, scope)))];
+    return [
+      SHELL,
+      '-c',
+      renderShell(
+        opts.shell,
+        scope,
+        opts.args.map((a) => expandPath(a, scope)),
+      ),
+    ];
   }
   const [file, ...args] = renderArgv(opts.cmd ?? '', opts.args, scope);
   if (file === undefined || file === '') throw new TemplateError('cmd renders to no command');
@@ -183,9 +191,11 @@ async function runAttempt(
 }
 
 async function isDirectory(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
-
 
 function readList(raw: Record<string, unknown>, key: string, check: OptsCheck): string[] {
   const v = raw[key];

@@ -120,7 +120,6 @@ function urlProblem(url: string): string | undefined {
   }
 }
 
-
 /** The file name a download gets: the last path segment of the URL, or `download`. */
 export function downloadName(url: string): string {
   let name = '';
@@ -150,7 +149,10 @@ export async function resolveLocation(location: string | undefined, name: string
     throw new TemplateError(`location ${JSON.stringify(location)} is built from values and resolves to ${target}, outside the workspace`);
   }
   if (rendered.endsWith('/')) return path.join(target, name);
-  const isDir = await stat(target).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(target).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   return isDir ? path.join(target, name) : target;
 }
 
@@ -166,7 +168,10 @@ async function digestOf(file: string, algo: ChecksumAlgo): Promise<string> {
 }
 
 async function isCachedAndGood(file: string, algo: ChecksumAlgo, checksum: string): Promise<boolean> {
-  const exists = await stat(file).then((s) => s.isFile(), () => false);
+  const exists = await stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
   if (!exists) return false;
   if ((await digestOf(file, algo)) === checksum) return true;
   await rm(file, { force: true }); // changed on disk (e.g. through a hard link); fetch again
@@ -269,4 +274,3 @@ async function placeFile(src: string, dest: string, how: 'link' | 'move'): Promi
     await rm(tmp, { force: true });
   }
 }
-

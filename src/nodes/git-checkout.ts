@@ -5,13 +5,7 @@ import { gitClient } from './git-client.js';
 import { shownUrl } from './shown-url.js';
 import { templateOpt } from './opts.js';
 import type { NodeContext, NodeResult, NodeType, OptsCheck } from './node-type.js';
-import {
-  expandPath,
-  resolveSubDir,
-  subDirProblem,
-  TemplateError,
-  type TemplateScope,
-} from './template.js';
+import { expandPath, resolveSubDir, subDirProblem, TemplateError, type TemplateScope } from './template.js';
 import { makeRealDir, realPathInWorkspace } from './workspace-path.js';
 
 export interface GitCheckoutOpts {
@@ -119,13 +113,20 @@ async function dirState(
     return { kind: 'empty' };
   }
   if (entries.length === 0) return { kind: 'empty' };
-  const isRepo = await stat(path.join(dir, '.git')).then(() => true, () => false);
+  const isRepo = await stat(path.join(dir, '.git')).then(
+    () => true,
+    () => false,
+  );
   if (!isRepo) return { kind: 'foreign', reason: `${dir} exists and is not a git checkout` };
   // reuse-space flows find their previous checkout here.
   const origin = await gitIn(dir, ctx, keyFile, signal)
     .raw(['config', '--get', 'remote.origin.url'])
-    .then((s) => s.trim(), () => '');
-  if (origin !== url) return { kind: 'foreign', reason: `${dir} holds a checkout of ${shownUrl(origin) || 'another repository'}, not ${shownUrl(url)}` };
+    .then(
+      (s) => s.trim(),
+      () => '',
+    );
+  if (origin !== url)
+    return { kind: 'foreign', reason: `${dir} holds a checkout of ${shownUrl(origin) || 'another repository'}, not ${shownUrl(url)}` };
   return { kind: 'same-repo' };
 }
 
@@ -171,7 +172,9 @@ function looksLikeHash(ref: string): boolean {
 
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? 'unknown error';
 }
-

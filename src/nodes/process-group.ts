@@ -84,7 +84,8 @@ export class LineSplitter {
     private readonly emit: (line: string, continues: boolean) => void,
     private readonly maxBytes = MAX_LINE_BYTES,
   ) {
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 4) throw new RangeError(`maxBytes must be an integer >= 4 (one UTF-8 character), got ${maxBytes}`);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 4)
+      throw new RangeError(`maxBytes must be an integer >= 4 (one UTF-8 character), got ${maxBytes}`);
   }
 
   /** Takes the next chunk; strings are taken as UTF-8 text. */
@@ -240,7 +241,10 @@ export async function runInProcessGroup(spec: ProcessSpec, signal: AbortSignal):
 
 async function spawnFailure(spec: ProcessSpec, code: string | undefined): Promise<ProcessExit> {
   // spawn reports a missing cwd as ENOENT too; say which one is missing.
-  const cwdExists = await stat(spec.cwd).then((s) => s.isDirectory(), () => false);
+  const cwdExists = await stat(spec.cwd).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!cwdExists) return { status: 127, reason: `working directory not found: ${spec.cwd}` };
   if (code === 'EACCES') return { status: 126, reason: `permission denied: ${spec.file}` };
   if (code === 'ENOENT') return { status: 127, reason: `command not found: ${spec.file}` };

@@ -6,7 +6,23 @@
 export type WordRole = 'arg' | 'script' | 'unsure';
 
 /** Shells that quote as POSIX sh does, so a nested scanner can follow their scripts. */
-const posixShells = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ksh93', 'mksh', 'lksh', 'pdksh', 'oksh', 'ash', 'yash', 'posh', 'rbash', 'bosh']);
+const posixShells = new Set([
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ksh',
+  'ksh93',
+  'mksh',
+  'lksh',
+  'pdksh',
+  'oksh',
+  'ash',
+  'yash',
+  'posh',
+  'rbash',
+  'bosh',
+]);
 /**
  * Programs that run their `-c` argument with a shell (su's is the target user's login shell),
  * parsing options with GNU getopt: options may follow operands, and `-c` takes the next word
@@ -178,7 +194,8 @@ export class CommandWords {
     if (this.atStart && this.startsCommand(word)) return;
     if (this.mode === 'eval') {
       // A shell named in eval's arguments is inside eval's script, followed by the nested scanner.
-      this.evalText = word === undefined || this.evalText === undefined ? undefined : this.evalText === '' ? word : `${this.evalText} ${word}`;
+      this.evalText =
+        word === undefined || this.evalText === undefined ? undefined : this.evalText === '' ? word : `${this.evalText} ${word}`;
       return;
     }
     if (this.mode === 'script' && this.permutes) {

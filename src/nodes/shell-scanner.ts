@@ -85,7 +85,8 @@ export class ShellScanner {
     const top = this.top;
     // Arithmetic expands $(...) inside its text whatever the quoting, so only plain integers go there.
     if (this.stack.some((f) => f.kind === 'paren' && f.arith)) {
-      if (!/^-?\d+$/.test(value)) throw new TemplateError(`${where} inside $((...)) must be an integer, got ${JSON.stringify(value.slice(0, 40))}`);
+      if (!/^-?\d+$/.test(value))
+        throw new TemplateError(`${where} inside $((...)) must be an integer, got ${JSON.stringify(value.slice(0, 40))}`);
       return this.accept(value);
     }
     if (top.kind === 'brace' || top.kind === 'delim') {
@@ -96,7 +97,9 @@ export class ShellScanner {
     }
     if (this.escaped && top.kind === 'heredoc') throw new TemplateError(`${where} right after a "\\" in a here-document`);
     if (top.kind === 'heredoc' && top.readBy) {
-      throw new TemplateError(`${where} is in a here-document that ${top.readBy} reads as its script; pass the value in env and use "$NAME" there`);
+      throw new TemplateError(
+        `${where} is in a here-document that ${top.readBy} reads as its script; pass the value in env and use "$NAME" there`,
+      );
     }
     let text = owner ? this.intoWord(owner, value, where) : value;
     switch (top.kind) {
@@ -274,7 +277,8 @@ export class ShellScanner {
       else if (c === '`') {
         owner?.cmd.markUnknown('`...`');
         this.stack.push({ kind: 'backtick', ...commands() });
-      } else if (c === '$') this.dollar = !wasDollar; // `$$` is the pid, not the start of `$(`
+      } else if (c === '$')
+        this.dollar = !wasDollar; // `$$` is the pid, not the start of `$(`
       else if (wasDollar && (c === '(' || c === '{')) {
         owner?.cmd.markUnknown(`$${c}...${c === '(' ? ')' : '}'}`);
         this.openDollar(c);
@@ -301,7 +305,8 @@ export class ShellScanner {
     if (wasDollar) {
       if (c === '(' || c === '{') f?.cmd.markUnknown(`$${c}...${c === '(' ? ')' : '}'}`);
       else if (parameterStart.test(c)) f?.cmd.markUnknown(parameterName(c));
-      else if (c === '"') f?.cmd.markUnknown('$"..."'); // bash translates it; dash keeps the $
+      else if (c === '"')
+        f?.cmd.markUnknown('$"..."'); // bash translates it; dash keeps the $
       else if (c !== "'") f?.cmd.append('$', '');
       if (this.openDollar(c)) return;
     }
@@ -354,7 +359,8 @@ export class ShellScanner {
         break;
       case '<':
         // In $(( )) `<<` is a shift.
-        if (next === '<' && !(top.kind === 'paren' && top.arith)) this.stack.push({ kind: 'delim', word: '', quoted: false, stripTabs: false, quote: '', started: false });
+        if (next === '<' && !(top.kind === 'paren' && top.arith))
+          this.stack.push({ kind: 'delim', word: '', quoted: false, stripTabs: false, quote: '', started: false });
         else f?.cmd.redirect();
         break;
       case '>':

@@ -133,7 +133,13 @@ export function renderShell(template: string, scope: TemplateScope, args: readon
  */
 export function shellLineProblem(template: string, args: readonly string[] = []): string | undefined {
   try {
-    renderShellWith(template, {}, args.map(() => '0'), () => '0', true);
+    renderShellWith(
+      template,
+      {},
+      args.map(() => '0'),
+      () => '0',
+      true,
+    );
     return undefined;
   } catch (err) {
     return err instanceof TemplateError ? err.message : undefined;
@@ -167,7 +173,8 @@ function renderShellWith(
   writer.escapedValue = insert;
   writer.unescapedValue = insert;
   if (everySection) {
-    writer.renderSection = (token, context, partials, original, config) => writer.renderTokens(token[4] as unknown as string[][], context, partials, original, config);
+    writer.renderSection = (token, context, partials, original, config) =>
+      writer.renderTokens(token[4] as unknown as string[][], context, partials, original, config);
     writer.renderInverted = () => '';
   }
   try {

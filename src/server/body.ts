@@ -25,7 +25,11 @@ export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknow
   // Blob) without asking first, while application/json makes it ask (a CORS preflight), which
   // floe never grants (security review).
   const type = ctx.get('content-type');
-  if (!type) throw new FloeError('bad-request', 'body must be JSON and say so: the request has no Content-Type; send Content-Type: application/json');
+  if (!type)
+    throw new FloeError(
+      'bad-request',
+      'body must be JSON and say so: the request has no Content-Type; send Content-Type: application/json',
+    );
   if (!/^application\/(.+\+)?json\b/i.test(type)) {
     throw new FloeError('bad-request', `body must be JSON (Content-Type: application/json), got ${type}`);
   }
@@ -46,7 +50,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
     let chunks: Buffer[] = [];
     let size = 0;
     const closedEarly = (cause?: unknown) =>
-      new FloeError(size > limit ? 'too-large' : 'bad-request', `request closed after ${size} bytes, before its body ended`, cause === undefined ? undefined : { cause });
+      new FloeError(
+        size > limit ? 'too-large' : 'bad-request',
+        `request closed after ${size} bytes, before its body ended`,
+        cause === undefined ? undefined : { cause },
+      );
     // Closed before we listened: neither 'error' nor 'close' would come again.
     if (req.destroyed && !req.complete) return reject(closedEarly());
     req.on('data', (chunk: Buffer) => {
@@ -92,7 +100,8 @@ export class Fields {
   string(key: string, opts: { optional?: boolean } = {}): string | undefined {
     const v = this.raw(key);
     if (v === undefined && opts.optional) return undefined;
-    if (typeof v !== 'string' || v === '') throw new FloeError('bad-request', `${this.where}.${key} must be a non-empty string, got ${describeValue(v)}`);
+    if (typeof v !== 'string' || v === '')
+      throw new FloeError('bad-request', `${this.where}.${key} must be a non-empty string, got ${describeValue(v)}`);
     return v;
   }
 
@@ -101,7 +110,8 @@ export class Fields {
   int(key: string, opts: { optional?: boolean } = {}): number | undefined {
     const v = this.raw(key);
     if (v === undefined && opts.optional) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new FloeError('bad-request', `${this.where}.${key} must be an integer, got ${describeValue(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      throw new FloeError('bad-request', `${this.where}.${key} must be an integer, got ${describeValue(v)}`);
     return v;
   }
 

@@ -31,7 +31,10 @@ export async function listen(handler: Handler, pub: BindSpec, prv?: BindSpec): P
   // Port 0 asks for a free port, so two port-0 binds are two servers, never one.
   const shared = !prv || (prv.bind === pub.bind && parseBind(pub.bind)?.port !== 0);
   if (shared && prv && (prv.cert !== pub.cert || prv.key !== pub.key)) {
-    throw new FloeError('bad-request', `pub_bind and prv_bind are both ${pub.bind}, so they share one server, but their TLS cert/key differ`);
+    throw new FloeError(
+      'bad-request',
+      `pub_bind and prv_bind are both ${pub.bind}, so they share one server, but their TLS cert/key differ`,
+    );
   }
   if (shared) pubRoles.push('prv');
   else specs.push({ spec: prv, roles: ['prv'] });
@@ -57,7 +60,12 @@ async function listenOne(handler: Handler, spec: BindSpec): Promise<{ server: Ht
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new FloeError('bad-request', `cannot listen on ${spec.bind}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`)),
+      reject(
+        new FloeError(
+          'bad-request',
+          `cannot listen on ${spec.bind}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`,
+        ),
+      ),
     );
     server.listen(addr.port, addr.host, () => resolve());
   });

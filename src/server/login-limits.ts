@@ -221,7 +221,10 @@ export function clientKey(address: string | undefined): string {
   const h = groups(head);
   const t = groups(tail);
   const all = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${all
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /** Short and fixed-size: user names and tokens of any length cost the same memory. */

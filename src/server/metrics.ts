@@ -10,7 +10,12 @@ export class Metrics {
   private readonly created = new Map<string, number>();
 
   constructor(hub: Hub) {
-    this.runs = new Counter({ name: 'floe_runs_total', help: 'Runs that ended, by flow and status', labelNames: ['flow', 'status'], registers: [this.registry] });
+    this.runs = new Counter({
+      name: 'floe_runs_total',
+      help: 'Runs that ended, by flow and status',
+      labelNames: ['flow', 'status'],
+      registers: [this.registry],
+    });
     this.startLatency = new Histogram({
       name: 'floe_trigger_to_start_seconds',
       help: 'Time from a trigger being adopted to its run starting on this host',

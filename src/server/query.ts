@@ -41,7 +41,8 @@ export class Query {
   int(name: string, range: IntParam): number | undefined {
     const v = this.string(name);
     if (v === undefined) return undefined;
-    if (!/^[+-]?\d+$/.test(v)) throw new FloeError('bad-request', `query parameter ${name} must be an integer, got ${JSON.stringify(clip(v))}`);
+    if (!/^[+-]?\d+$/.test(v))
+      throw new FloeError('bad-request', `query parameter ${name} must be an integer, got ${JSON.stringify(clip(v))}`);
     const n = Number(v);
     if (n < range.min || n > range.max || !Number.isSafeInteger(n)) {
       throw new FloeError('bad-request', `query parameter ${name} must be between ${range.min} and ${range.max}, got ${clip(v)}`);

@@ -58,7 +58,11 @@ export async function serveHost(opts: ServeOptions): Promise<Serving> {
   const listening = await listen((req, res) => void handle(req, res), opts.pub, opts.prv);
   const pubUrl = listening.find((l) => l.roles.includes('pub'))!.url;
   self.url = pubUrl;
-  const ws = attachWebsocket(listening.map((l) => l.server), deps, { now });
+  const ws = attachWebsocket(
+    listening.map((l) => l.server),
+    deps,
+    { now },
+  );
   for (const l of listening) log.info({ url: l.url, serves: l.roles }, `listening on ${l.url}`);
   return {
     urls: listening.map((l) => l.url),

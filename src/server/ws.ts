@@ -164,7 +164,8 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     perMessageDeflate: false,
     clientTracking: false,
     // The answer must be one of the offered protocols; `floe` keeps the token out of it.
-    handleProtocols: (offered) => (offered.has(FLOE_PROTOCOL) ? FLOE_PROTOCOL : ([...offered].find((p) => p.startsWith(TOKEN_PROTOCOL)) ?? false)),
+    handleProtocols: (offered) =>
+      offered.has(FLOE_PROTOCOL) ? FLOE_PROTOCOL : ([...offered].find((p) => p.startsWith(TOKEN_PROTOCOL)) ?? false),
   });
 
   // Runs outside koa, straight from the http server's 'upgrade' event: a throw here would be
@@ -233,7 +234,8 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       const message = `too many subscribes: ${SUBSCRIBE_BURST} at once, then ${SUBSCRIBES_PER_SEC} a second; this one was ignored, try again in ${waitMs} ms`;
       return sendControl(c, { type: 'error', message });
     }
-    if (req.flow !== undefined && !deps.hub.findFlow(req.flow)) return sendControl(c, { type: 'error', message: `no flow ${JSON.stringify(req.flow)}` });
+    if (req.flow !== undefined && !deps.hub.findFlow(req.flow))
+      return sendControl(c, { type: 'error', message: `no flow ${JSON.stringify(req.flow)}` });
     const filter: SubscribeFilter = {};
     if (req.flow !== undefined) filter.flow = req.flow;
     if (req.run !== undefined) filter.run = req.run;
@@ -249,7 +251,13 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       replay = missed.filter((e) => matches(e, filter));
     }
     c.filter = filter;
-    sendControl(c, { type: 'subscribed', ...filter, ...(req.since !== undefined && { since: req.since }), lastSeq, replayed: replay.length });
+    sendControl(c, {
+      type: 'subscribed',
+      ...filter,
+      ...(req.since !== undefined && { since: req.since }),
+      lastSeq,
+      replayed: replay.length,
+    });
     if (replay.length === 0) return;
     // Until the replay catches up, live events reach this client through it, in order: the hub
     // publishes from its own ticks, never inside a slice, so none falls between.
@@ -464,13 +472,22 @@ export function parseClientFrame(text: string): SubscribeFrame | { error: string
   } catch (err) {
     return { error: `frame is not JSON: ${err instanceof Error ? err.message : String(err)}` };
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { error: 'frame must be a JSON object, e.g. {"type":"subscribe"}' };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return { error: 'frame must be a JSON object, e.g. {"type":"subscribe"}' };
   const o = raw as Record<string, unknown>;
   if (o.type !== 'subscribe') {
-    return { error: o.type === undefined ? 'frame has no type; expected "subscribe"' : `unknown frame type ${JSON.stringify(o.type)}; expected "subscribe"` };
+    return {
+      error:
+        o.type === undefined
+          ? 'frame has no type; expected "subscribe"'
+          : `unknown frame type ${JSON.stringify(o.type)}; expected "subscribe"`,
+    };
   }
   const unknown = Object.keys(o).filter((k) => !SUBSCRIBE_FIELDS.has(k));
-  if (unknown.length > 0) return { error: `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} in subscribe; expected flow, run, since` };
+  if (unknown.length > 0)
+    return {
+      error: `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} in subscribe; expected flow, run, since`,
+    };
   const out: SubscribeFrame = { type: 'subscribe' };
   for (const key of ['flow', 'run'] as const) {
     const v = o[key];

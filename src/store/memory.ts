@@ -158,7 +158,8 @@ function firstAtOrAfter(entries: ArchiveEntry[], seq: number): number {
   let hi = entries.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (entries[mid]!.seq < seq) lo = mid + 1; // lo <= mid < hi <= length
+    if (entries[mid]!.seq < seq)
+      lo = mid + 1; // lo <= mid < hi <= length
     else hi = mid;
   }
   return lo;
@@ -175,7 +176,8 @@ function insertByN(lines: OutputLine[], line: OutputLine): void {
   let hi = lines.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (lines[mid]!.n < line.n) lo = mid + 1; // lo <= mid < hi <= length
+    if (lines[mid]!.n < line.n)
+      lo = mid + 1; // lo <= mid < hi <= length
     else hi = mid;
   }
   if (lines[lo]?.n === line.n) lines[lo] = line;

@@ -11,7 +11,7 @@ test('every spelling of a flag gives the same value', () => {
   }
 });
 
-test('defaults are floe\'s: default.yml, h1, tags master, dev off', () => {
+test("defaults are floe's: default.yml, h1, tags master, dev off", () => {
   const v = parse();
   assert.equal(v.conf, 'default.yml');
   assert.equal(v.host_name, 'h1');
@@ -42,7 +42,11 @@ test('bad flags are FlagErrors that say what is wrong', () => {
     [['-conf='], /needs a non-empty value/],
   ];
   for (const [argv, want] of cases) {
-    assert.throws(() => parse(...argv), (e: unknown) => e instanceof FlagError && want.test(e.message), argv.join(' '));
+    assert.throws(
+      () => parse(...argv),
+      (e: unknown) => e instanceof FlagError && want.test(e.message),
+      argv.join(' '),
+    );
   }
 });
 

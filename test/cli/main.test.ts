@@ -27,7 +27,11 @@ async function timerHost(t: TestContext, shell: string, period: number, args: st
       - { name: work, listen: trigger.good, type: exec, opts: { shell: '${shell}' } }
 `,
   );
-  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-pub_bind=127.0.0.1:0', '-admin=t0ken', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-pub_bind=127.0.0.1:0', '-admin=t0ken', ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   t.after(() => child.kill('SIGKILL'));
   return { child, lines: createInterface({ input: child.stdout }) };
 }
@@ -35,7 +39,21 @@ async function timerHost(t: TestContext, shell: string, period: number, args: st
 test('floe --help lists every flag and exits 0', () => {
   const r = floe(['--help']);
   assert.equal(r.status, 0);
-  for (const f of ['conf', 'host_name', 'admin', 'admin_file', 'tags', 'pub_bind', 'pub_cert', 'pub_key', 'prv_bind', 'prv_cert', 'prv_key', 'root', 'dev']) {
+  for (const f of [
+    'conf',
+    'host_name',
+    'admin',
+    'admin_file',
+    'tags',
+    'pub_bind',
+    'pub_cert',
+    'pub_key',
+    'prv_bind',
+    'prv_cert',
+    'prv_key',
+    'root',
+    'dev',
+  ]) {
     assert.match(r.stdout, new RegExp(`-${f}\\b`), f);
   }
 });
@@ -49,7 +67,7 @@ test('an unknown flag or a bad value exits 2 with a clear message', () => {
   assert.match(bad.stderr, /-pub_bind is host:port/);
 });
 
-test('floe check prints each flow\'s graph and exits 0 on the shipped default.yml', () => {
+test("floe check prints each flow's graph and exits 0 on the shipped default.yml", () => {
   const r = floe(['check', '-conf', 'default.yml']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /flow hello v1/);
@@ -61,7 +79,10 @@ test('an invalid config: check and the host both print file:line:col errors and 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-cli-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'bad.yml');
-  await writeFile(file, 'flows:\n  - id: f\n    triggers: [{ name: s, type: data }]\n    tasks:\n      - { name: a, listen: trigger.good, type: exe }\n');
+  await writeFile(
+    file,
+    'flows:\n  - id: f\n    triggers: [{ name: s, type: data }]\n    tasks:\n      - { name: a, listen: trigger.good, type: exe }\n',
+  );
   const check = floe(['check', `-conf=${file}`]);
   assert.equal(check.status, 1);
   assert.match(check.stderr, new RegExp(`${file.replace(/[.]/g, '\\.')}:5:\\d+: error: .*unknown task type "exe".*did you mean "exec"`));
@@ -86,12 +107,20 @@ test('SIGTERM stops a host gracefully: running tasks finish, state persists, exi
   const ended = lines.find((l) => l.msg === 'run ended' && l.run === started);
   assert.equal(ended?.status, 'good', 'the running task was given time to finish');
   assert.ok(lines.some((l) => l.msg === 'host stopped'));
-  assert.ok(lines.every((l) => l.msg !== 'run started' || l.run === started || lines.some((e) => e.msg === 'run ended' && e.run === l.run)), 'no run left executing');
+  assert.ok(
+    lines.every((l) => l.msg !== 'run started' || l.run === started || lines.some((e) => e.msg === 'run ended' && e.run === l.run)),
+    'no run left executing',
+  );
 });
 
 test('floe hash-password prints a hash of the password piped on stdin; an argument is refused with exit 2', async () => {
   const { verifyPassword } = await import('../../src/server/password.js');
-  const ok = spawnSync(process.execPath, [bin, 'hash-password'], { cwd: root, encoding: 'utf8', input: 'correct horse\n', timeout: 30_000 });
+  const ok = spawnSync(process.execPath, [bin, 'hash-password'], {
+    cwd: root,
+    encoding: 'utf8',
+    input: 'correct horse\n',
+    timeout: 30_000,
+  });
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /^scrypt\$16384\$8\$1\$\S+\n$/);
   assert.equal(await verifyPassword('correct horse', ok.stdout.trim()), true);
@@ -112,7 +141,11 @@ test('-h after a flag that takes a value is that value, not a request for help',
 });
 
 test('a bad FLOE_GRACE_MS is a clear error with exit code 2', () => {
-  const r = spawnSync(process.execPath, [bin, '-conf=default.yml', '-pub_bind=127.0.0.1:0'], { cwd: root, encoding: 'utf8', env: { ...process.env, FLOE_GRACE_MS: 'soon' } });
+  const r = spawnSync(process.execPath, [bin, '-conf=default.yml', '-pub_bind=127.0.0.1:0'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, FLOE_GRACE_MS: 'soon' },
+  });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /FLOE_GRACE_MS is a whole number of milliseconds, got "soon"/);
 });
@@ -155,7 +188,11 @@ interface LogLine {
 
 /** A CLI host of this build in `dir` on port 0; resolves once it listens, with its API URL and log. */
 async function hostHere(t: TestContext, dir: string, args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', LAUNCH, '--', '-conf=floe.yml', '-pub_bind=127.0.0.1:0', ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', LAUNCH, '--', '-conf=floe.yml', '-pub_bind=127.0.0.1:0', ...args], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.after(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
@@ -184,7 +221,11 @@ async function hostHere(t: TestContext, dir: string, args: string[], env: NodeJS
     stderr: () => stderr,
     get: (path: string, token: string) => fetch(`${api}${path}`, { headers: { 'X-Floe-Auth': token } }),
     post: (path: string, token: string, body: unknown) =>
-      fetch(`${api}${path}`, { method: 'POST', headers: { 'X-Floe-Auth': token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
+      fetch(`${api}${path}`, {
+        method: 'POST',
+        headers: { 'X-Floe-Auth': token, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
     stop: async () => {
       child.kill('SIGTERM');
       return new Promise<number | null>((r) => child.once('exit', r));
@@ -225,7 +266,7 @@ test('FLOE_ADMIN sets the admin token, and a task does not inherit it', async (t
   assert.equal(await h.stop(), 0);
 });
 
-test('-admin_file takes the token from the file\'s first line, and warns when group or others may read the file', async (t) => {
+test("-admin_file takes the token from the file's first line, and warns when group or others may read the file", async (t) => {
   const dir = await floeDir(t, 'flows: []\n');
   const file = path.join(dir, 'admin-token');
   await writeFile(file, '  file-t0ken  \nsecond line\n');

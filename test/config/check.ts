@@ -13,9 +13,15 @@ export function yaml(strings: TemplateStringsArray, ...values: unknown[]): strin
 
 export function dedent(raw: string): string {
   const text = raw.replace(/^\n/, '');
-  const indents = text.split('\n').filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length);
+  const indents = text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => /^ */.exec(l)![0].length);
   const cut = Math.min(...indents);
-  return text.split('\n').map((l) => l.slice(cut)).join('\n');
+  return text
+    .split('\n')
+    .map((l) => l.slice(cut))
+    .join('\n');
 }
 
 export interface Checked {
@@ -92,16 +98,21 @@ export function runTable(cases: Case[]): void {
     test(c.rule, () => {
       const r = check(c.text);
       if (c.error) {
-        assert.ok(r.errors.some((e) => c.error!.test(e)), `no error matching ${c.error}; got:\n${r.errors.join('\n')}`);
+        assert.ok(
+          r.errors.some((e) => c.error!.test(e)),
+          `no error matching ${c.error}; got:\n${r.errors.join('\n')}`,
+        );
         assert.equal(r.config, undefined, 'a config with errors is not returned');
         if (c.alone) assert.equal(r.errors.length, 1, `expected one error; got:\n${r.errors.join('\n')}`);
       }
       if (c.warning) {
-        assert.ok(r.warnings.some((w) => c.warning!.test(w)), `no warning matching ${c.warning}; got:\n${r.warnings.join('\n')}`);
+        assert.ok(
+          r.warnings.some((w) => c.warning!.test(w)),
+          `no warning matching ${c.warning}; got:\n${r.warnings.join('\n')}`,
+        );
         assert.deepEqual(r.errors, [], 'a warning alone does not fail the config');
         assert.ok(r.config);
       }
     });
   }
 }
-

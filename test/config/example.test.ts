@@ -20,16 +20,25 @@ test('with git-push and git-merge replaced, the original example is valid', () =
   const r = check(example.replace('type: git-push', 'type: poll-git').replace('type: git-merge', 'type: git-checkout'));
   assert.deepEqual(r.problems, []);
   const flows = r.config!.flows;
-  assert.deepEqual(flows.map((f) => `${f.id}/${f.ver}`), ['build-project/1', 'danmux/1', 'poller/1']);
+  assert.deepEqual(
+    flows.map((f) => `${f.id}/${f.ver}`),
+    ['build-project/1', 'danmux/1', 'poller/1'],
+  );
   const build = itemAt(flows, 0);
-  assert.deepEqual(build.nodes.map((n) => n.id), ['checkout', 'echo', 'build', 'test', 'sign-off', 'signed', 'final-task', 'complete']);
+  assert.deepEqual(
+    build.nodes.map((n) => n.id),
+    ['checkout', 'echo', 'build', 'test', 'sign-off', 'signed', 'final-task', 'complete'],
+  );
   assert.deepEqual(build.hostTags, ['linux', 'go', 'couch']);
   assert.deepEqual(build.resourceTags, ['couchbase', 'nic']);
   const signOff = itemAt(build.nodes, 4);
   assert.equal(signOff.class === 'task' && signOff.listen, 'task.build.good');
   const poller = itemAt(itemAt(flows, 2).triggers, 0);
   assert.deepEqual(poller.opts, {
-    url: 'git@github.com:danmux/danmux-hugo.git', period: 10, refs: ['refs/heads/*'], 'exclude-refs': ['refs/heads/master'],
+    url: 'git@github.com:danmux/danmux-hugo.git',
+    period: 10,
+    refs: ['refs/heads/*'],
+    'exclude-refs': ['refs/heads/master'],
   });
   assert.equal(flows[1]?.flowFile, 'floe.yml');
   assert.equal(flows[1]?.triggers[1]?.periodSec, 300);

@@ -8,7 +8,9 @@ export function fixture(name: string): string {
 }
 
 export function fixtureNames(prefix: string): string[] {
-  return readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.yml')).sort();
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.yml'))
+    .sort();
 }
 
 export const schemaUrl = new URL('../../../docs/config.schema.json', import.meta.url);

@@ -11,7 +11,8 @@ import { fakeRegistry } from './fake-registry.js';
 import { fixture, schemaUrl } from './fixtures.js';
 import { itemAt } from '../items.js';
 
-const config = check(yaml`
+const config = check(
+  yaml`
   flows:
     - id: nightly
       env: [A=1]
@@ -19,7 +20,9 @@ const config = check(yaml`
       triggers:
         - {name: start, type: data}
       flow-file: flows/nightly.yml
-`, 'config.yml');
+`,
+  'config.yml',
+);
 const base: FlowConfig = itemAt(config.config!.flows, 0);
 
 function flowFile(text: string) {
@@ -36,7 +39,10 @@ test('a flow-file supplies the nodes of its flow and adds to its env', () => {
   const text = fixture('flow-file-nightly.yml');
   const r = flowFile(text);
   assert.deepEqual([...r.errors, ...r.warnings], []);
-  assert.deepEqual(r.flow?.nodes.map((n) => n.id), ['disk-usage', 'done']);
+  assert.deepEqual(
+    r.flow?.nodes.map((n) => n.id),
+    ['disk-usage', 'done'],
+  );
   assert.deepEqual(r.flow?.env, ['A=1', 'REPORT=./report.txt']);
   assert.deepEqual(r.flow?.hostTags, ['linux']);
   assert.equal(r.flow?.flowFile, undefined);

@@ -14,10 +14,7 @@ import { itemAt } from '../items.js';
 // (node --test runs every file under test/), it does nothing.
 
 /** What the worker tells the test. */
-export type FuzzMessage =
-  | { kind: 'case'; text: string }
-  | { kind: 'done' }
-  | { kind: 'failed'; report: string };
+export type FuzzMessage = { kind: 'case'; text: string } | { kind: 'done' } | { kind: 'failed'; report: string };
 
 const registry = createNodeRegistry();
 const bases = [fixture('valid-full.yml'), fixture('floe-example.yml')];
@@ -51,14 +48,49 @@ export function checkText(text: string): void {
 /** `levels` anchors, each a list of nine uses of the one before. */
 function aliasBomb(levels: number): string {
   const lines = ['a0: &z0 [x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < levels; i++) lines.push(`a${i}: &z${i} [${Array(9).fill(`*z${i - 1}`).join(', ')}]`);
+  for (let i = 1; i < levels; i++)
+    lines.push(
+      `a${i}: &z${i} [${Array(9)
+        .fill(`*z${i - 1}`)
+        .join(', ')}]`,
+    );
   return lines.join('\n');
 }
 
 const controls = fc.constantFrom('\n', '\t', '\r', '\r\n', '\u2028', '\u0085', '\u001b[2K', '\u0000', '\u007f', '\ufeff', '\u202e', '\\');
 const yamlBits = fc.constantFrom(
-  ':', ': ', '- ', '#', '"', "'", '&a1', '*a1', '&a2 ', '*a2', '<<: *a1', '!!str ', '!!binary ', '!x ', '%YAML 1.2',
-  '---', '...', '|', '>-', '? ', '{', '}', '[', ']', ',', '~', 'null', 'true', '0x1f', '1e400', '.nan', '-.inf',
+  ':',
+  ': ',
+  '- ',
+  '#',
+  '"',
+  "'",
+  '&a1',
+  '*a1',
+  '&a2 ',
+  '*a2',
+  '<<: *a1',
+  '!!str ',
+  '!!binary ',
+  '!x ',
+  '%YAML 1.2',
+  '---',
+  '...',
+  '|',
+  '>-',
+  '? ',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  '~',
+  'null',
+  'true',
+  '0x1f',
+  '1e400',
+  '.nan',
+  '-.inf',
 );
 const scalar = fc.oneof(
   fc.string({ maxLength: 12 }),
@@ -71,7 +103,23 @@ const scalar = fc.oneof(
 const value: fc.Arbitrary<string> = fc.oneof(
   scalar,
   yamlBits,
-  fc.constantFrom('[]', '{}', '[1, 2]', '{a: 1}', '[[x]]', 'true', '-1', '0', '3.5', '""', 'null', '*a1', '&a1 [1]', '[*a1, *a1]', '{<<: *a1}'),
+  fc.constantFrom(
+    '[]',
+    '{}',
+    '[1, 2]',
+    '{a: 1}',
+    '[[x]]',
+    'true',
+    '-1',
+    '0',
+    '3.5',
+    '""',
+    'null',
+    '*a1',
+    '&a1 [1]',
+    '[*a1, *a1]',
+    '{<<: *a1}',
+  ),
   fc.array(scalar, { maxLength: 4 }).map((xs) => `[${xs.join(', ')}]`),
   fc.array(scalar, { maxLength: 4 }).map((xs) => `{${xs.map((x, i) => `k${i}: ${x}`).join(', ')}}`),
 );
@@ -81,10 +129,21 @@ const fragment: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.tuple(fc.nat(3), value).map(([n, v]) => `k${n}: &a${n} ${v}`) },
   { weight: 2, arbitrary: fc.nat(3).map((n) => `k${n}: *a${n}\n<<: *a${n}`) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 9 }).map(aliasBomb) },
-  { weight: 1, arbitrary: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.constant(100_000)).map((n) => `deep: ${'['.repeat(n)}${']'.repeat(n)}`) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 300 }).map((n) => Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')) },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.constant(100_000)).map((n) => `deep: ${'['.repeat(n)}${']'.repeat(n)}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 1, max: 300 }).map((n) => Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 50_000 }).map((n) => `- ${'- '.repeat(n)}x`) },
-  { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 100_000 }), controls).map(([n, c]) => `big: ${JSON.stringify(`${c}${'x'.repeat(n)}${c}`)}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1, max: 100_000 }), controls)
+      .map(([n, c]) => `big: ${JSON.stringify(`${c}${'x'.repeat(n)}${c}`)}`),
+  },
   { weight: 2, arbitrary: fc.array(fc.oneof(controls, yamlBits, fc.string({ maxLength: 6 })), { maxLength: 10 }).map((xs) => xs.join('')) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('latin1')) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('utf8')) },
@@ -122,7 +181,10 @@ function mutate(base: string, mutations: Mutation[]): string {
         lines.splice(i, 1);
         break;
       case 'truncate':
-        lines = lines.join('\n').slice(0, m.at % (lines.join('\n').length + 1)).split('\n');
+        lines = lines
+          .join('\n')
+          .slice(0, m.at % (lines.join('\n').length + 1))
+          .split('\n');
         break;
     }
   }
@@ -131,7 +193,10 @@ function mutate(base: string, mutations: Mutation[]): string {
 
 /** A config or flow-file to try: a fixture with a few mutations, or now and then bytes alone. */
 export const fuzzText: fc.Arbitrary<string> = fc.oneof(
-  { weight: 9, arbitrary: fc.tuple(fc.constantFrom(...bases), fc.array(mutation, { minLength: 1, maxLength: 5 })).map(([b, ms]) => mutate(b, ms)) },
+  {
+    weight: 9,
+    arbitrary: fc.tuple(fc.constantFrom(...bases), fc.array(mutation, { minLength: 1, maxLength: 5 })).map(([b, ms]) => mutate(b, ms)),
+  },
   { weight: 1, arbitrary: fragment },
 );
 

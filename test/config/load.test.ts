@@ -12,12 +12,15 @@ function asMap(n: TreeNode | undefined): TreeMap {
 }
 
 test('the tree keeps the line and column of every key and value', () => {
-  const { root, problems } = loadYaml(yaml`
+  const { root, problems } = loadYaml(
+    yaml`
     flows:
       - id: build
         ver: 2
         host-tags: [linux, go]
-  `, 'f.yml');
+  `,
+    'f.yml',
+  );
   assert.deepEqual(problems, []);
   const flows = entryOf(asMap(root), 'flows')!;
   assert.deepEqual(flows.keyPos, { line: 1, col: 1 });
@@ -59,7 +62,8 @@ test('more than one document is an error', () => {
 });
 
 test('aliases and merge keys are expanded; explicit keys win over merged ones', () => {
-  const { root, problems } = loadYaml(yaml`
+  const { root, problems } = loadYaml(
+    yaml`
     defaults: &d
       type: exec
       good: [0, 1]
@@ -67,7 +71,9 @@ test('aliases and merge keys are expanded; explicit keys win over merged ones', 
       <<: *d
       good: [0]
       opts: *d
-  `, 'f.yml');
+  `,
+    'f.yml',
+  );
   assert.deepEqual(problems, []);
   assert.deepEqual(toPlain(entryOf(asMap(root), 'task')!.value), {
     good: [0],
@@ -85,7 +91,12 @@ test('an empty text has no tree and no problems', () => {
 function aliasBomb(levels: number): string {
   const names = 'abcdefghijklmnop';
   const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < levels; i++) lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]`);
+  for (let i = 1; i < levels; i++)
+    lines.push(
+      `${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(', ')}]`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -145,15 +156,22 @@ test('nesting up to MAX_DEPTH loads; through an alias it counts at the alias', (
 
 test('a config full of merge keys and aliases stays well inside the limits', () => {
   const tasks = Array.from({ length: 500 }, (_, i) => `  - <<: [*defaults, *more]\n    name: t${i}\n    env: *env`).join('\n');
-  const text = `defaults: &defaults {type: exec, listen: trigger.good, good: [0, 1], opts: {cmd: make, args: [a, b, c]}}\n` +
+  const text =
+    `defaults: &defaults {type: exec, listen: trigger.good, good: [0, 1], opts: {cmd: make, args: [a, b, c]}}\n` +
     `more: &more {ignore-fail: true, retries: 2}\nenvs: &env [A=1, B=2, C=3]\ntasks:\n${tasks}\n`;
   const { root, problems } = loadYaml(text, 'f.yml');
   assert.deepEqual(problems, []);
   const list = entryOf(asMap(root), 'tasks')!.value;
   assert.equal(list.kind === 'seq' && list.items.length, 500);
   assert.deepEqual(toPlain(list.kind === 'seq' ? itemAt(list.items, 499) : list), {
-    name: 't499', env: ['A=1', 'B=2', 'C=3'], type: 'exec', listen: 'trigger.good', good: [0, 1],
-    opts: { cmd: 'make', args: ['a', 'b', 'c'] }, 'ignore-fail': true, retries: 2,
+    name: 't499',
+    env: ['A=1', 'B=2', 'C=3'],
+    type: 'exec',
+    listen: 'trigger.good',
+    good: [0, 1],
+    opts: { cmd: 'make', args: ['a', 'b', 'c'] },
+    'ignore-fail': true,
+    retries: 2,
   });
 });
 
@@ -166,5 +184,7 @@ test('an alias means the last anchor of its name before it', () => {
 
 test('keys 1 and "1" differ, as in YAML; a repeated key inside a flow map is an error too', () => {
   assert.deepEqual(loadYaml('1: a\n"1": b\n', 'f.yml').problems, []);
-  assert.deepEqual(loadYaml('m: {a: 1, b: 2, a: 3}\n', 'f.yml').problems.map(formatProblem), ['f.yml:1:17: error: YAML: Map keys must be unique']);
+  assert.deepEqual(loadYaml('m: {a: 1, b: 2, a: 3}\n', 'f.yml').problems.map(formatProblem), [
+    'f.yml:1:17: error: YAML: Map keys must be unique',
+  ]);
 });

@@ -5,8 +5,23 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import {
-  COMMON_KEYS, FLOW_FILE_KEYS, FLOW_KEYS, FORM_FIELD_KEYS, FORM_FIELD_TYPES, FORM_KEYS, MERGE_KEYS, MERGE_TYPES, NODE_CLASSES,
-  STORE_TYPES, TASK_KEYS, TOP_KEYS, TRIGGER_KEYS, TRIGGER_OPTS_KEYS, TRIGGER_TYPES, USER_KEYS, USER_ROLES,
+  COMMON_KEYS,
+  FLOW_FILE_KEYS,
+  FLOW_KEYS,
+  FORM_FIELD_KEYS,
+  FORM_FIELD_TYPES,
+  FORM_KEYS,
+  MERGE_KEYS,
+  MERGE_TYPES,
+  NODE_CLASSES,
+  STORE_TYPES,
+  TASK_KEYS,
+  TOP_KEYS,
+  TRIGGER_KEYS,
+  TRIGGER_OPTS_KEYS,
+  TRIGGER_TYPES,
+  USER_KEYS,
+  USER_ROLES,
   DEFAULT_SESSION_TTL_SEC,
 } from '../../src/config/validate.js';
 import { check } from './check.js';
@@ -89,12 +104,19 @@ test('every field in the schema has a description', () => {
 
 /** `flows[0].tasks[1].type` -> `/flows/0/tasks/1/type`, the form of ajv's instancePath. */
 function pointer(path: string): string {
-  return path ? `/${path.replace(/\[(\d+)\]/g, '.$1').split('.').join('/')}` : '';
+  return path
+    ? `/${path
+        .replace(/\[(\d+)\]/g, '.$1')
+        .split('.')
+        .join('/')}`
+    : '';
 }
 
 const ajv = new Ajv({ allErrors: true });
 const validateSchema = ajv.compile(schemaJson as object);
-const supportedExample = fixture('floe-example.yml').replace('type: git-push', 'type: poll-git').replace('type: git-merge', 'type: git-checkout');
+const supportedExample = fixture('floe-example.yml')
+  .replace('type: git-push', 'type: poll-git')
+  .replace('type: git-merge', 'type: git-checkout');
 
 const valid: [string, string][] = [
   ...fixtureNames('valid-').map((name): [string, string] => [name, fixture(name)]),

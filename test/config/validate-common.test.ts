@@ -10,15 +10,47 @@ const minimalTask = '- name: done\n  listen: trigger.good\n  type: end';
 
 runTable([
   { rule: 'the config must be a map', text: '- a\n- b\n', error: /^floe\.yml:1:1: error: the config must be a map/ },
-  { rule: 'an unknown top-level key is a warning with a suggestion', text: `flow: []\n`, warning: /^floe\.yml:1:1: warning: flow: unknown key "flow" in the config, ignored; did you mean "flows"\?/ },
+  {
+    rule: 'an unknown top-level key is a warning with a suggestion',
+    text: `flow: []\n`,
+    warning: /^floe\.yml:1:1: warning: flow: unknown key "flow" in the config, ignored; did you mean "flows"\?/,
+  },
   { rule: 'common must be a map', text: 'common: [a]\n', error: /1:9: error: common: common must be a map/ },
-  { rule: 'store-type ec2 is not supported', text: 'common:\n  store-type: ec2\n', error: /2:15: error: common\.store-type: store-type ec2 is not supported by this version; use local/ },
-  { rule: 'store-type must be memory or local', text: 'common:\n  store-type: lokal\n', error: /common\.store-type: store-type must be one of memory, local, got "lokal"; did you mean "local"\?/ },
-  { rule: 'hosts must be a list', text: 'common:\n  hosts: http://a:8080\n', error: /common\.hosts: hosts must be a list of strings, got string "http:\/\/a:8080"; write \[http:\/\/a:8080\]/ },
-  { rule: 'hosts entries must be http URLs', text: 'common:\n  hosts:\n    - http://a:8080\n    - 10.0.0.2:8080\n', error: /4:7: error: common\.hosts\[1\]: hosts entry "10\.0\.0\.2:8080" must be a URL/ },
-  { rule: 'base-url must start with a slash', text: 'common:\n  base-url: build/api\n', error: /common\.base-url: base-url must start with "\/", e\.g\. "\/build\/api"/ },
-  { rule: 'an unknown common key is a warning', text: 'common:\n  git-keys: a\n', warning: /2:3: warning: common\.git-keys: unknown key "git-keys" in common, ignored; did you mean "git-key"\?/ },
-  { rule: 'a config without flows is a warning', text: 'common:\n  store-type: memory\n', warning: /flows: no flows: this host has nothing to run/ },
+  {
+    rule: 'store-type ec2 is not supported',
+    text: 'common:\n  store-type: ec2\n',
+    error: /2:15: error: common\.store-type: store-type ec2 is not supported by this version; use local/,
+  },
+  {
+    rule: 'store-type must be memory or local',
+    text: 'common:\n  store-type: lokal\n',
+    error: /common\.store-type: store-type must be one of memory, local, got "lokal"; did you mean "local"\?/,
+  },
+  {
+    rule: 'hosts must be a list',
+    text: 'common:\n  hosts: http://a:8080\n',
+    error: /common\.hosts: hosts must be a list of strings, got string "http:\/\/a:8080"; write \[http:\/\/a:8080\]/,
+  },
+  {
+    rule: 'hosts entries must be http URLs',
+    text: 'common:\n  hosts:\n    - http://a:8080\n    - 10.0.0.2:8080\n',
+    error: /4:7: error: common\.hosts\[1\]: hosts entry "10\.0\.0\.2:8080" must be a URL/,
+  },
+  {
+    rule: 'base-url must start with a slash',
+    text: 'common:\n  base-url: build/api\n',
+    error: /common\.base-url: base-url must start with "\/", e\.g\. "\/build\/api"/,
+  },
+  {
+    rule: 'an unknown common key is a warning',
+    text: 'common:\n  git-keys: a\n',
+    warning: /2:3: warning: common\.git-keys: unknown key "git-keys" in common, ignored; did you mean "git-key"\?/,
+  },
+  {
+    rule: 'a config without flows is a warning',
+    text: 'common:\n  store-type: memory\n',
+    warning: /flows: no flows: this host has nothing to run/,
+  },
   { rule: 'flows must be a list', text: 'flows:\n  id: a\n', error: /2:3: error: flows: flows must be a list/ },
   { rule: 'a flow must be a map', text: 'flows:\n  - build\n', error: /2:5: error: flows\[0\]: a flow must be a map/ },
 ]);
@@ -41,7 +73,10 @@ test('common fields are read as written', () => {
       git-key: /home/ci/.ssh/id_rsa
       session-ttl: 600
   `);
-  assert.deepEqual(r.problems.filter((p) => p.severity === 'error'), []);
+  assert.deepEqual(
+    r.problems.filter((p) => p.severity === 'error'),
+    [],
+  );
   assert.deepEqual(r.config?.common, {
     hosts: ['http://10.0.0.2:8080', 'https://h3'],
     baseUrl: '/ci/api',
@@ -81,7 +116,10 @@ test('problems come back in file order', () => {
       store-type: ec2
   `);
   const lines = r.problems.map((p) => p.at.line);
-  assert.deepEqual(lines, [...lines].sort((a, b) => a - b));
+  assert.deepEqual(
+    lines,
+    [...lines].sort((a, b) => a - b),
+  );
 });
 
 test('a YAML syntax error stops validation with its place', () => {
@@ -102,7 +140,10 @@ test('loadConfig reports a missing file as a problem and resolves Config.file', 
   assert.match(itemAt(missing.problems, 0).message, /^cannot read config: /);
   const file = fileURLToPath(new URL('../../../test/config/fixtures/valid-minimal.yml', import.meta.url));
   const ok = await loadConfig(file, fakeRegistry);
-  assert.deepEqual(ok.problems.filter((p) => p.severity === 'error'), []);
+  assert.deepEqual(
+    ok.problems.filter((p) => p.severity === 'error'),
+    [],
+  );
   assert.equal(ok.config?.file, file);
 });
 

@@ -12,7 +12,10 @@ import { firstItem } from '../items.js';
 const data = `triggers: [{ name: start, type: data, opts: { form: { title: Go, fields: [{ id: ref, prompt: Ref, type: text, value: main }] } } }]`;
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' }).trim();
+  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], {
+    cwd,
+    encoding: 'utf8',
+  }).trim();
 }
 
 test('git-checkout clones a local repository over file:// at a branch, a tag and a hash', async (t) => {
@@ -41,7 +44,12 @@ flows:
       - { name: done, listen: task.show.good, type: end }
 `);
   t.after(() => h.close());
-  for (const [ref, want] of [['main', 'two'], ['v1', 'one'], ['feature', 'feature'], [first, 'one']]) {
+  for (const [ref, want] of [
+    ['main', 'two'],
+    ['v1', 'one'],
+    ['feature', 'feature'],
+    [first, 'one'],
+  ]) {
     const r = firstItem(await h.host.hub.trigger('checkout', { values: { ref } }));
     const end = await h.ended(r.run);
     assert.equal(end.status, 'good', `${ref}: ${end.reason}`);

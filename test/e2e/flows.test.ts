@@ -212,7 +212,10 @@ flows:
     if (prevEnd !== undefined) assert.ok(start >= prevEnd, `run ${i} started (${start}us) before run ${i - 1} ended (${prevEnd}us)`);
   }
   const waits = h.events.filter((e) => e.kind === 'pend-waiting').map((e) => (e.kind === 'pend-waiting' ? e.reason : ''));
-  assert.ok(waits.some((w) => /holds resource tag prod-db/.test(w)), waits.join('\n'));
+  assert.ok(
+    waits.some((w) => /holds resource tag prod-db/.test(w)),
+    waits.join('\n'),
+  );
 });
 
 test('reuse-space runs share one workspace, one at a time', async (t) => {
@@ -233,7 +236,10 @@ flows:
   const wb = (await h.host.hub.findRun(b.run))!.workspace;
   assert.equal(wa, wb);
   assert.match(wa!, /shared\/single$/);
-  assert.deepEqual([...(await outputOf(h, a.run, 'count')), ...(await outputOf(h, b.run, 'count'))].map((s) => s.trim()), ['1', '2']);
+  assert.deepEqual(
+    [...(await outputOf(h, a.run, 'count')), ...(await outputOf(h, b.run, 'count'))].map((s) => s.trim()),
+    ['1', '2'],
+  );
 });
 
 test('cancel kills a running process tree and archives the run cancelled', async (t) => {
@@ -284,7 +290,10 @@ flows:
   const ref = firstItem(await h.host.hub.trigger('jenkinsfile', { values: { msg: 'yes' } }));
   assert.equal((await h.ended(ref.run)).status, 'good');
   assert.deepEqual(await outputOf(h, ref.run, 'hello'), ['from flow-file yes']);
-  await writeFile(path.join(h.dir, 'build/flow.yml'), `tasks:\n  - { name: x, listen: task.nope.good, type: exec, opts: { cmd: 'true' } }\n`);
+  await writeFile(
+    path.join(h.dir, 'build/flow.yml'),
+    `tasks:\n  - { name: x, listen: task.nope.good, type: exec, opts: { cmd: 'true' } }\n`,
+  );
   const bad = firstItem(await h.host.hub.trigger('jenkinsfile'));
   const end = await h.ended(bad.run);
   assert.equal(end.status, 'bad');

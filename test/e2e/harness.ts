@@ -22,7 +22,10 @@ export async function tempDir(prefix = 'floe-e2e-'): Promise<string> {
 }
 
 /** Starts a real host (LevelDB store, real processes) on `yaml`, written into a temp dir. */
-export async function startRealHost(yaml: string, opts: { dir?: string; hostName?: string; tags?: string[]; keepDir?: boolean; eventHistory?: number } = {}): Promise<RealHost> {
+export async function startRealHost(
+  yaml: string,
+  opts: { dir?: string; hostName?: string; tags?: string[]; keepDir?: boolean; eventHistory?: number } = {},
+): Promise<RealHost> {
   const dir = opts.dir ?? (await tempDir());
   const file = path.join(dir, 'floe.yml');
   await writeFile(file, yaml);

@@ -31,10 +31,14 @@ flows:
       - { name: work, listen: trigger.good, type: exec, opts: { shell: 'echo $$ > "$FLOE_WS/pid"; test -f "$FAST" || sleep 60' } }
 `;
   await writeFile(path.join(dir, 'floe.yml'), yaml);
-  const child = spawn(process.execPath, [bin, '-conf', path.join(dir, 'floe.yml'), '-host_name=h1', '--tags', 'master', '-pub_bind=127.0.0.1:0', '-admin=kill9-token'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, '-conf', path.join(dir, 'floe.yml'), '-host_name=h1', '--tags', 'master', '-pub_bind=127.0.0.1:0', '-admin=kill9-token'],
+    {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   t.after(() => child.kill('SIGKILL'));
   let url = '';
   const started = new Map<string, string>(); // run -> workspace
@@ -50,7 +54,13 @@ flows:
     });
   });
   const push = async () => {
-    const r = await call<{ payload: { runs: string[] } }>(undefined, `${url}/build/api/push/data`, 'POST', { ref: { id: 'slow', ver: 1 }, form: { id: 'start', values: {} } }, { 'X-Floe-Auth': 'kill9-token' });
+    const r = await call<{ payload: { runs: string[] } }>(
+      undefined,
+      `${url}/build/api/push/data`,
+      'POST',
+      { ref: { id: 'slow', ver: 1 }, form: { id: 'start', values: {} } },
+      { 'X-Floe-Auth': 'kill9-token' },
+    );
     assert.equal(r.status, 200, r.text);
     return firstItem(r.body.payload.runs);
   };

@@ -8,7 +8,8 @@ import { startRealHost } from './harness.js';
 const RUNS = 1_000;
 
 test(`${RUNS} runs fired back to back on the local store are each archived exactly once`, async (t) => {
-  const h = await startRealHost(`
+  const h = await startRealHost(
+    `
 common: { store-type: local }
 flows:
   - id: load
@@ -17,7 +18,9 @@ flows:
     tasks:
       - { name: work, listen: trigger.good, type: exec, opts: { cmd: 'true' } }
       - { name: done, listen: task.work.good, type: end }
-`, { keepDir: true });
+`,
+    { keepDir: true },
+  );
   t.after(() => rm(h.dir, { recursive: true, force: true }));
   const refs = (await Promise.all(Array.from({ length: RUNS }, () => h.host.hub.trigger('load')))).flat();
   assert.equal(new Set(refs.map((r) => r.run)).size, RUNS, 'every trigger got its own run id');

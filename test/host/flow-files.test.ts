@@ -18,15 +18,24 @@ test('flow-file references are a file, a file in a git repository, or a URL, as 
   const cases: Array<[string, ReturnType<typeof classifyFlowFile>]> = [
     ['floes/floe.yaml', { kind: 'file', path: 'floes/floe.yaml' }],
     ['git@github.com:floeit/floe.git/build/FLOE.yaml', { kind: 'git', url: 'git@github.com:floeit/floe.git', path: 'build/FLOE.yaml' }],
-    ['https://github.com/floeit/floe.git/build/FLOE.yaml', { kind: 'git', url: 'https://github.com/floeit/floe.git', path: 'build/FLOE.yaml' }],
+    [
+      'https://github.com/floeit/floe.git/build/FLOE.yaml',
+      { kind: 'git', url: 'https://github.com/floeit/floe.git', path: 'build/FLOE.yaml' },
+    ],
     ['file:///srv/repo.git/floe.yml', { kind: 'git', url: 'file:///srv/repo.git', path: 'floe.yml' }],
-    ['https://raw.githubusercontent.com/floeit/floe/redesign/config.yaml', { kind: 'fetch', url: 'https://raw.githubusercontent.com/floeit/floe/redesign/config.yaml' }],
+    [
+      'https://raw.githubusercontent.com/floeit/floe/redesign/config.yaml',
+      { kind: 'fetch', url: 'https://raw.githubusercontent.com/floeit/floe/redesign/config.yaml' },
+    ],
   ];
   for (const [ref, want] of cases) assert.deepEqual(classifyFlowFile(ref), want, ref);
 });
 
 test('an unknown log level is a clear error, not a stack trace', () => {
-  assert.throws(() => createLogger({ level: 'loud', pretty: false }), /FLOE_LOG must be one of fatal, error, warn, info, debug, trace, silent; got "loud"/);
+  assert.throws(
+    () => createLogger({ level: 'loud', pretty: false }),
+    /FLOE_LOG must be one of fatal, error, warn, info, debug, trace, silent; got "loud"/,
+  );
 });
 
 const flowFileConfig = `flows:
@@ -48,7 +57,12 @@ const tasks = `tasks:
 function aliasBomb(levels: number): string {
   const names = 'abcdefghijklmnop';
   const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < levels; i++) lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]`);
+  for (let i = 1; i < levels; i++)
+    lines.push(
+      `${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(', ')}]`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -61,7 +75,10 @@ test('a flow-file alias bomb fails its run with the place, and the host goes on 
   const bomb = firstItem(await h.host.hub.trigger('from-file'));
   const end = await h.ended(bomb.run);
   assert.equal(end.status, 'bad');
-  assert.match(end.reason ?? '', /^could not load flow-file build\/flow\.yml: .*flow\.yml:6:8: error: YAML: alias \*e expands past the limit of 10000 alias expansions/);
+  assert.match(
+    end.reason ?? '',
+    /^could not load flow-file build\/flow\.yml: .*flow\.yml:6:8: error: YAML: alias \*e expands past the limit of 10000 alias expansions/,
+  );
   const next = firstItem(await h.host.hub.trigger('inline'));
   assert.equal((await h.ended(next.run)).status, 'good');
   await writeFile(path.join(h.dir, 'build/flow.yml'), tasks);
@@ -116,7 +133,10 @@ test('a git flow-file that is a symlink out of the repository is not read', asyn
   git('commit', '-qm', 'links');
   await assert.rejects(loaderFor(`file://${repo}/floe.yml`, dir).load(), /repo\.git\/floe\.yml leads outside the repository/);
   const inside = await loaderFor(`file://${repo}/inside.yml`, dir).load();
-  assert.deepEqual(inside.nodes.map((n) => n.id), ['hello', 'done']);
+  assert.deepEqual(
+    inside.nodes.map((n) => n.id),
+    ['hello', 'done'],
+  );
 });
 
 test('an http flow-file is read no further than 1 MiB, with or without a content-length', async (t) => {
@@ -137,6 +157,12 @@ test('an http flow-file is read no further than 1 MiB, with or without a content
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  await assert.rejects(loaderFor(`${base}/endless.yml`, os.tmpdir()).load(), /endless\.yml is larger than 1 MiB, the limit for a flow-file/);
-  await assert.rejects(loaderFor(`${base}/declared.yml`, os.tmpdir()).load(), /declared\.yml is larger than 1 MiB, the limit for a flow-file/);
+  await assert.rejects(
+    loaderFor(`${base}/endless.yml`, os.tmpdir()).load(),
+    /endless\.yml is larger than 1 MiB, the limit for a flow-file/,
+  );
+  await assert.rejects(
+    loaderFor(`${base}/declared.yml`, os.tmpdir()).load(),
+    /declared\.yml is larger than 1 MiB, the limit for a flow-file/,
+  );
 });

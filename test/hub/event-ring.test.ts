@@ -33,7 +33,10 @@ test('the history drops its oldest events once their text passes the byte cap', 
   const ring = new EventRing(10_000, 3 * each + 10);
   const pushed = fill(ring, 1, 10, () => line);
   assert.deepEqual(ring.since(7, 10), pushed.slice(7));
-  assert.deepEqual(ring.since(8, 10)?.map((e) => e.seq), [9, 10]);
+  assert.deepEqual(
+    ring.since(8, 10)?.map((e) => e.seq),
+    [9, 10],
+  );
   assert.equal(ring.since(6, 10), undefined, 'event 7 was dropped for size: the subscriber must resync');
 });
 
@@ -60,7 +63,10 @@ test('an event over the whole cap is not kept, and replay past it asks for a res
   assert.deepEqual(ring.since(4, 4), []);
   assert.equal(ring.since(3, 4), undefined);
   fill(ring, 5, 6, () => 'b');
-  assert.deepEqual(ring.since(4, 6)?.map((e) => e.seq), [5, 6]);
+  assert.deepEqual(
+    ring.since(4, 6)?.map((e) => e.seq),
+    [5, 6],
+  );
 });
 
 test('the count cap still holds, and replay is right across wrap-around and size drops', () => {

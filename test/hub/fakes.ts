@@ -101,7 +101,15 @@ export function simRegistry(sim: SimControl): NodeRegistry {
 
 export async function startHub(
   yaml: string,
-  opts: { store?: Store; sim?: SimControl; tags?: string[]; host?: string; deps?: Partial<HubDeps>; edit?: (c: Config) => void; clockStart?: number } = {},
+  opts: {
+    store?: Store;
+    sim?: SimControl;
+    tags?: string[];
+    host?: string;
+    deps?: Partial<HubDeps>;
+    edit?: (c: Config) => void;
+    clockStart?: number;
+  } = {},
 ): Promise<TestHub> {
   const sim = opts.sim ?? new SimControl();
   const registry = simRegistry(sim);

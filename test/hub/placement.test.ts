@@ -11,7 +11,12 @@ const pend = (run: string, flowId: string, resourceTags: string[] = [], extra: P
   reuseSpace: false,
   ...extra,
 });
-const hold = (run: string, flowId: string, resourceTags: string[] = [], reuseSpace = false): ActiveHold => ({ run, flowId, resourceTags, reuseSpace });
+const hold = (run: string, flowId: string, resourceTags: string[] = [], reuseSpace = false): ActiveHold => ({
+  run,
+  flowId,
+  resourceTags,
+  reuseSpace,
+});
 
 test('a pend with no conflicts starts', () => {
   assert.deepEqual(placePends([pend('h1-1', 'a')], host, []), [{ run: 'h1-1', start: true }]);
@@ -24,7 +29,10 @@ test('a run holding resource tag db blocks another flow with db, and says which 
 
 test('runs with disjoint resource tags start together', () => {
   const ds = placePends([pend('h1-2', 'b', ['db']), pend('h1-3', 'c', ['nic'])], host, [hold('h1-1', 'a', ['s3'])]);
-  assert.deepEqual(ds.map((d) => d.start), [true, true]);
+  assert.deepEqual(
+    ds.map((d) => d.start),
+    [true, true],
+  );
 });
 
 test('two pends for the same resource: the first starts, the second waits behind it', () => {
@@ -65,19 +73,21 @@ test('reuse-space serialises runs of one flow on a host, but not other flows', (
 test('a queued pend names the pend just ahead of it, so a run ending changes only the next reason', () => {
   const pends = ['h1-2', 'h1-3', 'h1-4'].map((r) => pend(r, 'a', ['db']));
   const before = placePends(pends, host, [hold('h1-1', 'a', ['db'])]);
-  assert.deepEqual(before.map((d) => (d.start ? 'start' : d.reason)), [
-    'run h1-1 holds resource tag db',
-    'queued behind pend h1-2 for resource tag db',
-    'queued behind pend h1-3 for resource tag db',
-  ]);
+  assert.deepEqual(
+    before.map((d) => (d.start ? 'start' : d.reason)),
+    ['run h1-1 holds resource tag db', 'queued behind pend h1-2 for resource tag db', 'queued behind pend h1-3 for resource tag db'],
+  );
   const after = placePends(pends.slice(1), host, [hold('h1-2', 'a', ['db'])]);
-  assert.deepEqual(after.map((d) => (d.start ? 'start' : d.reason)), [
-    'run h1-2 holds resource tag db',
-    'queued behind pend h1-3 for resource tag db',
-  ]);
+  assert.deepEqual(
+    after.map((d) => (d.start ? 'start' : d.reason)),
+    ['run h1-2 holds resource tag db', 'queued behind pend h1-3 for resource tag db'],
+  );
 });
 
 test('runs of one flow without reuse-space and without resource tags run concurrently', () => {
   const ds = placePends([pend('h1-2', 'a'), pend('h1-3', 'a')], host, [hold('h1-1', 'a')]);
-  assert.deepEqual(ds.map((d) => d.start), [true, true]);
+  assert.deepEqual(
+    ds.map((d) => d.start),
+    [true, true],
+  );
 });

@@ -27,7 +27,9 @@ test('a linear chain runs in order and the end node ends the run good', async ()
   assert.deepEqual(await t.ended(ref.run), { status: 'good', reason: undefined });
   assert.deepEqual(t.sim.started, ['a', 'b']);
   assert.deepEqual(tagsOf(t.events, ref.run), ['trigger.good', 'task.a.good', 'task.b.good']);
-  const kinds = t.events.filter((e) => 'ref' in e && e.ref.run === ref.run && e.tag.startsWith('sys.') && e.kind !== 'node-start' && e.kind !== 'node-end').map((e) => e.kind);
+  const kinds = t.events
+    .filter((e) => 'ref' in e && e.ref.run === ref.run && e.tag.startsWith('sys.') && e.kind !== 'node-start' && e.kind !== 'node-end')
+    .map((e) => e.kind);
   assert.deepEqual(kinds, ['add-pend', 'remove-pend', 'activate', 'end']);
   const run = await t.hub.findRun(ref.run);
   assert.equal(run?.status, 'good');
@@ -56,7 +58,10 @@ test('merge all fires once, after every wait tag has arrived', async () => {
   assert.ok(!t.sim.started.includes('c'), 'c must wait for b');
   t.sim.release('b');
   assert.equal((await t.ended(ref.run)).status, 'good');
-  assert.deepEqual(t.sim.started.filter((n) => n === 'c'), ['c']);
+  assert.deepEqual(
+    t.sim.started.filter((n) => n === 'c'),
+    ['c'],
+  );
   assert.equal(tagsOf(t.events, ref.run).filter((x) => x === 'merge.both.good').length, 1);
 });
 
@@ -377,16 +382,28 @@ test('a process group a task reports is persisted at once, and killed when the r
 });
 
 test('eventsSince answers undefined for a seq this host never reached (numbered before a restart)', async () => {
-  const t = await startHub(flow(`
-      - { name: a, listen: trigger.good, type: sim }`));
+  const t = await startHub(
+    flow(`
+      - { name: a, listen: trigger.good, type: sim }`),
+  );
   assert.equal(t.hub.eventsSince(t.hub.lastSeq() + 10), undefined);
 });
 
 test('a trigger before start() is refused', async () => {
   const { Hub } = await import('../../src/hub/hub.js');
-  const t = await startHub(flow(`
-      - { name: a, listen: trigger.good, type: sim }`));
-  const cold = new Hub(t.hub.config, { hostName: 'h2', hostTags: [], clock: t.clock, store: t.store, nodes: t.registry, workspaces: { prepare: async () => '/ws' }, cacheDir: '/c' });
+  const t = await startHub(
+    flow(`
+      - { name: a, listen: trigger.good, type: sim }`),
+  );
+  const cold = new Hub(t.hub.config, {
+    hostName: 'h2',
+    hostTags: [],
+    clock: t.clock,
+    store: t.store,
+    nodes: t.registry,
+    workspaces: { prepare: async () => '/ws' },
+    cacheDir: '/c',
+  });
   await assert.rejects(cold.trigger('f'), /has not started/);
 });
 
@@ -400,7 +417,13 @@ test('task output lines are published as they come and kept with the run', async
   const published = t.events.filter((e) => e.kind === 'node-output').map((e) => (e.kind === 'node-output' ? e.line : ''));
   assert.deepEqual(published, ['one', 'two']);
   const kept = await t.hub.getOutput(ref.run);
-  assert.deepEqual(kept.map((l) => [l.node, l.line, l.n]), [['a', 'one', 0], ['a', 'two', 1]]);
+  assert.deepEqual(
+    kept.map((l) => [l.node, l.line, l.n]),
+    [
+      ['a', 'one', 0],
+      ['a', 'two', 1],
+    ],
+  );
 });
 
 test('eventsSince replays what a subscriber missed, or says it is too old to replay', async () => {
@@ -413,8 +436,14 @@ test('eventsSince replays what a subscriber missed, or says it is too old to rep
   await t.ended(r1.run);
   const last = t.hub.lastSeq();
   assert.deepEqual(t.hub.eventsSince(last), []);
-  assert.deepEqual(t.hub.eventsSince(last - 3)?.map((e) => e.seq), [last - 2, last - 1, last]);
-  assert.deepEqual(t.hub.eventsSince(last - 5)?.map((e) => e.seq), [last - 4, last - 3, last - 2, last - 1, last]);
+  assert.deepEqual(
+    t.hub.eventsSince(last - 3)?.map((e) => e.seq),
+    [last - 2, last - 1, last],
+  );
+  assert.deepEqual(
+    t.hub.eventsSince(last - 5)?.map((e) => e.seq),
+    [last - 4, last - 3, last - 2, last - 1, last],
+  );
   assert.equal(t.hub.eventsSince(last - 6), undefined, 'older than the history keeps');
   assert.deepEqual(t.hub.eventsSince(last - 2), t.events.slice(-2));
 });

@@ -133,14 +133,25 @@ flows:
     startTime: now,
     nodes: { work: { id: 'work', status: 'running', startTime: now, attempts: 1, procs: [{ pgid: 424242, id: 'boot/1' }] } },
   };
-  const pend: RunRecord = { ref: { flowRef: { id: 'f', ver: 1 }, run: 'h1-2' }, adoptedBy: 'h1', status: 'pending', trigger: { id: 'start', type: 'data', values: {} }, createdAt: now, nodes: {} };
+  const pend: RunRecord = {
+    ref: { flowRef: { id: 'f', ver: 1 }, run: 'h1-2' },
+    adoptedBy: 'h1',
+    status: 'pending',
+    trigger: { id: 'start', type: 'data', values: {} },
+    createdAt: now,
+    nodes: {},
+  };
   await store.nextRunNumber();
   await store.nextRunNumber();
   await store.addPend(active);
   await store.activate(active);
   await store.addPend(pend);
   const killed: number[] = [];
-  const t = await startHub(flows, { store, sim: new SimControl(), deps: { reaper: { identify: () => undefined, kill: (pgid) => void killed.push(pgid) } } });
+  const t = await startHub(flows, {
+    store,
+    sim: new SimControl(),
+    deps: { reaper: { identify: () => undefined, kill: (pgid) => void killed.push(pgid) } },
+  });
   assert.equal((await t.ended('h1-2')).status, 'good');
   const crashed = await t.hub.findRun('h1-1');
   assert.equal(crashed?.status, 'bad');

@@ -25,14 +25,21 @@ describe('exec parseOpts', () => {
     ['args that are not a list', { cmd: 'a', args: 'x y' }, /^args:/],
     ['a broken template', { shell: 'echo {{x' }, /^shell: bad template/],
     ['a value where no quoting can hold', { shell: 'echo ${X:-{{x}}}' }, /^shell: \{\{x\}\} may not be used inside \$\{\.\.\.\}/],
-    ['a value after $NAME in the script of bash -c', { shell: 'bash -c "echo $HOME {{x}}"' }, /^shell: in the script bash -c runs: cannot tell how to quote \{\{x\}\}/],
+    [
+      'a value after $NAME in the script of bash -c',
+      { shell: 'bash -c "echo $HOME {{x}}"' },
+      /^shell: in the script bash -c runs: cannot tell how to quote \{\{x\}\}/,
+    ],
     ['an arg after an unquotable line', { shell: 'echo ${X:-', args: ['{{x}}'] }, /^shell: .*args\[0\]/],
   ];
   for (const [what, raw, want] of bad) {
     test(`reports ${what}`, () => {
       const check = recordingCheck();
       execNode.parseOpts(raw, check);
-      assert.ok(check.errors.some((e) => want.test(e)), check.errors.join('; '));
+      assert.ok(
+        check.errors.some((e) => want.test(e)),
+        check.errors.join('; '),
+      );
     });
   }
 
@@ -44,7 +51,16 @@ describe('exec parseOpts', () => {
     );
     assert.deepEqual(check.errors, []);
     assert.deepEqual(check.warnings, ['colour: unknown option']);
-    assert.deepEqual(opts, { cmd: 'make', shell: undefined, args: ['a', '2'], subDir: 'src', env: ['A=1'], timeoutSec: 1.5, retries: 2, good: [0, 1] });
+    assert.deepEqual(opts, {
+      cmd: 'make',
+      shell: undefined,
+      args: ['a', '2'],
+      subDir: 'src',
+      env: ['A=1'],
+      timeoutSec: 1.5,
+      retries: 2,
+      good: [0, 1],
+    });
   });
 });
 

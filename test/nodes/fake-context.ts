@@ -62,7 +62,12 @@ export async function fakeContext(overrides: Partial<NodeContext> = {}): Promise
 }
 
 /** Records check.error / check.warn calls from parseOpts. */
-export function recordingCheck(): { errors: string[]; warnings: string[]; error(f: string | undefined, m: string): void; warn(f: string | undefined, m: string): void } {
+export function recordingCheck(): {
+  errors: string[];
+  warnings: string[];
+  error(f: string | undefined, m: string): void;
+  warn(f: string | undefined, m: string): void;
+} {
   const errors: string[] = [];
   const warnings: string[] = [];
   return {
@@ -78,10 +83,8 @@ export { isAlive } from '../e2e/proc.js';
 /** Pids of the processes in group `pgid`. */
 export function groupMembers(pgid: number): number[] {
   const out = execFileSync('ps', ['-e', '-o', 'pid=,pgid=,stat='], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .flatMap((l) => {
-      const [pid, group, stat, ...more] = l.trim().split(/\s+/);
-      return stat !== undefined && more.length === 0 && Number(group) === pgid && !stat.startsWith('Z') ? [Number(pid)] : [];
-    });
+  return out.split('\n').flatMap((l) => {
+    const [pid, group, stat, ...more] = l.trim().split(/\s+/);
+    return stat !== undefined && more.length === 0 && Number(group) === pgid && !stat.startsWith('Z') ? [Number(pid)] : [];
+  });
 }

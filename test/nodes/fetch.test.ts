@@ -33,7 +33,10 @@ describe('fetch parseOpts', () => {
     test(`reports ${what}`, () => {
       const check = recordingCheck();
       fetchNode.parseOpts(raw, check);
-      assert.ok(check.errors.some((e) => want.test(e)), check.errors.join('; '));
+      assert.ok(
+        check.errors.some((e) => want.test(e)),
+        check.errors.join('; '),
+      );
     });
   }
   test('defaults to sha256 and accepts templates', () => {

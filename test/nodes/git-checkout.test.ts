@@ -37,11 +37,15 @@ describe('git-checkout parseOpts and helpers', () => {
     test(`reports ${what}`, () => {
       const check = recordingCheck();
       gitCheckoutNode.parseOpts(raw, check);
-      assert.ok(check.errors.some((e) => want.test(e)), check.errors.join('; '));
+      assert.ok(
+        check.errors.some((e) => want.test(e)),
+        check.errors.join('; '),
+      );
     });
   }
   test('accepts branches, tags, hashes and templates as refs', () => {
-    for (const ref of ['main', 'feature/x-1', 'v1.2.3', 'a1b2c3d', '{{ref}}']) assert.equal(refProblem(ref.replace(/[{}]/g, 'x')), undefined, ref);
+    for (const ref of ['main', 'feature/x-1', 'v1.2.3', 'a1b2c3d', '{{ref}}'])
+      assert.equal(refProblem(ref.replace(/[{}]/g, 'x')), undefined, ref);
     assert.deepEqual(parse({ url: 'git@h:a/b.git', ref: '{{ref}}', 'key-file': '/k' }), {
       url: 'git@h:a/b.git',
       ref: '{{ref}}',
@@ -91,8 +95,7 @@ describe('git-checkout execute', () => {
     ctx = await fakeContext();
   });
   afterEach(() => ctx.cleanup());
-  const run = (raw: Record<string, unknown>, signal = new AbortController().signal) =>
-    gitCheckoutNode.execute(ctx, parse(raw), signal);
+  const run = (raw: Record<string, unknown>, signal = new AbortController().signal) => gitCheckoutNode.execute(ctx, parse(raw), signal);
   const checkout = (sub = 'upstream') => path.join(ctx.workspace, sub);
 
   test("default ref is the remote's HEAD, in a dir named after the repo, shallow", async () => {
@@ -158,7 +161,10 @@ describe('git-checkout execute', () => {
     const result = await run({ url, ref: 'no-such-branch' });
     assert.equal(result.status, 1);
     assert.match(result.reason ?? '', /no-such-branch/);
-    assert.ok(ctx.linesOf('stderr').some((l) => l.includes('no-such-branch')), ctx.linesOf('stderr').join('\n'));
+    assert.ok(
+      ctx.linesOf('stderr').some((l) => l.includes('no-such-branch')),
+      ctx.linesOf('stderr').join('\n'),
+    );
   });
 
   test('a trigger value cannot smuggle a git option in as the ref', async () => {

@@ -29,7 +29,9 @@ function linesOf(text: string): string[] {
 }
 
 const text = fc
-  .array(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('\n', '\r\n', '\r', 'é', '€', '😀', 'x'.repeat(30))), { maxLength: 30 })
+  .array(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('\n', '\r\n', '\r', 'é', '€', '😀', 'x'.repeat(30))), {
+    maxLength: 30,
+  })
   .map((parts) => parts.join(''));
 
 test('random chunkings of random text rejoin to its lines, in pieces within the limit', () => {

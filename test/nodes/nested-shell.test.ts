@@ -61,14 +61,22 @@ const lines = [
 ];
 
 test('values in scripts for a nested shell print exactly and run nothing', async () => {
-  const cases = lines.flatMap((template) => payloads.map((v) => ({ template, v, line: renderShell(template, { workspace: dir, vars: { v } }) })));
-  for (const { outer, outputs, ran } of await runShellLines(dir, cases.map((c) => c.line), marker)) {
+  const cases = lines.flatMap((template) =>
+    payloads.map((v) => ({ template, v, line: renderShell(template, { workspace: dir, vars: { v } }) })),
+  );
+  for (const { outer, outputs, ran } of await runShellLines(
+    dir,
+    cases.map((c) => c.line),
+    marker,
+  )) {
     assert.deepEqual(
       ran.map((i) => cases[i]),
       [],
       `${outer} ran a payload`,
     );
-    cases.forEach(({ template, v, line }, i) => assert.equal(outputs[i], `${v}\n`, `${outer}: ${template} with ${JSON.stringify(v)}: ${JSON.stringify(line)}`));
+    cases.forEach(({ template, v, line }, i) =>
+      assert.equal(outputs[i], `${v}\n`, `${outer}: ${template} with ${JSON.stringify(v)}: ${JSON.stringify(line)}`),
+    );
   }
 });
 

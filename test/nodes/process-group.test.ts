@@ -55,7 +55,12 @@ describe('LineSplitter', () => {
     const s = new LineSplitter((l, more) => got.push([l.length, more]), 8);
     for (const c of ['12345678\r', '\n', '123456789\r', '\n', '12345678']) s.push(c);
     s.flush();
-    assert.deepEqual(got, [[8, false], [8, true], [1, false], [8, false]]);
+    assert.deepEqual(got, [
+      [8, false],
+      [8, true],
+      [1, false],
+      [8, false],
+    ]);
   });
 
   test('a multi-byte character split across chunks and across a piece limit stays whole', () => {
@@ -100,8 +105,14 @@ describe('runInProcessGroup', () => {
     const s = spec("printf 'one\\ntwo\\r\\n'; echo err >&2; printf partial; exit 3");
     const exit = await runInProcessGroup(s, new AbortController().signal);
     assert.equal(exit.status, 3);
-    assert.deepEqual(s.lines.filter((l) => l.startsWith('stdout:')), ['stdout:one', 'stdout:two', 'stdout:partial']);
-    assert.deepEqual(s.lines.filter((l) => l.startsWith('stderr:')), ['stderr:err']);
+    assert.deepEqual(
+      s.lines.filter((l) => l.startsWith('stdout:')),
+      ['stdout:one', 'stdout:two', 'stdout:partial'],
+    );
+    assert.deepEqual(
+      s.lines.filter((l) => l.startsWith('stderr:')),
+      ['stderr:err'],
+    );
     assert.ok(s.pgid() > 0);
   });
 
@@ -111,7 +122,10 @@ describe('runInProcessGroup', () => {
     assert.equal(exit.status, 0);
     const lengths = s.lines.map((l) => (l.startsWith('stdout:') ? l.length - 'stdout:'.length : -1));
     assert.equal(lengths.length, Math.ceil(5_000_000 / MAX_LINE_BYTES));
-    assert.deepEqual(lengths.slice(0, -1), lengths.slice(0, -1).map(() => MAX_LINE_BYTES));
+    assert.deepEqual(
+      lengths.slice(0, -1),
+      lengths.slice(0, -1).map(() => MAX_LINE_BYTES),
+    );
     assert.equal(lengths.at(-1), 5_000_000 % MAX_LINE_BYTES);
     assert.ok(s.lines.every((l) => /^stdout:x+$/.test(l)));
   });

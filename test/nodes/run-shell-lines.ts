@@ -41,10 +41,16 @@ export async function runShellLines(parent: string, lines: readonly string[], ma
     lines.forEach((line, i) => writeFileSync(path.join(work, name(i)), line));
     const cwd = (outer: string): string => path.join(work, path.basename(outer));
     for (const outer of outerShells) mkdirSync(cwd(outer));
-    await Promise.all(outerShells.map((outer) => run('/bin/sh', ['-c', driver, 'driver', work, outer, marker], { cwd: cwd(outer), timeout: 120_000 })));
+    await Promise.all(
+      outerShells.map((outer) => run('/bin/sh', ['-c', driver, 'driver', work, outer, marker], { cwd: cwd(outer), timeout: 120_000 })),
+    );
     return outerShells.map((outer) => {
       const ranFile = path.join(cwd(outer), 'ran');
-      const ran = existsSync(ranFile) ? readFileSync(ranFile, 'utf8').split('\n').filter((f) => f !== '') : [];
+      const ran = existsSync(ranFile)
+        ? readFileSync(ranFile, 'utf8')
+            .split('\n')
+            .filter((f) => f !== '')
+        : [];
       return {
         outer,
         outputs: lines.map((_, i) => readFileSync(path.join(cwd(outer), `${name(i)}.out`), 'utf8')),

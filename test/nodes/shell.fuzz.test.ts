@@ -50,11 +50,16 @@ const contexts: Context[] = [
   { name: 'comment', template: 'printf %s ok # {{v}}', prints: () => 'ok' },
   { name: 'backticks', template: 'printf %s "`printf %s {{v}}`"', prints: trimNewlines },
   { name: '$( )', template: 'printf %s "$(printf %s {{v}})"', prints: trimNewlines },
-  { name: '$(( ))', template: 'printf %s $(( {{v}} + 1 ))', prints: (v) => (/^-?0\d/.test(v) ? undefined : String(BigInt(v) + 1n)), refuses: (v) => !/^-?\d+$/.test(v) },
+  {
+    name: '$(( ))',
+    template: 'printf %s $(( {{v}} + 1 ))',
+    prints: (v) => (/^-?0\d/.test(v) ? undefined : String(BigInt(v) + 1n)),
+    refuses: (v) => !/^-?\d+$/.test(v),
+  },
   { name: `${bash} -c '...'`, template: `${bash} -c 'printf %s {{v}}'`, prints: (v) => v },
   { name: `${bash} -c '..."..."'`, template: `${bash} -c 'printf %s "<{{v}}>"'`, prints: (v) => `<${v}>` },
   { name: 'sh -c "..."', template: 'sh -c "printf %s {{v}}"', prints: (v) => v },
-  { name: "sh -c \"...'...'\"", template: `sh -c "printf %s '<{{v}}>'"`, prints: (v) => `<${v}>` },
+  { name: 'sh -c "...\'...\'"', template: `sh -c "printf %s '<{{v}}>'"`, prints: (v) => `<${v}>` },
   { name: 'sh -c with wrappers and flags', template: `env X=1 timeout 60 nice sh -ec 'printf %s {{v}}' 2>/dev/null`, prints: (v) => v },
   { name: 'sh -c, bare script word', template: 'sh -c printf\\ %s\\ {{v}}', prints: (v) => v },
   { name: 'a here-document in sh -c', template: "sh -c 'cat <<EOF\n{{v}}\nEOF'", prints: heredocOutput, refuses: endsHeredoc },
@@ -69,7 +74,40 @@ const contexts: Context[] = [
   { name: 'args after eval', template: 'eval printf %s', prints: (v) => v, asArg: true },
 ];
 
-const metachars = ['$', '`', "'", '"', '\\', ';', '|', '&', '(', ')', '<', '>', '\n', '#', '*', '?', '[', ']', '{', '}', '~', '!', ' ', '\t', '=', '-', 'EOF', '$(', '${', '$((', "'\\''", '\\"'];
+const metachars = [
+  '$',
+  '`',
+  "'",
+  '"',
+  '\\',
+  ';',
+  '|',
+  '&',
+  '(',
+  ')',
+  '<',
+  '>',
+  '\n',
+  '#',
+  '*',
+  '?',
+  '[',
+  ']',
+  '{',
+  '}',
+  '~',
+  '!',
+  ' ',
+  '\t',
+  '=',
+  '-',
+  'EOF',
+  '$(',
+  '${',
+  '$((',
+  "'\\''",
+  '\\"',
+];
 const payloads = [
   `$(touch ${marker})`,
   `\`touch ${marker}\``,
@@ -91,9 +129,7 @@ const piece = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 3 }) },
   { weight: 1, arbitrary: fc.integer({ min: -99, max: 99 }).map(String) },
 );
-const value = fc
-  .array(piece, { maxLength: 8 })
-  .map((parts) => parts.join('').replace(/\0/g, ''));
+const value = fc.array(piece, { maxLength: 8 }).map((parts) => parts.join('').replace(/\0/g, ''));
 const cases = fc.array(fc.tuple(fc.constantFrom(...contexts), value), { minLength: 30, maxLength: 30 });
 
 test('no value changes a shell line, at any nesting: each is refused or printed exactly', async () => {
@@ -103,7 +139,9 @@ test('no value changes a shell line, at any nesting: each is refused or printed 
       for (const [ctx, v] of batchCases) {
         let line: string;
         try {
-          line = ctx.asArg ? renderShell(ctx.template, { workspace: dir, vars: {} }, [v]) : renderShell(ctx.template, { workspace: dir, vars: { v } });
+          line = ctx.asArg
+            ? renderShell(ctx.template, { workspace: dir, vars: {} }, [v])
+            : renderShell(ctx.template, { workspace: dir, vars: { v } });
         } catch (err) {
           if (!(err instanceof TemplateError)) throw err;
           assert.ok(ctx.refuses?.(v), `${ctx.name}: refused ${JSON.stringify(v)}: ${err.message}`);
@@ -112,7 +150,11 @@ test('no value changes a shell line, at any nesting: each is refused or printed 
         assert.ok(!ctx.refuses?.(v), `${ctx.name}: rendered ${JSON.stringify(v)} that must be refused`);
         lines.push({ ctx, v, line });
       }
-      for (const { outer, outputs, ran } of await runShellLines(dir, lines.map((l) => l.line), marker)) {
+      for (const { outer, outputs, ran } of await runShellLines(
+        dir,
+        lines.map((l) => l.line),
+        marker,
+      )) {
         const culprits = ran.map((i) => itemAt(lines, i)).map(({ ctx, v, line }) => ({ context: ctx.name, value: v, line }));
         assert.deepEqual(culprits, [], `${outer} ran the marker command`);
         lines.forEach(({ ctx, v, line }, i) => {

@@ -181,7 +181,7 @@ describe('renderShell: no value can inject shell syntax', () => {
     ['backticks in double quotes', 'printf %s "`printf %s {{x}}`"', (v) => v.replace(/\n+$/, '')],
     ['double quotes in backticks', 'printf %s `printf %s "{{x}}"`', undefined],
     ['here-document', 'cat <<EOF\n{{x}}\nEOF', (v) => `${v}\n`],
-    ["quoted here-document", "cat <<'EOF'\n{{x}}\nEOF", (v) => `${v}\n`],
+    ['quoted here-document', "cat <<'EOF'\n{{x}}\nEOF", (v) => `${v}\n`],
     ['comment', 'printf %s ok # {{x}}', () => 'ok'],
     ['after a backslash', 'printf %s \\{{x}}', (v) => v],
     ['arithmetic before it', 'printf %s $((1 << 2)){{x}}', (v) => `4${v}`],
@@ -238,7 +238,7 @@ describe('renderShell: a script handed to another shell is quoted for that shell
     ["bash -c 'echo {{v}}'", 'x y', `bash -c 'echo '\\''x y'\\'''`],
     ['sh -c "echo {{v}}"', "it's", `sh -c "echo 'it'\\\\''s'"`],
     ['sh -c "echo {{v}}"', '$(id)', `sh -c "echo '\\$(id)'"`],
-    ["sh -c 'echo \"{{v}}\"'", '$(id)', `sh -c 'echo "\\$(id)"'`],
+    ['sh -c \'echo "{{v}}"\'', '$(id)', `sh -c 'echo "\\$(id)"'`],
     ['sh -c echo\\ {{v}}', 'a b', `sh -c echo\\ ''\\''a b'\\'''`],
     ['eval "echo {{v}}"', 'a$b', `eval "echo 'a\\$b'"`],
     ['eval echo {{v}}', 'a b', `eval echo ''\\''a b'\\'''`],
@@ -254,14 +254,40 @@ describe('renderShell: a script handed to another shell is quoted for that shell
   test('wrappers, paths and option clusters before the script change nothing', () => {
     const inner = `'echo '\\''a b'\\'''`;
     const shells = ['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busybox sh', '/bin/sh', '/usr/bin/env bash'];
-    const wrappers = ['sudo -u ci', 'env X=1', 'timeout 5', 'nice -n 5', 'docker exec -i c', 'xargs -0', 'find . -exec', 'X=1 exec', 'if', '! command', 'time'];
+    const wrappers = [
+      'sudo -u ci',
+      'env X=1',
+      'timeout 5',
+      'nice -n 5',
+      'docker exec -i c',
+      'xargs -0',
+      'find . -exec',
+      'X=1 exec',
+      'if',
+      '! command',
+      'time',
+    ];
     for (const sh of shells) {
       for (const w of ['', ...wrappers]) {
         const prefix = `${w} ${sh} -c `.trimStart();
         assert.equal(renderShell(`${prefix}'echo {{v}}'`, v('a b')), `${prefix}${inner}`);
       }
     }
-    for (const flags of ['-ec', '-xc', '-lc', '-e -c', '-c -e', '-o pipefail -c', '-eo pipefail -c', '--norc -c', '--rcfile x -c', '-c --', '2>/dev/null -c', '-c 2>&1', '-c >/dev/null']) {
+    for (const flags of [
+      '-ec',
+      '-xc',
+      '-lc',
+      '-e -c',
+      '-c -e',
+      '-o pipefail -c',
+      '-eo pipefail -c',
+      '--norc -c',
+      '--rcfile x -c',
+      '-c --',
+      '2>/dev/null -c',
+      '-c 2>&1',
+      '-c >/dev/null',
+    ]) {
       assert.equal(renderShell(`bash ${flags} 'echo {{v}}'`, v('a b')), `bash ${flags} ${inner}`, flags);
     }
     assert.equal(renderShell(`su - ci -c 'echo {{v}}'`, v('a b')), `su - ci -c ${inner}`);
@@ -299,17 +325,29 @@ describe('renderShell: a script handed to another shell is quoted for that shell
   const refused: [string, string, RegExp][] = [
     ['$NAME before it in sh -c "..."', 'sh -c "echo $HOME {{v}}"', /in the script sh -c runs: .*\$NAME, which the outer shell expands/],
     ['${...} before it in sh -c "..."', 'sh -c "echo ${HOME} {{v}}"', /\$\{\.\.\.\}, which the outer shell expands/],
-    ['$(...) before it in bash -c "..."', 'bash -c "echo $(date) {{v}}"', /in the script bash -c runs: .*\$\(\.\.\.\), which the outer shell expands/],
+    [
+      '$(...) before it in bash -c "..."',
+      'bash -c "echo $(date) {{v}}"',
+      /in the script bash -c runs: .*\$\(\.\.\.\), which the outer shell expands/,
+    ],
     ['backticks before it in sh -c "..."', 'sh -c "echo `date` {{v}}"', /`\.\.\.`, which the outer shell expands/],
     ['a glob in a bare script word', 'sh -c echo\\ *\\ {{v}}', /glob/],
     ['$NAME in an earlier eval argument', 'eval "$X" "echo {{v}}"', /earlier argument of eval/],
-    ['a value inside $( ) in a script word', 'sh -c "echo $(echo {{v}})"', /inside an expansion whose output becomes part of the script sh -c runs/],
+    [
+      'a value inside $( ) in a script word',
+      'sh -c "echo $(echo {{v}})"',
+      /inside an expansion whose output becomes part of the script sh -c runs/,
+    ],
     ['a value inside $(( )) in a script word', 'sh -c "echo $(( {{v}} ))"', /inside an expansion/],
     ['a shell chosen at run time', `"$SHELL" -c 'echo {{v}}'`, /cannot tell whether \{\{v\}\} is in a script for another shell/],
     ['an unknown option word after the shell', `bash "$OPTS" 'echo {{v}}'`, /cannot tell whether/],
     ['a shell that quotes its own way', `fish -c 'echo {{v}}'`, /fish -c/],
     ["su's attached -cCMD", 'su -c{{v}}', /su -c/],
-    ['two deep, after $x in the inner double quotes', `sh -c 'bash -c "echo $HOME {{v}}"'`, /in the script sh -c runs: in the script bash -c runs: /],
+    [
+      'two deep, after $x in the inner double quotes',
+      `sh -c 'bash -c "echo $HOME {{v}}"'`,
+      /in the script sh -c runs: in the script bash -c runs: /,
+    ],
     ["$'...' in the inner script", `bash -c "echo \\$'a' {{v}}"`, /\$'\.\.\.' quoting/],
     ['a here-document sh reads as its script', 'sh <<EOF\necho {{v}}\nEOF', /here-document that sh reads as its script/],
     ['a here-document sudo bash -s reads', 'sudo -u ci bash -s x <<EOF\necho {{v}}\nEOF', /here-document that bash reads/],
@@ -317,7 +355,10 @@ describe('renderShell: a script handed to another shell is quoted for that shell
   ];
   for (const [what, tpl, want] of refused) {
     test(`refuses a value after ${what}`, () => {
-      assert.throws(() => renderShell(tpl, v('x')), (err: unknown) => err instanceof TemplateError && want.test(err.message));
+      assert.throws(
+        () => renderShell(tpl, v('x')),
+        (err: unknown) => err instanceof TemplateError && want.test(err.message),
+      );
       assert.match(shellLineProblem(tpl) ?? '', want, 'floe check reports it too');
     });
   }

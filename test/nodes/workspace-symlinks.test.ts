@@ -162,7 +162,7 @@ describe('fetch location and symlinks', () => {
   for (const checksum of [false, true]) {
     test(`a file name that is a symlink to a file outside is replaced, not written through (checksum: ${checksum})`, async () => {
       await link('f.bin', path.join(outside, 'file'));
-        const result = await run(fetchNode, { url: url(), location: 'f.bin', ...(checksum ? { checksum: sha256 } : {}) });
+      const result = await run(fetchNode, { url: url(), location: 'f.bin', ...(checksum ? { checksum: sha256 } : {}) });
       assert.deepEqual(result, { status: 0 });
       assert.ok((await lstat(path.join(ctx.workspace, 'f.bin'))).isFile(), 'the link itself was replaced');
       assert.equal(await readFile(path.join(ctx.workspace, 'f.bin'), 'utf8'), body);
@@ -185,7 +185,10 @@ describe('git-checkout sub-dir and symlinks', () => {
   test('a second checkout into a symlink committed in the first is refused', async () => {
     assert.deepEqual(await run(gitCheckoutNode, { url: repoUrl }), { status: 0 });
     const result = await run(gitCheckoutNode, { url: repoUrl, 'sub-dir': 'upstream/escape/again' });
-    assert.deepEqual(result, { status: 1, reason: 'sub-dir upstream/escape/again leads outside the workspace through symlink upstream/escape' });
+    assert.deepEqual(result, {
+      status: 1,
+      reason: 'sub-dir upstream/escape/again leads outside the workspace through symlink upstream/escape',
+    });
     await assertOutsideUntouched();
   });
 

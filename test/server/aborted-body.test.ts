@@ -56,7 +56,11 @@ for (const [how, end] of [
     await abortMidBody('/push/data', end);
     const logged = await host.waitFor((e) => e.path === '/build/api/push/data' && host.entries.indexOf(e) >= before);
     const mine = host.entries.slice(before);
-    assert.deepEqual(mine.filter((e) => e.level >= 50), [], 'no error-level entry');
+    assert.deepEqual(
+      mine.filter((e) => e.level >= 50),
+      [],
+      'no error-level entry',
+    );
     assert.equal(logged.level, 20, `logged at debug: ${JSON.stringify(logged)}`);
     assert.ok(!JSON.stringify(logged).includes('"stack"'), 'no stack');
     assert.match(logged.msg, /client went away/);

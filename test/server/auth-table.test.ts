@@ -180,7 +180,11 @@ for (const route of routes) {
       if (!id.valid && !isPublic) {
         assert.equal(first.status, 401, where);
         if (route.method !== 'HEAD') {
-          assert.deepEqual(JSON.parse(first.text), { message: id.name === 'no token' ? 'missing session' : 'invalid session', payload: null }, where);
+          assert.deepEqual(
+            JSON.parse(first.text),
+            { message: id.name === 'no token' ? 'missing session' : 'invalid session', payload: null },
+            where,
+          );
         }
       } else if (id.crossOrigin && !isPublic) {
         assert.equal(first.status, 403, where);

@@ -108,7 +108,17 @@ test('a floe-sesh cookie that does not URL-decode is an invalid session (401), n
 });
 
 test('paths are case-sensitive and taken as sent: another casing, encoding or dot segment of a guarded route is 401 without a session, 404 with one', async () => {
-  const variants = ['/BUILD/API/flows', '/Build/api/flows', '/build/api/Flows', '/build/api/%66lows', '/build/api/x/../flows', '/build/api//flows', '/BUILD/API/health', '/build/api/HEALTH', '/BUILD/API/login'];
+  const variants = [
+    '/BUILD/API/flows',
+    '/Build/api/flows',
+    '/build/api/Flows',
+    '/build/api/%66lows',
+    '/build/api/x/../flows',
+    '/build/api//flows',
+    '/BUILD/API/health',
+    '/build/api/HEALTH',
+    '/BUILD/API/login',
+  ];
   const port = Number(new URL(users.url).port);
   for (const path of variants) {
     for (const method of ['GET', 'HEAD', 'POST', 'OPTIONS']) {
@@ -204,13 +214,25 @@ test('with no users configured, admin logs in with the admin token as password, 
   assert.deepEqual({ user: ok.body.payload.user, role: ok.body.payload.role }, { user: 'admin', role: 'admin' });
   assert.notEqual(ok.body.payload.token, ADMIN, 'a session has its own token');
   assert.equal((await noUsers.call('GET', '/hosts', undefined, token(ok.body.payload.token))).status, 200);
-  for (const [user, password] of [['admin', 'wrong'], ['admin', `${ADMIN} `], ['root', ADMIN], ['ana', 'ana-pw']] as const) {
+  for (const [user, password] of [
+    ['admin', 'wrong'],
+    ['admin', `${ADMIN} `],
+    ['root', ADMIN],
+    ['ana', 'ana-pw'],
+  ] as const) {
     assert.equal((await login(noUsers, user, password)).status, 401, `${user}/${password}`);
   }
 });
 
 test('login bodies that are not {user, password} strings answer 400 without quoting the password', async () => {
-  const bodies: unknown[] = [{ user: 'ana' }, { password: 'ana-pw' }, { user: 'ana', password: 987654321 }, { user: 'ana', password: '' }, { user: 'ana', password: ['hunter2'] }, []];
+  const bodies: unknown[] = [
+    { user: 'ana' },
+    { password: 'ana-pw' },
+    { user: 'ana', password: 987654321 },
+    { user: 'ana', password: '' },
+    { user: 'ana', password: ['hunter2'] },
+    [],
+  ];
   for (const body of bodies) {
     const r = await users.call<Envelope>('POST', '/login', body, {});
     assert.equal(r.status, 400, JSON.stringify(body));
@@ -321,14 +343,20 @@ test('sessions are capped overall: past maxSessions the oldest is dropped', asyn
   const s = [];
   for (let i = 0; i < 5; i++) s.push((await auth.login('admin', 'tok'))!);
   assert.equal(auth.sessionCount(), 3);
-  assert.deepEqual(s.map((x) => 'session' in auth.check(x.token)), [false, false, true, true, true]);
+  assert.deepEqual(
+    s.map((x) => 'session' in auth.check(x.token)),
+    [false, false, true, true, true],
+  );
 });
 
-test('sessions are capped per user, so one user flooding logins does not end others\' sessions', async () => {
+test("sessions are capped per user, so one user flooding logins does not end others' sessions", async () => {
   const hash = await hashPassword('pw');
   const auth = new Auth({
     adminToken: 'tok',
-    users: [{ user: 'a', password: hash, role: 'user' }, { user: 'b', password: hash, role: 'viewer' }],
+    users: [
+      { user: 'a', password: hash, role: 'user' },
+      { user: 'b', password: hash, role: 'viewer' },
+    ],
     sessionTtlMs: 1000,
     now: () => 0,
     maxSessions: 10,
@@ -338,7 +366,10 @@ test('sessions are capped per user, so one user flooding logins does not end oth
   const a = [];
   for (let i = 0; i < 4; i++) a.push((await auth.login('a', 'pw'))!);
   assert.equal(auth.sessionCount(), 3);
-  assert.deepEqual(a.map((x) => 'session' in auth.check(x.token)), [false, false, true, true]);
+  assert.deepEqual(
+    a.map((x) => 'session' in auth.check(x.token)),
+    [false, false, true, true],
+  );
   assert.deepEqual(auth.check(b.token), { session: b });
   assert.equal(b.role, 'viewer');
 });
@@ -380,7 +411,12 @@ test('a malformed hash given to Auth directly is refused at construction, withou
 test('a login for an unknown user does the same scrypt work as for a known one', async () => {
   // A coarse check against a regression to an early return (about 1000x faster than scrypt);
   // the real timing is in what runs, not in this number.
-  const auth = new Auth({ adminToken: 'tok', users: [{ user: 'a', password: await hashPassword('pw'), role: 'user' }], sessionTtlMs: 1000, now: () => 0 });
+  const auth = new Auth({
+    adminToken: 'tok',
+    users: [{ user: 'a', password: await hashPassword('pw'), role: 'user' }],
+    sessionTtlMs: 1000,
+    now: () => 0,
+  });
   const median = async (user: string): Promise<number> => {
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -388,7 +424,10 @@ test('a login for an unknown user does the same scrypt work as for a known one',
       assert.equal(await auth.login(user, 'wrong'), undefined);
       times.push(Number(process.hrtime.bigint() - t0));
     }
-    return itemAt(times.sort((x, y) => x - y), 2);
+    return itemAt(
+      times.sort((x, y) => x - y),
+      2,
+    );
   };
   const known = await median('a');
   const unknown = await median('nobody');

@@ -27,7 +27,13 @@ test('each failure past the free ones doubles the wait, from 1 s up to the cap o
 test('a wait counts down on the injected clock and ends at zero', () => {
   const { b, clock } = setup({ free: 1 });
   assert.equal(b.fail('c').waitMs, 1000);
-  const rows: Array<[advance: number, wait: number]> = [[0, 1000], [400, 600], [599, 1], [1, 0], [5000, 0]];
+  const rows: Array<[advance: number, wait: number]> = [
+    [0, 1000],
+    [400, 600],
+    [599, 1],
+    [1, 0],
+    [5000, 0],
+  ];
   for (const [advance, wait] of rows) {
     clock.advance(advance);
     assert.equal(b.waitMs('c'), wait, `after ${advance} more ms`);
@@ -86,7 +92,10 @@ test('RecentMap: get, set, delete, age out after ttl, oldest out past max, set r
   m.set('c', 3);
   m.set('a', 10); // a is now the most recent
   m.set('d', 4); // over max: b, the oldest, goes
-  assert.deepEqual(['a', 'b', 'c', 'd'].map((k) => m.get(k)), [10, undefined, 3, 4]);
+  assert.deepEqual(
+    ['a', 'b', 'c', 'd'].map((k) => m.get(k)),
+    [10, undefined, 3, 4],
+  );
   m.delete('c');
   assert.equal(m.get('c'), undefined);
   t = 99;

@@ -71,7 +71,11 @@ test('a cookie request from another port, scheme-only or subdomain origin is ref
     assert.equal(logout.status, 403, `logout with Origin ${origin}: ${logout.message}`);
   }
   // A sibling subdomain, on the same port.
-  const sibling = await send('GET', '/flows', { Host: `floe.example.com:${port}`, Origin: `https://evil.example.com:${port}`, Cookie: COOKIE });
+  const sibling = await send('GET', '/flows', {
+    Host: `floe.example.com:${port}`,
+    Origin: `https://evil.example.com:${port}`,
+    Cookie: COOKIE,
+  });
   assert.equal(sibling.status, 403, sibling.message);
   assert.equal((await send('GET', '/flows', { Cookie: COOKIE })).status, 200, 'the session is still alive');
 });
@@ -83,7 +87,12 @@ test('a cookie write with no Origin but Sec-Fetch-Site same-site or cross-site i
     assert.match(r.message, REFUSED);
   }
   assert.equal((await send('GET', '/flows', { 'Sec-Fetch-Site': 'cross-site', Cookie: COOKIE })).status, 200);
-  const own = await send('POST', '/push/data', { 'Content-Type': 'application/json', 'Sec-Fetch-Site': 'same-origin', Cookie: COOKIE }, PUSH);
+  const own = await send(
+    'POST',
+    '/push/data',
+    { 'Content-Type': 'application/json', 'Sec-Fetch-Site': 'same-origin', Cookie: COOKIE },
+    PUSH,
+  );
   assert.equal(own.status, 200, own.message);
 });
 
@@ -105,7 +114,12 @@ test('requests with no Origin (curl, scripts) keep working with the cookie', asy
 
 test('a request with the X-Floe-Auth header works from any Origin: a foreign page cannot set it without a preflight', async () => {
   for (const token of [ADMIN, TOKEN]) {
-    const r = await send('POST', '/push/data', { 'Content-Type': 'application/json', Origin: FOREIGN, 'X-Floe-Auth': token, Cookie: COOKIE }, PUSH);
+    const r = await send(
+      'POST',
+      '/push/data',
+      { 'Content-Type': 'application/json', Origin: FOREIGN, 'X-Floe-Auth': token, Cookie: COOKIE },
+      PUSH,
+    );
     assert.equal(r.status, 200, r.message);
   }
   assert.equal((await send('GET', '/flows', { Origin: FOREIGN, 'X-Floe-Auth': TOKEN })).status, 200);

@@ -26,12 +26,20 @@ export interface ApiHost {
   events: PublishedEvent[];
   ended(run: string): Promise<{ status: RunStatus; reason?: string }>;
   /** Calls the API (path relative to base-url) with the admin token unless `headers` says otherwise. */
-  call<T = { message: string; payload: any }>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply<T>>;
+  call<T = { message: string; payload: any }>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Reply<T>>;
   close(): Promise<void>;
 }
 
 /** A real host (LevelDB, processes) serving its API on 127.0.0.1, port 0. */
-export async function startApiHost(yaml: string, opts: { sessionTtlMs?: number; now?: () => number; baseUrl?: string; eventHistory?: number } = {}): Promise<ApiHost> {
+export async function startApiHost(
+  yaml: string,
+  opts: { sessionTtlMs?: number; now?: () => number; baseUrl?: string; eventHistory?: number } = {},
+): Promise<ApiHost> {
   const real = await startRealHost(yaml, { keepDir: true, eventHistory: opts.eventHistory });
   const serving = await serveHost({
     host: real.host,
@@ -63,7 +71,13 @@ export async function startApiHost(yaml: string, opts: { sessionTtlMs?: number; 
 }
 
 /** One HTTP request with node:http (no client-side magic); a string body is sent as is. */
-export function call<T>(agent: Agent | undefined, url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+export function call<T>(
+  agent: Agent | undefined,
+  url: string,
+  method: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply<T>> {
   const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   const h: Record<string, string> = { ...headers };
   if (data !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';

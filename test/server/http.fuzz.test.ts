@@ -47,7 +47,14 @@ const RUN = waiting.body.payload.runs[0] as string;
 
 /** Where this build lives on disk: no answer may name it unless the request did. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const LEAKS = [/\n\s*at \S/, /\bat \S+ \(/, /\.(?:[cm]?js|ts):\d+/, /node_modules/, /file:\/\//, new RegExp(ROOT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))];
+const LEAKS = [
+  /\n\s*at \S/,
+  /\bat \S+ \(/,
+  /\.(?:[cm]?js|ts):\d+/,
+  /node_modules/,
+  /file:\/\//,
+  new RegExp(ROOT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+];
 
 /** What in `answer` looks like an internal detail and was not in `sent`, if anything. */
 function leakIn(answer: string, sent: string): string | undefined {
@@ -74,18 +81,38 @@ const weird = fc.oneof(
 );
 const pushBody = fc.record(
   {
-    ref: fc.oneof(fc.record({ id: fc.oneof(fc.constantFrom('hello', 'approve'), weird), ver: fc.oneof(fc.constant(1), weird) }, { requiredKeys: [] }), weird),
+    ref: fc.oneof(
+      fc.record({ id: fc.oneof(fc.constantFrom('hello', 'approve'), weird), ver: fc.oneof(fc.constant(1), weird) }, { requiredKeys: [] }),
+      weird,
+    ),
     run: fc.oneof(fc.constant(RUN), weird),
     form: fc.oneof(
-      fc.record({ id: fc.oneof(fc.constantFrom('start', 'ask'), weird), values: fc.oneof(fc.dictionary(fc.constantFrom('msg', 'n', 'ok', 'MSG', 'x', 'constructor'), weird), weird) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          id: fc.oneof(fc.constantFrom('start', 'ask'), weird),
+          values: fc.oneof(fc.dictionary(fc.constantFrom('msg', 'n', 'ok', 'MSG', 'x', 'constructor'), weird), weird),
+        },
+        { requiredKeys: [] },
+      ),
       weird,
     ),
   },
   { requiredKeys: [] },
 );
-const loginBody = fc.record({ user: fc.oneof(fc.constantFrom('ana', 'cy', 'admin', 'nobody'), weird), password: fc.oneof(fc.constantFrom('ana-pw', 'wrong', ADMIN), weird) }, { requiredKeys: [] });
+const loginBody = fc.record(
+  {
+    user: fc.oneof(fc.constantFrom('ana', 'cy', 'admin', 'nobody'), weird),
+    password: fc.oneof(fc.constantFrom('ana-pw', 'wrong', ADMIN), weird),
+  },
+  { requiredKeys: [] },
+);
 const subscribeBody = fc.record(
-  { type: fc.oneof(fc.constant('subscribe'), weird), flow: fc.oneof(fc.constant('hello'), weird), run: fc.oneof(fc.constant(RUN), weird), since: fc.oneof(fc.nat(), weird) },
+  {
+    type: fc.oneof(fc.constant('subscribe'), weird),
+    flow: fc.oneof(fc.constant('hello'), weird),
+    run: fc.oneof(fc.constant(RUN), weird),
+    since: fc.oneof(fc.nat(), weird),
+  },
   { requiredKeys: [] },
 );
 
@@ -135,8 +162,42 @@ const anyBody = fc.oneof(
 // Requests ------------------------------------------------------------------------------------
 
 const SEGMENTS = [
-  'build', 'api', 'BUILD', 'Api', 'flows', 'hello', 'approve', 'runs', RUN, 'cancel', 'rerun', 'push', 'data', 'login', 'logout',
-  'health', 'hosts', 'metrics', 'ws', 'WS', '..', '.', '', '%2F', '%2e%2e', '%00', '%', '%zz', '%66lows', '%E2%82%AC', 'é', '😀', '\\', ';', 'a?b', '#x',
+  'build',
+  'api',
+  'BUILD',
+  'Api',
+  'flows',
+  'hello',
+  'approve',
+  'runs',
+  RUN,
+  'cancel',
+  'rerun',
+  'push',
+  'data',
+  'login',
+  'logout',
+  'health',
+  'hosts',
+  'metrics',
+  'ws',
+  'WS',
+  '..',
+  '.',
+  '',
+  '%2F',
+  '%2e%2e',
+  '%00',
+  '%',
+  '%zz',
+  '%66lows',
+  '%E2%82%AC',
+  'é',
+  '😀',
+  '\\',
+  ';',
+  'a?b',
+  '#x',
 ];
 const segment = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...SEGMENTS) },
@@ -144,14 +205,32 @@ const segment = fc.oneof(
   fc.string({ maxLength: 10 }),
   fc.string({ unit: 'binary', maxLength: 5 }),
 );
-const ROUTES = ['/health', '/login', '/logout', '/flows', '/flows/hello', `/flows/approve/runs/${RUN}`, `/flows/approve/runs/${RUN}/cancel`, `/flows/hello/runs/${RUN}/rerun`, '/push/data', '/hosts', '/metrics', '/ws'];
-const query = fc.array(
-  fc.tuple(
-    fc.constantFrom('tail', 'from', 'limit', 'node', 'ver', 'before', 'x', '__proto__', 'limit[]'),
-    fc.oneof(fc.constantFrom('-1', '1e999', '9007199254740993', '%', '', 'NaN', '0x10', '1', 'ask', '%00'), fc.string({ unit: 'binary', maxLength: 6 }).map(encodeURIComponent)),
-  ),
-  { maxLength: 3 },
-).map((q) => (q.length === 0 ? '' : `?${q.map(([k, v]) => `${k}=${v}`).join('&')}`));
+const ROUTES = [
+  '/health',
+  '/login',
+  '/logout',
+  '/flows',
+  '/flows/hello',
+  `/flows/approve/runs/${RUN}`,
+  `/flows/approve/runs/${RUN}/cancel`,
+  `/flows/hello/runs/${RUN}/rerun`,
+  '/push/data',
+  '/hosts',
+  '/metrics',
+  '/ws',
+];
+const query = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('tail', 'from', 'limit', 'node', 'ver', 'before', 'x', '__proto__', 'limit[]'),
+      fc.oneof(
+        fc.constantFrom('-1', '1e999', '9007199254740993', '%', '', 'NaN', '0x10', '1', 'ask', '%00'),
+        fc.string({ unit: 'binary', maxLength: 6 }).map(encodeURIComponent),
+      ),
+    ),
+    { maxLength: 3 },
+  )
+  .map((q) => (q.length === 0 ? '' : `?${q.map(([k, v]) => `${k}=${v}`).join('&')}`));
 const path = fc
   .tuple(
     fc.oneof(
@@ -165,25 +244,82 @@ const path = fc
   )
   .map(([p, q]) => p + q);
 
-const LENGTHS = ['exact', 'exact', 'exact', 'none', 'shorter', 'longer', 'negative', 'garbage', 'double', 'chunked', 'chunked-bad', 'chunked-and-length'] as const;
+const LENGTHS = [
+  'exact',
+  'exact',
+  'exact',
+  'none',
+  'shorter',
+  'longer',
+  'negative',
+  'garbage',
+  'double',
+  'chunked',
+  'chunked-bad',
+  'chunked-and-length',
+] as const;
 type LengthMode = (typeof LENGTHS)[number];
 
-const token = fc.oneof(fc.constantFrom(ADMIN, 'not-a-token', `${ADMIN} `, ADMIN.toUpperCase(), ''), fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 20 }));
+const token = fc.oneof(
+  fc.constantFrom(ADMIN, 'not-a-token', `${ADMIN} `, ADMIN.toUpperCase(), ''),
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 20 }),
+);
 const cookie = fc.oneof(
-  fc.constantFrom('floe-sesh=%', 'floe-sesh=%zz', 'floe-sesh=', 'floe-sesh', '=;;=', `floe-sesh=${ADMIN}`, 'floe-sesh=%E0%A4%A', 'a=1; floe-sesh=%; floe-sesh=x'),
+  fc.constantFrom(
+    'floe-sesh=%',
+    'floe-sesh=%zz',
+    'floe-sesh=',
+    'floe-sesh',
+    '=;;=',
+    `floe-sesh=${ADMIN}`,
+    'floe-sesh=%E0%A4%A',
+    'a=1; floe-sesh=%; floe-sesh=x',
+  ),
   fc.string({ maxLength: 30 }).map((s) => `floe-sesh=${s}`),
   // Percent escapes, good and broken, are what decodeURIComponent trips on.
-  fc.array(fc.constantFrom('%', '%2', '%zz', '%41', '%E2%82', '%C3%A9', 'a', '=', ';', ' '), { minLength: 1, maxLength: 6 }).map((p) => `floe-sesh=${p.join('')}`),
+  fc
+    .array(fc.constantFrom('%', '%2', '%zz', '%41', '%E2%82', '%C3%A9', 'a', '=', ';', ' '), { minLength: 1, maxLength: 6 })
+    .map((p) => `floe-sesh=${p.join('')}`),
   fc.string({ unit: 'binary', maxLength: 30 }),
 );
-const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=utf-16', 'application/json; charset=bogus', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '', ';;;', 'application/json, text/plain');
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=utf-16',
+  'application/json; charset=bogus',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  '',
+  ';;;',
+  'application/json, text/plain',
+);
 const upgrade = fc.record({
   upgrade: fc.constantFrom('websocket', 'WebSocket', 'h2c', ''),
   key: fc.oneof(fc.constant(randomBytes(16).toString('base64')), fc.string({ maxLength: 30 })),
   version: fc.constantFrom('13', '8', '', 'x'),
-  protocol: fc.option(fc.oneof(token.map((t) => `floe-token.${t}`), fc.string({ maxLength: 20 }))),
+  protocol: fc.option(
+    fc.oneof(
+      token.map((t) => `floe-token.${t}`),
+      fc.string({ maxLength: 20 }),
+    ),
+  ),
 });
-const headerName = fc.oneof(fc.constantFrom('X-Floe-Auth', 'Cookie', 'Content-Type', 'Content-Length', 'Transfer-Encoding', 'Expect', 'Host', 'Origin', 'Accept-Encoding'), fc.string({ maxLength: 12 }));
+const headerName = fc.oneof(
+  fc.constantFrom(
+    'X-Floe-Auth',
+    'Cookie',
+    'Content-Type',
+    'Content-Length',
+    'Transfer-Encoding',
+    'Expect',
+    'Host',
+    'Origin',
+    'Accept-Encoding',
+  ),
+  fc.string({ maxLength: 12 }),
+);
 
 interface Request {
   method: string;
@@ -200,7 +336,10 @@ interface Request {
 
 /** Anything at all: garbage methods, paths, headers and framing, most of it refused by the parser. */
 const anyRequest: fc.Arbitrary<Request> = fc.record({
-  method: fc.oneof({ weight: 5, arbitrary: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH') }, fc.constantFrom('TRACE', 'CONNECT', 'PROPFIND', 'get', 'FOO', '')),
+  method: fc.oneof(
+    { weight: 5, arbitrary: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH') },
+    fc.constantFrom('TRACE', 'CONNECT', 'PROPFIND', 'get', 'FOO', ''),
+  ),
   path,
   auth: fc.option(token),
   cookie: fc.option(cookie),
@@ -234,21 +373,24 @@ const TARGETS: Array<{ method: string; path: string; body?: fc.Arbitrary<string>
 ];
 
 /** What an API client could mean to send: a real route, a good token, JSON framed right, a wrong body. */
-const wellFormed = fc.constantFrom(...TARGETS).chain(
-  (target): fc.Arbitrary<Request> =>
-    fc.record({
-      method: fc.oneof({ weight: 6, arbitrary: fc.constant(target.method) }, fc.constantFrom(...METHODS)),
-      path: fc.oneof({ weight: 3, arbitrary: fc.constant('') }, query).map((q) => `${BASE}${target.path}${q}`),
-      // Not the viewer on logout: that would end its session for every later case.
-      auth: fc.oneof({ weight: 6, arbitrary: fc.constant(ADMIN) }, fc.constant(target.path === '/logout' ? ADMIN : VIEWER), fc.constant(null)),
-      cookie: fc.option(cookie, { freq: 4 }),
-      contentType: fc.oneof({ weight: 5, arbitrary: fc.constant('application/json') }, contentType),
-      length: fc.constantFrom<LengthMode>('exact', 'exact', 'exact', 'chunked'),
-      body: target.body ?? fc.constant(null),
-      upgrade: fc.constant(null),
-      extra: fc.constant([]),
-      from: fc.integer({ min: 2, max: 254 }),
-    }),
+const wellFormed = fc.constantFrom(...TARGETS).chain((target): fc.Arbitrary<Request> =>
+  fc.record({
+    method: fc.oneof({ weight: 6, arbitrary: fc.constant(target.method) }, fc.constantFrom(...METHODS)),
+    path: fc.oneof({ weight: 3, arbitrary: fc.constant('') }, query).map((q) => `${BASE}${target.path}${q}`),
+    // Not the viewer on logout: that would end its session for every later case.
+    auth: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(ADMIN) },
+      fc.constant(target.path === '/logout' ? ADMIN : VIEWER),
+      fc.constant(null),
+    ),
+    cookie: fc.option(cookie, { freq: 4 }),
+    contentType: fc.oneof({ weight: 5, arbitrary: fc.constant('application/json') }, contentType),
+    length: fc.constantFrom<LengthMode>('exact', 'exact', 'exact', 'chunked'),
+    body: target.body ?? fc.constant(null),
+    upgrade: fc.constant(null),
+    extra: fc.constant([]),
+    from: fc.integer({ min: 2, max: 254 }),
+  }),
 );
 
 /** Websocket upgrades that a client could mean, with any token or cookie, and frames in the head. */
@@ -259,18 +401,28 @@ const wellFormedUpgrade: fc.Arbitrary<Request> = fc.record({
   cookie: fc.option(cookie),
   contentType: fc.constant(null),
   length: fc.constant('none'),
-  body: fc.option(fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('latin1')), { freq: 3 }),
+  body: fc.option(
+    fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('latin1')),
+    { freq: 3 },
+  ),
   upgrade: fc.record({
     upgrade: fc.constant('websocket'),
     key: fc.constant(randomBytes(16).toString('base64')),
     version: fc.constant('13'),
-    protocol: fc.option(token.map((t) => `floe-token.${t}`), { freq: 3 }),
+    protocol: fc.option(
+      token.map((t) => `floe-token.${t}`),
+      { freq: 3 },
+    ),
   }),
   extra: fc.constant([]),
   from: fc.integer({ min: 2, max: 254 }),
 });
 
-const request = fc.oneof({ weight: 6, arbitrary: wellFormed }, { weight: 1, arbitrary: wellFormedUpgrade }, { weight: 3, arbitrary: anyRequest });
+const request = fc.oneof(
+  { weight: 6, arbitrary: wellFormed },
+  { weight: 1, arbitrary: wellFormedUpgrade },
+  { weight: 3, arbitrary: anyRequest },
+);
 
 /** No CR or LF: they would end the head early, which the framing modes below do on purpose instead. */
 const oneLine = (s: string): string => s.replace(/[\r\n]/g, ' ');
@@ -279,7 +431,12 @@ function encode(r: Request): Buffer {
   const body = Buffer.from(r.body ?? '', 'latin1');
   const head = [`${r.method} ${oneLine(r.path)} HTTP/1.1`, 'Host: 127.0.0.1'];
   if (r.upgrade) {
-    head.push('Connection: Upgrade', `Upgrade: ${r.upgrade.upgrade}`, `Sec-WebSocket-Key: ${r.upgrade.key}`, `Sec-WebSocket-Version: ${r.upgrade.version}`);
+    head.push(
+      'Connection: Upgrade',
+      `Upgrade: ${r.upgrade.upgrade}`,
+      `Sec-WebSocket-Key: ${r.upgrade.key}`,
+      `Sec-WebSocket-Version: ${r.upgrade.version}`,
+    );
     if (r.upgrade.protocol !== null) head.push(`Sec-WebSocket-Protocol: ${r.upgrade.protocol}`);
   } else {
     head.push('Connection: close');
@@ -307,7 +464,11 @@ function encode(r: Request): Buffer {
         return void head.push(`Content-Length: ${body.length}`, `Content-Length: ${body.length + 1}`);
       case 'chunked':
         head.push('Transfer-Encoding: chunked');
-        payload = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from(body.length > 0 ? '\r\n0\r\n\r\n' : '\r\n')]);
+        payload = Buffer.concat([
+          Buffer.from(`${body.length.toString(16)}\r\n`),
+          body,
+          Buffer.from(body.length > 0 ? '\r\n0\r\n\r\n' : '\r\n'),
+        ]);
         return;
       case 'chunked-bad':
         head.push('Transfer-Encoding: chunked');
@@ -333,7 +494,10 @@ test('any HTTP request or upgrade is answered below 500, names no internals, and
       const sent = bytes.toString('latin1');
       const statuses = statusesOf(answer);
       const what = `${r.method} ${r.path.slice(0, 200)}`;
-      assert.ok(statuses.every((s) => s < 500), `${what} -> ${statuses.join(', ')}: ${answer.slice(0, 600)}`);
+      assert.ok(
+        statuses.every((s) => s < 500),
+        `${what} -> ${statuses.join(', ')}: ${answer.slice(0, 600)}`,
+      );
       const leak = leakIn(answer, sent);
       assert.equal(leak, undefined, `${what} -> ${answer.slice(0, 600)}`);
       await hostIsWell(what);
@@ -350,7 +514,10 @@ const SENTINEL = { type: 'subscribe', flow: 'hello', run: 'fuzz-sentinel' };
 
 type Frame = { text: string } | { binary: Buffer } | { badText: Buffer };
 const frame: fc.Arbitrary<Frame> = fc.oneof(
-  { weight: 4, arbitrary: fc.oneof(jsonText(subscribeBody), jsonText(pushBody), fc.constantFrom(...SPECIAL_TEXTS)).map((text) => ({ text })) },
+  {
+    weight: 4,
+    arbitrary: fc.oneof(jsonText(subscribeBody), jsonText(pushBody), fc.constantFrom(...SPECIAL_TEXTS)).map((text) => ({ text })),
+  },
   fc.string({ maxLength: 60 }).map((text) => ({ text })),
   fc.string({ unit: 'binary', maxLength: 60 }).map((text) => ({ text })),
   fc.uint8Array({ maxLength: 60 }).map((b) => ({ binary: Buffer.from(b) })),
@@ -392,7 +559,8 @@ test('any websocket frames are answered with frames that name no internals, or a
     fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 4 }), async (frames) => {
       const { texts, close } = await exchangeFrames(frames);
       const sent = frames.map((f) => ('text' in f ? f.text : '')).join('\n');
-      if (close !== undefined) assert.ok(CLIENT_FAULT_CLOSES.has(close), `closed with ${close} after ${JSON.stringify(frames).slice(0, 300)}`);
+      if (close !== undefined)
+        assert.ok(CLIENT_FAULT_CLOSES.has(close), `closed with ${close} after ${JSON.stringify(frames).slice(0, 300)}`);
       for (const t of texts) {
         assert.doesNotMatch(t, /internal error/, t);
         assert.equal(leakIn(t, sent), undefined, t.slice(0, 600));

@@ -15,7 +15,10 @@ const CONFIG = `flows:\n  - id: f\n    triggers: [{ name: start, type: data }]\n
 
 /** Starts the CLI and resolves with the URLs it says it listens on, once it says the host started. */
 async function startCli(dir: string, args: string[]): Promise<{ child: ChildProcess; urls: string[] }> {
-  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-admin=tls-admin', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, '-conf=floe.yml', '-admin=tls-admin', ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const urls: string[] = [];
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`host exited with ${code}`)));
@@ -35,7 +38,12 @@ function stop(child: ChildProcess): Promise<number | null> {
   return new Promise((r) => child.once('exit', r));
 }
 
-function httpsCall(url: string, ca: Buffer, method: string, body?: unknown): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+function httpsCall(
+  url: string,
+  ca: Buffer,
+  method: string,
+  body?: unknown,
+): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(url, { method, ca, headers: { 'Content-Type': 'application/json' } }, (res) => {
       let text = '';
@@ -51,9 +59,34 @@ function httpsCall(url: string, ca: Buffer, method: string, body?: unknown): Pro
 test('TLS on pub_bind with a self-signed cert, plain HTTP on a separate prv_bind', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-tls-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  execFileSync('openssl', ['req', '-x509', '-nodes', '-newkey', 'rsa:2048', '-keyout', 'server.key', '-out', 'server.crt', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-nodes',
+      '-newkey',
+      'rsa:2048',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { cwd: dir, stdio: 'ignore' },
+  );
   await writeFile(path.join(dir, 'floe.yml'), CONFIG);
-  const { child, urls } = await startCli(dir, ['-pub_bind=127.0.0.1:0', '-pub_cert=server.crt', '-pub_key=server.key', '-prv_bind=127.0.0.1:0']);
+  const { child, urls } = await startCli(dir, [
+    '-pub_bind=127.0.0.1:0',
+    '-pub_cert=server.crt',
+    '-pub_key=server.key',
+    '-prv_bind=127.0.0.1:0',
+  ]);
   t.after(() => child.kill('SIGKILL'));
   assert.equal(urls.length, 2, urls.join(' '));
   const [pub, prv] = urls;
@@ -84,7 +117,10 @@ test('one server when pub_bind and prv_bind are the same; a port in use is a cle
   assert.equal(first.urls.length, 1);
   const port = new URL(firstItem(first.urls)).port;
   const same = `127.0.0.1:${port}`;
-  const clash = spawn(process.execPath, [bin, '-conf=floe.yml', '-admin=x', '-host_name=b', `-pub_bind=${same}`, `-prv_bind=${same}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const clash = spawn(process.execPath, [bin, '-conf=floe.yml', '-admin=x', '-host_name=b', `-pub_bind=${same}`, `-prv_bind=${same}`], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   clash.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((r) => clash.once('exit', r));

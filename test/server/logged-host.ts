@@ -52,7 +52,15 @@ export async function startLoggedHost(yaml: string, opts: { now?: () => number }
   });
   const log = pino({ level: 'debug', redact: { paths: REDACT, censor: '[redacted]' }, base: undefined }, sink);
   const real = await startRealHost(yaml, { keepDir: true });
-  const serving = await serveHost({ host: real.host, hostName: 'h1', tags: ['master'], adminToken: ADMIN, pub: { bind: '127.0.0.1:0' }, log, now: opts.now });
+  const serving = await serveHost({
+    host: real.host,
+    hostName: 'h1',
+    tags: ['master'],
+    adminToken: ADMIN,
+    pub: { bind: '127.0.0.1:0' },
+    log,
+    now: opts.now,
+  });
   return {
     real,
     serving,

@@ -58,7 +58,10 @@ test('clientKey: IPv4 as is, IPv4-mapped as IPv4, IPv6 by its /64, nothing as ?'
 
 test('one client and one user: 5 failures are answered, then waits of 1 s, 2 s, 4 s; a success starts over', () => {
   const { l, advance } = limits();
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => attempt(l, '10.0.0.1', 'ana')), [0, 0, 0, 0, 0]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => attempt(l, '10.0.0.1', 'ana')),
+    [0, 0, 0, 0, 0],
+  );
   assert.equal(attempt(l, '10.0.0.1', 'ana'), 1000, 'the 6th is refused for 1 s');
   assert.equal(attempt(l, '10.0.0.1', 'ana', true), 1000, 'so is the right password');
   advance(999);
@@ -68,7 +71,11 @@ test('one client and one user: 5 failures are answered, then waits of 1 s, 2 s, 
   assert.equal(attempt(l, '10.0.0.1', 'ana'), 2000);
   advance(2000);
   assert.equal(attempt(l, '10.0.0.1', 'ana', true), 0, 'the right password after the wait logs in');
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => attempt(l, '10.0.0.1', 'ana')), [0, 0, 0, 0, 0], 'counting started over');
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => attempt(l, '10.0.0.1', 'ana')),
+    [0, 0, 0, 0, 0],
+    'counting started over',
+  );
 });
 
 test('a client waiting on one user may still try other users, and other clients that user', () => {
@@ -103,7 +110,13 @@ test('a warning when a wait starts, one per wait, naming client and user', () =>
   for (let i = 0; i < 5; i++) attempt(l, '10.0.0.1', 'ana');
   assert.equal(warnings.length, 1);
   assert.deepEqual(
-    { level: warnings[0]?.level, client: warnings[0]?.client, user: warnings[0]?.user, failures: warnings[0]?.failures, retryAfterSec: warnings[0]?.retryAfterSec },
+    {
+      level: warnings[0]?.level,
+      client: warnings[0]?.client,
+      user: warnings[0]?.user,
+      failures: warnings[0]?.failures,
+      retryAfterSec: warnings[0]?.retryAfterSec,
+    },
     { level: 40, client: '10.0.0.1', user: 'ana', failures: 5, retryAfterSec: 1 },
   );
   for (let i = 0; i < 10; i++) attempt(l, '10.0.0.1', 'ana');
@@ -226,7 +239,10 @@ test('the warning names a configured user as is; any other name as unknown user 
   assert.equal(users[1], users[2], 'repeated attempts on one name can be told apart from others');
   assert.notEqual(users[1], users[3]);
   assert.match(itemAt(warnings, 1).msg, /as unknown user #[0-9a-f]{8}:/);
-  assert.ok(!JSON.stringify(warnings).includes('hunter2') && !JSON.stringify(warnings).includes('another-password'), 'never the name as typed');
+  assert.ok(
+    !JSON.stringify(warnings).includes('hunter2') && !JSON.stringify(warnings).includes('another-password'),
+    'never the name as typed',
+  );
 });
 
 test('100,000 made-up user names from as many clients keep memory bounded', () => {
@@ -248,7 +264,9 @@ let now = 5_000_000;
 let host: LoggedHost;
 
 before(async () => {
-  const users = await Promise.all(Object.entries(PASSWORDS).map(async ([u, p]) => `    - { user: ${u}, password: "${await hashPassword(p)}" }`));
+  const users = await Promise.all(
+    Object.entries(PASSWORDS).map(async ([u, p]) => `    - { user: ${u}, password: "${await hashPassword(p)}" }`),
+  );
   host = await startLoggedHost(
     `common:
   users:
@@ -274,7 +292,13 @@ after(() => {
 type Envelope = { message: string; payload: unknown };
 
 /** A request from local address `from`. */
-function from(address: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<Envelope>> {
+function from(
+  address: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply<Envelope>> {
   let agent = agents.get(address);
   if (!agent) agents.set(address, (agent = new Agent({ localAddress: address, keepAlive: false })));
   return call<Envelope>(agent, `${host.api}${path}`, method, body, headers);
@@ -287,7 +311,13 @@ function upgrade(address: string, token: string): Promise<number> {
     const req = request(url, {
       localAddress: address,
       agent: false,
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'X-Floe-Auth': token },
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'X-Floe-Auth': token,
+      },
     });
     req.on('upgrade', (_res, socket) => {
       socket.destroy();
@@ -313,7 +343,10 @@ test('the 6th wrong password from one client is answered 429 with Retry-After; s
     assert.equal(r.status, 401, `attempt ${i}: ${r.text}`);
   }
   const sixth = await login('127.0.0.11', 'ana', 'wrong-6');
-  assert.deepEqual([sixth.status, sixth.headers['retry-after'], sixth.body], [429, '1', { message: 'too many failed logins; try again in 1 s', payload: null }]);
+  assert.deepEqual(
+    [sixth.status, sixth.headers['retry-after'], sixth.body],
+    [429, '1', { message: 'too many failed logins; try again in 1 s', payload: null }],
+  );
   const right = await login('127.0.0.11', 'ana', PASSWORDS.ana);
   assert.deepEqual([right.status, right.headers['retry-after']], [429, '1'], 'the right password is refused while waiting');
   now += 1000;
@@ -352,7 +385,11 @@ test('bad tokens: a stale one repeated is not throttled; after 100 distinct ones
   }
   const admin = await from('127.0.0.30', 'GET', '/flows', undefined, { 'X-Floe-Auth': ADMIN });
   assert.deepEqual([admin.status, admin.headers['retry-after'], admin.body.message], [429, '1', 'too many bad tokens; try again in 1 s']);
-  assert.equal((await from('127.0.0.31', 'GET', '/flows', undefined, { 'X-Floe-Auth': ADMIN })).status, 200, 'another client is not held back');
+  assert.equal(
+    (await from('127.0.0.31', 'GET', '/flows', undefined, { 'X-Floe-Auth': ADMIN })).status,
+    200,
+    'another client is not held back',
+  );
   assert.ok(!host.text().includes('guess-'), 'the log holds no token');
   now += 1000;
   assert.equal((await from('127.0.0.30', 'GET', '/flows', undefined, { 'X-Floe-Auth': ADMIN })).status, 200);
@@ -378,7 +415,7 @@ test('bad tokens at the websocket upgrade count too, and a waiting client is ref
 test('four addresses failing as one user keep a fresh address from logging in as that user for 30 s at most', async () => {
   const attackers = ['127.0.3.30', '127.0.3.31', '127.0.3.32', '127.0.3.33'];
   // The reviewer's lockout: each address sends wrong passwords for eve as soon as it may, 30 in all.
-  for (let failed = 0; failed < 30; ) {
+  for (let failed = 0; failed < 30;) {
     const waits: number[] = [];
     for (const a of attackers) {
       const r = await login(a, 'eve', 'guess');

@@ -12,7 +12,14 @@ export interface RawReply {
  * One request whose path goes on the wire exactly as given (no URL parsing, so `..`, `//`,
  * `%2F` and casing reach the server untouched), on its own connection.
  */
-export function sendRaw(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string, signal?: AbortSignal): Promise<RawReply> {
+export function sendRaw(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+  signal?: AbortSignal,
+): Promise<RawReply> {
   return new Promise((resolve, reject) => {
     const h: Record<string, string> = { ...headers };
     if (body !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';
@@ -34,7 +41,12 @@ export function sendRaw(port: number, method: string, path: string, headers: Rec
 
 /** A websocket upgrade request to `path`, sent as in sendRaw. */
 export function upgradeRaw(port: number, path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<RawReply> {
-  const upgrade = { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64') };
+  const upgrade = {
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+    'Sec-WebSocket-Version': '13',
+    'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+  };
   return sendRaw(port, 'GET', path, { ...upgrade, ...headers }, undefined, signal);
 }
 

@@ -114,7 +114,10 @@ test('GET /flows lists each flow with its triggers and nodes', async (t) => {
   assert.equal(res.status, 200);
   assert.equal(typeof res.body.message, 'string');
   const flows = res.body.payload.flows as Array<{ id: string }>;
-  assert.deepEqual(flows.map((f) => f.id), ['build', 'approve', 'slow', 'chatty', 'quick']);
+  assert.deepEqual(
+    flows.map((f) => f.id),
+    ['build', 'approve', 'slow', 'chatty', 'quick'],
+  );
   assert.deepEqual(flows[0], {
     id: 'build',
     ver: 1,
@@ -127,7 +130,13 @@ test('GET /flows lists each flow with its triggers and nodes', async (t) => {
         id: 'start',
         name: 'start',
         type: 'data',
-        form: { title: 'Go', fields: [{ id: 'msg', prompt: 'Message', type: 'text', value: 'hi' }, { id: 'n', prompt: 'Count', type: 'int', value: '1' }] },
+        form: {
+          title: 'Go',
+          fields: [
+            { id: 'msg', prompt: 'Message', type: 'text', value: 'hi' },
+            { id: 'n', prompt: 'Count', type: 'int', value: '1' },
+          ],
+        },
       },
       { id: 'nightly', name: 'nightly', type: 'timer', period: 3600 },
     ],
@@ -152,7 +161,19 @@ test('GET /flows/:id shows the config and the runs pending, active and archived;
   assert.equal(quick.status, 200);
   const { config, runs, next } = quick.body.payload;
   assert.equal(config.id, 'quick');
-  assert.deepEqual(config.nodes, [{ id: 'done', name: 'done', class: 'task', type: 'end', listen: 'trigger.good', opts: {}, good: [0], ignoreFail: false, useStatus: false }]);
+  assert.deepEqual(config.nodes, [
+    {
+      id: 'done',
+      name: 'done',
+      class: 'task',
+      type: 'end',
+      listen: 'trigger.good',
+      opts: {},
+      good: [0],
+      ignoreFail: false,
+      useStatus: false,
+    },
+  ]);
   assert.deepEqual(runs.pending, []);
   assert.deepEqual(runs.active, []);
   assert.equal(runs.archive.length, 1);
@@ -165,7 +186,10 @@ test('GET /flows/:id shows the config and the runs pending, active and archived;
   assert.equal(next, undefined);
 
   const slow = (await h.call('GET', '/flows/slow?ver=1')).body.payload;
-  assert.deepEqual(slow.runs.active.map((r: Summary) => [r.ref.run, r.status]), [[running, 'running']]);
+  assert.deepEqual(
+    slow.runs.active.map((r: Summary) => [r.ref.run, r.status]),
+    [[running, 'running']],
+  );
   assert.deepEqual(slow.runs.archive, []);
 
   const missing = await h.call('GET', '/flows/nope');
@@ -200,7 +224,10 @@ test('a flow triggered through push/data is followed to its end by polling the r
     ],
   );
   assert.deepEqual(d.dataWaiting, []);
-  assert.deepEqual(d.output.lines.filter((l) => l.node === 'say').map((l) => [l.stream, l.line]), [['stdout', 'msg=hello world n=3']]);
+  assert.deepEqual(
+    d.output.lines.filter((l) => l.node === 'say').map((l) => [l.stream, l.line]),
+    [['stdout', 'msg=hello world n=3']],
+  );
   assert.equal(d.output.next, undefined);
 });
 
@@ -217,10 +244,17 @@ test('a data node is answered through push/data with run, and its values reach t
   const run = await pushRun(h, { ref: { id: 'approve', ver: 1 } });
   const waiting = await pollDetail(h, 'approve', run, (d) => d.dataWaiting.length > 0);
   assert.equal(waiting.status, 'running');
-  assert.deepEqual(waiting.dataWaiting.map((w) => [w.node, w.form.title]), [['sign-off', 'Ship?']]);
+  assert.deepEqual(
+    waiting.dataWaiting.map((w) => [w.node, w.form.title]),
+    [['sign-off', 'Ship?']],
+  );
   assert.equal(waiting.nodes.find((n) => n.id === 'sign-off')?.status, 'waiting-data');
 
-  const res = await h.call('POST', '/push/data', { Ref: { Id: 'approve', Ver: 1 }, Run: run, Form: { Id: 'sign-off', Values: { OK: true, note: 'ship it; rm -rf /' } } });
+  const res = await h.call('POST', '/push/data', {
+    Ref: { Id: 'approve', Ver: 1 },
+    Run: run,
+    Form: { Id: 'sign-off', Values: { OK: true, note: 'ship it; rm -rf /' } },
+  });
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(res.body.payload, { run, node: 'sign-off' });
 
@@ -230,7 +264,10 @@ test('a data node is answered through push/data with run, and its values reach t
   assert.equal(node.status, 'good');
   assert.equal(node.answeredBy, 'admin');
   assert.deepEqual(node.values, { ok: 'true', note: 'ship it; rm -rf /' });
-  assert.deepEqual(d.output.lines.filter((l) => l.node === 'ship').map((l) => l.line), ['ok=true note=ship it; rm -rf /']);
+  assert.deepEqual(
+    d.output.lines.filter((l) => l.node === 'ship').map((l) => l.line),
+    ['ok=true note=ship it; rm -rf /'],
+  );
 
   const again = await h.call('POST', '/push/data', { ref: { id: 'approve' }, run, form: { id: 'sign-off', values: { ok: false } } });
   assert.equal(again.status, 409);
@@ -248,14 +285,25 @@ test("values that do not fit the form answer 400 with the form's message, and no
 
   const run = await pushRun(h, { ref: { id: 'approve', ver: 1 } });
   await pollDetail(h, 'approve', run, (d) => d.dataWaiting.length > 0);
-  const badAnswer = await h.call('POST', '/push/data', { ref: { id: 'approve', ver: 1 }, run, form: { id: 'sign-off', values: { ok: 'perhaps' } } });
+  const badAnswer = await h.call('POST', '/push/data', {
+    ref: { id: 'approve', ver: 1 },
+    run,
+    form: { id: 'sign-off', values: { ok: 'perhaps' } },
+  });
   assert.equal(badAnswer.status, 400);
   assert.match(badAnswer.body.message, /"ok" must be true or false, got "perhaps"/);
-  const missing = await h.call('POST', '/push/data', { ref: { id: 'approve', ver: 1 }, run, form: { id: 'sign-off', values: { note: 'no ok' } } });
+  const missing = await h.call('POST', '/push/data', {
+    ref: { id: 'approve', ver: 1 },
+    run,
+    form: { id: 'sign-off', values: { note: 'no ok' } },
+  });
   assert.equal(missing.status, 400);
   assert.match(missing.body.message, /"ok" is required/);
   const still = await detail(h, 'approve', run);
-  assert.deepEqual(still.dataWaiting.map((w) => w.node), ['sign-off']);
+  assert.deepEqual(
+    still.dataWaiting.map((w) => w.node),
+    ['sign-off'],
+  );
   // A run waiting for input can be cancelled too.
   assert.equal((await h.call('POST', `/flows/approve/runs/${run}/cancel`)).status, 200);
   const cancelled = await pollDetail(h, 'approve', run, isEnded);
@@ -294,7 +342,10 @@ test('rerun starts a new run of the flow with the same trigger values', async (t
   const d = await pollDetail(h, 'build', second, isEnded);
   assert.equal(d.status, 'good');
   assert.deepEqual(d.trigger.values, { msg: 'again', n: '7' });
-  assert.deepEqual(d.output.lines.filter((l) => l.node === 'say').map((l) => l.line), ['msg=again n=7']);
+  assert.deepEqual(
+    d.output.lines.filter((l) => l.node === 'say').map((l) => l.line),
+    ['msg=again n=7'],
+  );
 });
 
 test('output of 1,000 lines: tail gives the last lines, from/limit pages cover each line exactly once', async (t) => {
@@ -307,7 +358,10 @@ test('output of 1,000 lines: tail gives the last lines, from/limit pages cover e
   assert.equal(byDefault.output.lines.length, 200, 'the last 200 lines without a query');
 
   const tail = await detail(h, 'chatty', run, '?tail=10&node=talk');
-  assert.deepEqual(tail.output.lines.map((l) => l.line), ['991', '992', '993', '994', '995', '996', '997', '998', '999', '1000']);
+  assert.deepEqual(
+    tail.output.lines.map((l) => l.line),
+    ['991', '992', '993', '994', '995', '996', '997', '998', '999', '1000'],
+  );
   assert.equal(tail.output.next, undefined);
 
   const seen: string[] = [];
@@ -321,7 +375,10 @@ test('output of 1,000 lines: tail gives the last lines, from/limit pages cover e
     pages++;
   }
   assert.equal(pages, 10);
-  assert.deepEqual(seen, Array.from({ length: 1000 }, (_, i) => String(i + 1)));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 1000 }, (_, i) => String(i + 1)),
+  );
 
   const none = await detail(h, 'chatty', run, '?node=nobody');
   assert.deepEqual(none.output.lines, []);
@@ -361,7 +418,11 @@ test('an archive of 300 runs pages newest first with limit=50, each run exactly 
   assert.equal(seenIds.length, 300);
   assert.deepEqual(new Set(seenIds), ids, 'every run exactly once');
   const ended = seen.map((s) => s.endTime!);
-  assert.deepEqual(ended, [...ended].sort((a, b) => b - a), 'newest first');
+  assert.deepEqual(
+    ended,
+    [...ended].sort((a, b) => b - a),
+    'newest first',
+  );
 
   const beyond = (await h.call('GET', '/flows/quick?limit=50&before=1')).body.payload;
   assert.deepEqual(beyond.runs.archive, []);

@@ -12,7 +12,11 @@ const ROWS: Array<{ name: string; method?: string; headers: Record<string, strin
   { name: 'a host name that only starts the same', headers: { host: 'h:8080', origin: 'http://h:8080.evil.example' }, cross: true },
   { name: 'https behind a TLS proxy', headers: { host: 'floe.example.com', origin: 'https://floe.example.com' }, cross: false },
   { name: 'case differs', headers: { host: 'Floe.Example.COM:8443', origin: 'https://FLOE.example.com:8443' }, cross: false },
-  { name: 'a proxy that writes the default port into Host', headers: { host: 'floe.example.com:443', origin: 'https://floe.example.com' }, cross: false },
+  {
+    name: 'a proxy that writes the default port into Host',
+    headers: { host: 'floe.example.com:443', origin: 'https://floe.example.com' },
+    cross: false,
+  },
   { name: 'IPv6, same', headers: { host: '[::1]:8080', origin: 'http://[::1]:8080' }, cross: false },
   { name: 'IPv6, another port', headers: { host: '[::1]:8080', origin: 'http://[::1]:8081' }, cross: true },
   { name: 'an opaque origin (sandboxed frame)', headers: { host: 'h:8080', origin: 'null' }, cross: true },
@@ -21,12 +25,42 @@ const ROWS: Array<{ name: string; method?: string; headers: Record<string, strin
   { name: 'Origin with no Host header to compare', headers: { origin: 'http://h:8080' }, cross: true },
   { name: 'two Origins joined', headers: { host: 'h:8080', origin: 'http://h:8080, http://evil:1' }, cross: true },
   { name: 'a POST with no Origin, same-site', method: 'POST', headers: { host: 'h:8080', 'sec-fetch-site': 'same-site' }, cross: true },
-  { name: 'a DELETE with no Origin, cross-site', method: 'DELETE', headers: { host: 'h:8080', 'sec-fetch-site': 'Cross-Site' }, cross: true },
-  { name: 'a POST with no Origin, same-origin', method: 'POST', headers: { host: 'h:8080', 'sec-fetch-site': 'same-origin' }, cross: false },
-  { name: 'a POST with no Origin, none (typed by the user)', method: 'POST', headers: { host: 'h:8080', 'sec-fetch-site': 'none' }, cross: false },
-  { name: 'a GET navigation from another site, no Origin', method: 'GET', headers: { host: 'h:8080', 'sec-fetch-site': 'cross-site' }, cross: false },
-  { name: 'a HEAD from another site, no Origin', method: 'HEAD', headers: { host: 'h:8080', 'sec-fetch-site': 'cross-site' }, cross: false },
-  { name: 'a GET with a foreign Origin', method: 'GET', headers: { host: 'h:8080', origin: 'http://h:1', 'sec-fetch-site': 'same-site' }, cross: true },
+  {
+    name: 'a DELETE with no Origin, cross-site',
+    method: 'DELETE',
+    headers: { host: 'h:8080', 'sec-fetch-site': 'Cross-Site' },
+    cross: true,
+  },
+  {
+    name: 'a POST with no Origin, same-origin',
+    method: 'POST',
+    headers: { host: 'h:8080', 'sec-fetch-site': 'same-origin' },
+    cross: false,
+  },
+  {
+    name: 'a POST with no Origin, none (typed by the user)',
+    method: 'POST',
+    headers: { host: 'h:8080', 'sec-fetch-site': 'none' },
+    cross: false,
+  },
+  {
+    name: 'a GET navigation from another site, no Origin',
+    method: 'GET',
+    headers: { host: 'h:8080', 'sec-fetch-site': 'cross-site' },
+    cross: false,
+  },
+  {
+    name: 'a HEAD from another site, no Origin',
+    method: 'HEAD',
+    headers: { host: 'h:8080', 'sec-fetch-site': 'cross-site' },
+    cross: false,
+  },
+  {
+    name: 'a GET with a foreign Origin',
+    method: 'GET',
+    headers: { host: 'h:8080', origin: 'http://h:1', 'sec-fetch-site': 'same-site' },
+    cross: true,
+  },
 ];
 
 for (const row of ROWS) {

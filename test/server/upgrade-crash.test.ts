@@ -14,10 +14,16 @@ const cli = new URL('../../src/cli/main.js', import.meta.url).href;
 test('a floe host process keeps serving after unauthenticated upgrades and requests with a cookie that does not decode', async (t) => {
   const dir = await tempDir('floe-upgrade-');
   t.after(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(path.join(dir, 'floe.yml'), 'flows:\n  - id: hello\n    triggers: [{ name: start, type: data }]\n    tasks: [{ name: done, listen: trigger.good, type: end }]\n');
+  await writeFile(
+    path.join(dir, 'floe.yml'),
+    'flows:\n  - id: hello\n    triggers: [{ name: start, type: data }]\n    tasks: [{ name: done, listen: trigger.good, type: end }]\n',
+  );
   const launcher = `const { main } = await import(${JSON.stringify(cli)}); process.exit(await main(process.argv.slice(1)));`;
   const args = ['-conf', path.join(dir, 'floe.yml'), '-host_name=h1', '--tags', 'master', '-pub_bind=127.0.0.1:0', '-admin=upgrade-token'];
-  const child = spawn(process.execPath, ['--input-type=module', '-e', launcher, '--', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', launcher, '--', ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

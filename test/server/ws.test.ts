@@ -88,7 +88,11 @@ class Client {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.wakers.delete(tryIt);
-        reject(new Error(`timed out waiting for ${what}; last frames: ${JSON.stringify(this.frames.slice(-3))}; closed: ${JSON.stringify(this.closed)}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; last frames: ${JSON.stringify(this.frames.slice(-3))}; closed: ${JSON.stringify(this.closed)}`,
+          ),
+        );
       }, ms);
       const tryIt = (): void => {
         const v = check();
@@ -154,7 +158,13 @@ const asAdmin = { headers: { 'X-Floe-Auth': ADMIN } };
 function upgradeRequest(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, {
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), ...headers },
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        ...headers,
+      },
     });
     req.on('upgrade', (_res, socket) => {
       socket.destroy();
@@ -190,7 +200,7 @@ async function metric(h: ApiHost, sample: string): Promise<number> {
 }
 
 async function metricBecomes(h: ApiHost, sample: string, n: number, ms = 5_000): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end && (await metric(h, sample)) !== n; ) await new Promise((r) => setTimeout(r, 10));
+  for (const end = Date.now() + ms; Date.now() < end && (await metric(h, sample)) !== n;) await new Promise((r) => setTimeout(r, 10));
   assert.equal(await metric(h, sample), n, sample);
 }
 
@@ -224,9 +234,18 @@ test('an upgrade without a good token is refused with 401 and never upgraded; ot
   const h = await host(t);
   const ws = `${h.api}/ws`;
   assert.deepEqual(await upgradeRequest(ws), { status: 401, body: { message: 'missing session', payload: null } });
-  assert.deepEqual(await upgradeRequest(ws, { 'X-Floe-Auth': 'nope' }), { status: 401, body: { message: 'invalid session', payload: null } });
-  assert.deepEqual(await upgradeRequest(ws, { Cookie: 'floe-sesh=nope' }), { status: 401, body: { message: 'invalid session', payload: null } });
-  assert.deepEqual(await upgradeRequest(ws, { 'Sec-WebSocket-Protocol': 'floe-token.nope' }), { status: 401, body: { message: 'invalid session', payload: null } });
+  assert.deepEqual(await upgradeRequest(ws, { 'X-Floe-Auth': 'nope' }), {
+    status: 401,
+    body: { message: 'invalid session', payload: null },
+  });
+  assert.deepEqual(await upgradeRequest(ws, { Cookie: 'floe-sesh=nope' }), {
+    status: 401,
+    body: { message: 'invalid session', payload: null },
+  });
+  assert.deepEqual(await upgradeRequest(ws, { 'Sec-WebSocket-Protocol': 'floe-token.nope' }), {
+    status: 401,
+    body: { message: 'invalid session', payload: null },
+  });
   const elsewhere = await upgradeRequest(`${h.api}/wsx`, { 'X-Floe-Auth': ADMIN });
   assert.equal(elsewhere.status, 404);
   assert.match(elsewhere.body.message, /no route GET \/build\/api\/wsx/);
@@ -255,7 +274,7 @@ test('an upgrade with a floe-sesh cookie that does not URL-decode is refused 401
   assert.equal(c.frames[0]?.type, 'hello');
 });
 
-test('upgrade paths follow the router\'s rules: exact case, as sent; without a session any path under the base url is 401', async (t) => {
+test("upgrade paths follow the router's rules: exact case, as sent; without a session any path under the base url is 401", async (t) => {
   const h = await host(t);
   const port = Number(new URL(h.url).port);
   const admin = { 'X-Floe-Auth': ADMIN };
@@ -294,10 +313,15 @@ test('a flow triggered through POST /push/data is followed to its end, every eve
   const run = await pushData(h, 'f');
   await c.event('the end of the run', isEnd(run));
   const got = c.events;
-  assert.deepEqual(got.map((e) => e.seq), got.map((_, i) => from + 1 + i), 'consecutive seqs');
+  assert.deepEqual(
+    got.map((e) => e.seq),
+    got.map((_, i) => from + 1 + i),
+    'consecutive seqs',
+  );
   assert.deepEqual(got, JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from && e.seq <= got.at(-1)!.seq))));
   const kinds = new Set(got.map((e) => e.kind));
-  for (const k of ['add-pend', 'activate', 'node-start', 'node-output', 'node', 'node-end', 'end'] as const) assert.ok(kinds.has(k), `saw ${k}`);
+  for (const k of ['add-pend', 'activate', 'node-start', 'node-output', 'node', 'node-end', 'end'] as const)
+    assert.ok(kinds.has(k), `saw ${k}`);
   const lines = got.flatMap((e) => (e.kind === 'node-output' && e.stream === 'stdout' ? [e.line] : []));
   assert.deepEqual(lines, ['one', 'two']);
   const tags = got.flatMap((e) => (e.kind === 'node' ? [e.tag] : []));
@@ -330,9 +354,18 @@ test('subscribing to one run hears only that run; to one flow only that flow', a
   const expect = (pred: (e: PublishedEvent) => boolean): PublishedEvent[] =>
     JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from && e.seq <= last && pred(e))));
   const flowOf = (e: PublishedEvent): string => ('ref' in e ? e.ref.flowRef.id : e.kind === 'trigger' ? e.flowRef.id : '');
-  assert.deepEqual(byRun.events, expect((e) => 'ref' in e && e.ref.run === r1));
-  assert.deepEqual(byFlow.events, expect((e) => flowOf(e) === 'g'));
-  assert.deepEqual(all.events, expect(() => true));
+  assert.deepEqual(
+    byRun.events,
+    expect((e) => 'ref' in e && e.ref.run === r1),
+  );
+  assert.deepEqual(
+    byFlow.events,
+    expect((e) => flowOf(e) === 'g'),
+  );
+  assert.deepEqual(
+    all.events,
+    expect(() => true),
+  );
   assert.ok(byRun.events.length > 5 && byFlow.events.length > 5);
   assert.ok(new Set(all.events.map(flowOf)).size === 2);
 });
@@ -364,8 +397,14 @@ test('a client that reconnects with since gets exactly what it missed: the repla
   assert.deepEqual(again.events, JSON.parse(JSON.stringify(missed)), 'no gap, no duplicate');
   const replayed = again.events.filter((e) => e.seq <= subscribed.lastSeq);
   assert.equal(subscribed.replayed, replayed.length);
-  assert.ok(replayed.some((e) => e.kind === 'node-output' && e.line === 'middle'), 'middle came in the replay');
-  assert.ok(again.events.some((e) => e.seq > subscribed.lastSeq && e.kind === 'node-output' && e.line === 'after'), 'after came live');
+  assert.ok(
+    replayed.some((e) => e.kind === 'node-output' && e.line === 'middle'),
+    'middle came in the replay',
+  );
+  assert.ok(
+    again.events.some((e) => e.seq > subscribed.lastSeq && e.kind === 'node-output' && e.line === 'after'),
+    'after came live',
+  );
 });
 
 test('since older than the kept history, or newer than the host has, answers resync and sends nothing until the next subscribe', async (t) => {
@@ -384,7 +423,10 @@ test('since older than the kept history, or newer than the host has, answers res
   await h.ended(r2);
   c.send({ type: 'subscribe', since: n + 1000 });
   assert.deepEqual(await c.frame('resync', afterResync), { type: 'resync', lastSeq: h.real.host.hub.lastSeq() });
-  assert.deepEqual(c.frames.slice(afterResync).map((f) => f.type), ['resync']);
+  assert.deepEqual(
+    c.frames.slice(afterResync).map((f) => f.type),
+    ['resync'],
+  );
 
   // Subscribing from what the resync said replays within the history.
   const n2 = h.real.host.hub.lastSeq();
@@ -392,7 +434,10 @@ test('since older than the kept history, or newer than the host has, answers res
   const sub = await c.frame('subscribed', afterResync);
   assert.deepEqual(sub, { type: 'subscribed', since: n2 - 3, lastSeq: n2, replayed: 3 });
   await c.waitFor('the replay', () => c.events.length === 3 && c.events);
-  assert.deepEqual(c.events.map((e) => e.seq), [n2 - 2, n2 - 1, n2]);
+  assert.deepEqual(
+    c.events.map((e) => e.seq),
+    [n2 - 2, n2 - 1, n2],
+  );
 });
 
 test('malformed client frames are answered with an error frame and the connection stays usable', async (t) => {
@@ -546,7 +591,11 @@ test('a client that stops reading is closed with 4008 and stalls neither the hub
   assert.equal(got[0]?.type, 'hello');
   assert.equal(got[0]?.lastSeq, from);
   const seqs = got.slice(1).map((f) => f.event.seq as number);
-  assert.deepEqual(seqs, seqs.map((_, i) => from + 1 + i), 'what it got before the close is a gapless prefix');
+  assert.deepEqual(
+    seqs,
+    seqs.map((_, i) => from + 1 + i),
+    'what it got before the close is a gapless prefix',
+  );
   assert.ok(seqs.at(-1)! < h.real.host.hub.lastSeq(), 'and it was dropped before the end');
 
   const seen = await reader.summaryAtEnd(run);
@@ -558,7 +607,10 @@ test('a client that stops reading is closed with 4008 and stalls neither the hub
 });
 
 /** A `ws` client whose socket is paused right after the upgrade: it sends, but reads nothing. */
-async function pausedClient(t: TestContext, url: string): Promise<{ ws: WebSocket; readToClose(): Promise<{ code: number; frames: Frame[] }> }> {
+async function pausedClient(
+  t: TestContext,
+  url: string,
+): Promise<{ ws: WebSocket; readToClose(): Promise<{ code: number; frames: Frame[] }> }> {
   const ws = new WebSocket(url, { headers: { 'X-Floe-Auth': ADMIN } });
   t.after(() => ws.terminate());
   await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
@@ -654,7 +706,11 @@ test('a long replay goes out in slices, letting the host do other work in betwee
   assert.ok(sentBeforeYield! < replayed, `the replay let go of the loop after ${sentBeforeYield} of ${replayed} events`);
   const ref = firstItem((await live) as Array<{ run: string }>);
   await c.event('the end of the run started during the replay', isEnd(ref.run));
-  assert.deepEqual(c.events, JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from))), 'the replay, then the live events: no gap, no duplicate');
+  assert.deepEqual(
+    c.events,
+    JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from))),
+    'the replay, then the live events: no gap, no duplicate',
+  );
 });
 
 test('subscribes past the rate (10 at once, then 2 a second) are answered with an error frame and ignored', async (t) => {
@@ -666,7 +722,10 @@ test('subscribes past the rate (10 at once, then 2 a second) are answered with a
   c.send({ type: 'subscribe', flow: 'g', since: 0 });
   await c.waitFor('12 answers', () => c.frames.length === 13);
   const refused = { type: 'error', message: 'too many subscribes: 10 at once, then 2 a second; this one was ignored, try again in 500 ms' };
-  assert.deepEqual(c.frames.slice(1).map((f) => f.type), [...Array<string>(10).fill('subscribed'), 'error', 'error']);
+  assert.deepEqual(
+    c.frames.slice(1).map((f) => f.type),
+    [...Array<string>(10).fill('subscribed'), 'error', 'error'],
+  );
   assert.deepEqual(c.frames.slice(11), [refused, refused]);
 
   // Ignored: the client still hears flow f only.
@@ -687,7 +746,10 @@ test('subscribes past the rate (10 at once, then 2 a second) are answered with a
 test('offered beside floe, the token subprotocol is not echoed: the 101 answer selects floe', async (t) => {
   const h = await host(t);
   const { token } = await login(h);
-  for (const protocols of [['floe', `floe-token.${token}`], [`floe-token.${token}`, 'floe']]) {
+  for (const protocols of [
+    ['floe', `floe-token.${token}`],
+    [`floe-token.${token}`, 'floe'],
+  ]) {
     const ws = new WebSocket(`${h.api}/ws`, protocols);
     const c = new Client(ws);
     t.after(() => ws.terminate());

@@ -270,11 +270,26 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.appendOutput('r1', [line('build', 0), line('test', 1), line('build', 2)]);
         await store.appendOutput('r1', [line('test', 3), line('build', 4)]);
         await store.appendOutput('r1!x', [line('build', 0, 'another run')]);
-        assert.deepEqual((await store.getOutput('r1')).map((l) => l.n), [0, 1, 2, 3, 4]);
-        assert.deepEqual((await store.getOutput('r1', { node: 'build' })).map((l) => l.n), [0, 2, 4]);
-        assert.deepEqual((await store.getOutput('r1', { from: 2 })).map((l) => l.n), [2, 3, 4]);
-        assert.deepEqual((await store.getOutput('r1', { from: 1, limit: 2 })).map((l) => l.n), [1, 2]);
-        assert.deepEqual((await store.getOutput('r1', { node: 'build', from: 1, limit: 1 })).map((l) => l.n), [2]);
+        assert.deepEqual(
+          (await store.getOutput('r1')).map((l) => l.n),
+          [0, 1, 2, 3, 4],
+        );
+        assert.deepEqual(
+          (await store.getOutput('r1', { node: 'build' })).map((l) => l.n),
+          [0, 2, 4],
+        );
+        assert.deepEqual(
+          (await store.getOutput('r1', { from: 2 })).map((l) => l.n),
+          [2, 3, 4],
+        );
+        assert.deepEqual(
+          (await store.getOutput('r1', { from: 1, limit: 2 })).map((l) => l.n),
+          [1, 2],
+        );
+        assert.deepEqual(
+          (await store.getOutput('r1', { node: 'build', from: 1, limit: 1 })).map((l) => l.n),
+          [2],
+        );
         assert.deepEqual(await store.getOutput('r1', { limit: 0 }), []);
         assert.deepEqual(await store.getOutput('r1!x'), [line('build', 0, 'another run')]);
         assert.deepEqual(await store.getOutput('nope'), []);
@@ -283,9 +298,18 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       it('tails the last lines of a run, or of one node, in order', async ({ store }) => {
         await store.appendOutput('r1', [line('build', 0), line('test', 1), line('build', 2), line('test', 3), line('build', 4)]);
         await store.appendOutput('r1!x', [line('build', 0, 'another run')]);
-        assert.deepEqual((await store.getOutput('r1', { tail: 2 })).map((l) => l.n), [3, 4]);
-        assert.deepEqual((await store.getOutput('r1', { tail: 2, node: 'test' })).map((l) => l.n), [1, 3]);
-        assert.deepEqual((await store.getOutput('r1', { tail: 99 })).map((l) => l.n), [0, 1, 2, 3, 4]);
+        assert.deepEqual(
+          (await store.getOutput('r1', { tail: 2 })).map((l) => l.n),
+          [3, 4],
+        );
+        assert.deepEqual(
+          (await store.getOutput('r1', { tail: 2, node: 'test' })).map((l) => l.n),
+          [1, 3],
+        );
+        assert.deepEqual(
+          (await store.getOutput('r1', { tail: 99 })).map((l) => l.n),
+          [0, 1, 2, 3, 4],
+        );
         assert.deepEqual(await store.getOutput('r1', { tail: 0 }), []);
         assert.deepEqual(await store.getOutput('nope', { tail: 3 }), []);
       });

@@ -63,9 +63,15 @@ describe('LevelStore on disk', () => {
       await store.close();
 
       store = await LevelStore.open(dir);
-      assert.deepEqual((await store.listPending()).map((r) => r.ref.run), ['h1-2', 'h1-5', 'h1-6']);
+      assert.deepEqual(
+        (await store.listPending()).map((r) => r.ref.run),
+        ['h1-2', 'h1-5', 'h1-6'],
+      );
       assert.equal((await store.getRun('h1-2'))?.waiting, 'resource db busy');
-      assert.deepEqual((await store.listActive()).map((r) => r.ref.run), ['h1-1']);
+      assert.deepEqual(
+        (await store.listActive()).map((r) => r.ref.run),
+        ['h1-1'],
+      );
       assert.deepEqual(await archivedIds(store), ['h1-4', 'h1-3']);
       assert.deepEqual(await archivedIds(store, 'build'), ['h1-3']);
       assert.deepEqual(await store.getOutput('h1-3'), [{ node: 'build', stream: 'stderr', line: 'oops', at: 1, n: 0 }]);
@@ -75,7 +81,10 @@ describe('LevelStore on disk', () => {
       // New entries go after the reopened ones: arrival order and archive order carry on.
       await store.addPend(runRecord('h1-7'));
       await store.archive(runRecord('h1-5', 'build', 'cancelled'));
-      assert.deepEqual((await store.listPending()).map((r) => r.ref.run), ['h1-2', 'h1-6', 'h1-7']);
+      assert.deepEqual(
+        (await store.listPending()).map((r) => r.ref.run),
+        ['h1-2', 'h1-6', 'h1-7'],
+      );
       assert.deepEqual(await archivedIds(store), ['h1-5', 'h1-4', 'h1-3']);
       await store.close();
     }));

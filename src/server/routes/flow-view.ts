@@ -95,7 +95,9 @@ export function flowDetail(f: FlowConfig): FlowDetail {
     env: f.env,
     triggers: f.triggers.map((t) => ({ ...triggerListing(t), opts: t.opts })),
     nodes: f.nodes.map((n) =>
-      n.class === 'task' ? { ...nodeListing(n), opts: n.opts, good: n.good, ignoreFail: n.ignoreFail, useStatus: n.useStatus } : nodeListing(n),
+      n.class === 'task'
+        ? { ...nodeListing(n), opts: n.opts, good: n.good, ignoreFail: n.ignoreFail, useStatus: n.useStatus }
+        : nodeListing(n),
     ),
   };
 }
