@@ -41,6 +41,8 @@ export interface LoginLimitPolicies {
   /**
    * One user, all clients together: looser, and short waits, since it holds back clients that
    * did nothing wrong; it does not hold back clients that logged in as that user before.
+   * Names that are no configured user all count as one, so its keys are the configured users
+   * and that one: its maxKeys is not used, lest anything push a user's count out.
    */
   user: BackoffPolicy;
   /**
@@ -65,7 +67,7 @@ export interface LoginAttempt {
   /** Whether the log may show `user`: see `admitLogin`. */
   readonly isUser: boolean;
   readonly keys: { client: string; pair: string; user: string };
-  /** The client's count with this attempt, to take it back if it succeeds. */
+  /** The client's count with this attempt, to take it back if it succeeds; 0: not counted. */
   readonly clientCount: number;
   /** The longest wait the failure counted at admission starts (0: none), for the warning. */
   readonly waitMs: number;
@@ -82,6 +84,11 @@ export interface LoginAttempt {
  * The per-user limit is what stops many addresses guessing one password. It would also let them
  * keep that user locked out everywhere, so it does not apply to a client that has logged in as
  * that user before (since the host started), and its waits are short (USER_MAX_WAIT_MS).
+ * Neither does the per-client limit: behind a proxy every client has the proxy's address, which
+ * anyone can keep waiting; such a client is held by the per-(client, user) limit alone.
+ *
+ * Names that are no configured user count under one key in the per-user and per-pair limits:
+ * made up by the thousand, each its own key, they would push real users' counts out.
  *
  * Bad tokens hold back only what a token could be guessing at: the admin token and unknown
  * tokens. A live login session's token (192 random bits) is still served, so the many users of
@@ -108,7 +115,7 @@ export class LoginLimits {
   ) {
     this.pair = new Backoff(policies.pair, deps.now);
     this.client = new Backoff(policies.client, deps.now);
-    this.user = new Backoff(policies.user, deps.now);
+    this.user = new Backoff({ ...policies.user, maxKeys: Number.POSITIVE_INFINITY }, deps.now);
     this.token = new Backoff(policies.token, deps.now);
     this.known = new RecentMap(policies.pair.maxKeys, Number.POSITIVE_INFINITY, deps.now);
     this.badTokens = new RecentMap(policies.token.maxKeys, policies.token.forgetMs, deps.now);
@@ -123,11 +130,18 @@ export class LoginLimits {
    */
   admitLogin(address: string | undefined, user: string, { isUser }: { isUser: boolean }): LoginAttempt {
     const client = clientKey(address);
-    const keys = { client, pair: `${client} ${digest(user)}`, user: digest(user) };
+    // No digest (base64url) holds a space, so no configured name shares the unknown names' key.
+    const name = isUser ? digest(user) : 'unknown user';
+    const keys = { client, pair: `${client} ${name}`, user: name };
     const isKnown = this.known.get(keys.pair) !== undefined;
-    const wait = Math.max(this.client.waitMs(keys.client), this.pair.waitMs(keys.pair), isKnown ? 0 : this.user.waitMs(keys.user));
+    const wait = isKnown
+      ? this.pair.waitMs(keys.pair)
+      : Math.max(this.client.waitMs(keys.client), this.pair.waitMs(keys.pair), this.user.waitMs(keys.user));
     if (wait > 0) throw new TooManyFailures(`too many failed logins; try again in ${seconds(wait)} s`, wait);
-    const [pair, byClient, byUser] = [this.pair.fail(keys.pair), this.client.fail(keys.client), this.user.fail(keys.user)];
+    // A known pair is not counted against its client, whose wait it skips: its success would
+    // take back a failure that ended the client's wait, and its typos would hold back others.
+    const byClient = isKnown ? { count: 0, waitMs: 0 } : this.client.fail(keys.client);
+    const [pair, byUser] = [this.pair.fail(keys.pair), this.user.fail(keys.user)];
     return {
       address: address ?? '?',
       user,
@@ -156,7 +170,7 @@ export class LoginLimits {
    */
   loginSucceeded(a: LoginAttempt): void {
     this.pair.clear(a.keys.pair);
-    this.client.takeBack(a.keys.client, a.clientCount);
+    if (a.clientCount > 0) this.client.takeBack(a.keys.client, a.clientCount);
     this.user.clear(a.keys.user);
     this.known.set(a.keys.pair, true);
   }

@@ -4,7 +4,7 @@ import { Agent, request } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { AuthCheck } from '../../src/server/auth.js';
-import { clientKey, LoginLimits, TooManyFailures } from '../../src/server/login-limits.js';
+import { clientKey, DEFAULT_LOGIN_LIMITS, LoginLimits, TooManyFailures } from '../../src/server/login-limits.js';
 import { hashPassword } from '../../src/server/password.js';
 import { ADMIN, call, type Reply } from './harness.js';
 import { startLoggedHost, type LogEntry, type LoggedHost } from './logged-host.js';
@@ -13,7 +13,7 @@ import { itemAt } from '../items.js';
 const MIN = 60_000;
 
 /** LoginLimits on a manual clock, with its warnings kept. */
-function limits() {
+function limits(policies = DEFAULT_LOGIN_LIMITS) {
   let t = 1_000_000;
   const warnings: LogEntry[] = [];
   const sink = new Writable({
@@ -22,7 +22,7 @@ function limits() {
       done();
     },
   });
-  const l = new LoginLimits({ now: () => t, log: pino({ level: 'warn', base: undefined }, sink) });
+  const l = new LoginLimits({ now: () => t, log: pino({ level: 'warn', base: undefined }, sink) }, policies);
   return { l, warnings, advance: (ms: number) => (t += ms) };
 }
 
@@ -141,6 +141,40 @@ test('parallel logins cannot slip under the limit: an attempt counts from admiss
   const inFlight = Array.from({ length: 5 }, () => l.admitLogin('10.0.0.1', 'ana', { isUser: true }));
   assert.throws(() => l.admitLogin('10.0.0.1', 'ana', { isUser: true }), TooManyFailures);
   for (const a of inFlight) l.loginFailed(a);
+});
+
+test('behind one shared address, a user who logged in from it before still logs in while made-up names keep it waiting', () => {
+  const { l, advance } = limits();
+  assert.equal(attempt(l, '127.0.0.1', 'alice', true), 0, 'alice logs in once through the proxy');
+  // The reviewer's lockout: 20 made-up names, then one more each time the address may, until it waits 15 min.
+  for (let failed = 0, i = 0; failed < 40; i++) {
+    const wait = attempt(l, '127.0.0.1', `made-up-${i}`, false, false);
+    if (wait === 0) failed++;
+    else advance(wait);
+  }
+  assert.equal(attempt(l, '127.0.0.1', 'bo', true), 15 * MIN, 'the address waits to log in as a user it never logged in as');
+  assert.equal(attempt(l, '127.0.0.1', 'alice', true), 0, 'alice logs in from where she did before');
+  assert.equal(attempt(l, '127.0.0.1', 'bo', true), 15 * MIN, 'her login did not end the wait of the address');
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map(() => attempt(l, '127.0.0.1', 'alice')),
+    [0, 0, 0, 0, 0, 1000],
+    'guesses at alice from there are still held to the per-(client, user) limit',
+  );
+});
+
+test('made-up user names, however many, do not push a user out of the per-user limit', () => {
+  const { l } = limits();
+  for (let i = 0; i < 20; i++) assert.equal(attempt(l, `10.1.0.${i}`, 'alice'), 0);
+  assert.equal(attempt(l, '10.1.1.1', 'alice', true), 1000, 'alice waits');
+  for (let i = 0; i < 10_000; i++) attempt(l, `10.2.${i >> 8}.${i & 255}`, `junk${i}`, false, false);
+  assert.equal(attempt(l, '10.1.1.1', 'alice', true), 1000, 'alice still waits: her count was kept');
+});
+
+test('the per-user limit keeps every configured user, whatever its maxKeys', () => {
+  const { l } = limits({ ...DEFAULT_LOGIN_LIMITS, user: { ...DEFAULT_LOGIN_LIMITS.user, maxKeys: 2 } });
+  for (let i = 0; i < 20; i++) assert.equal(attempt(l, `10.1.0.${i}`, 'alice'), 0);
+  for (const user of ['bo', 'cy', 'dee']) assert.equal(attempt(l, '10.1.2.1', user), 0);
+  assert.equal(attempt(l, '10.1.1.1', 'alice', true), 1000, 'alice still waits');
 });
 
 const BAD: AuthCheck = { error: 'invalid session' };
@@ -395,12 +429,12 @@ test('bad tokens: a stale one repeated is not throttled; after 100 distinct ones
   assert.equal((await from('127.0.0.30', 'GET', '/flows', undefined, { 'X-Floe-Auth': ADMIN })).status, 200);
 });
 
-test('a flood of made-up user names from one client is refused after 20, so it cannot grow memory', async () => {
+test('a flood of made-up user names from one client counts as one user: refused after 5, and it cannot grow memory', async () => {
   const tracked = host.serving.limits.tracked();
   const statuses: number[] = [];
   for (let i = 0; i < 40; i++) statuses.push((await login('127.0.0.40', `made-up-${i}`, 'x')).status);
-  assert.deepEqual(statuses, [...Array(20).fill(401), ...Array(20).fill(429)]);
-  assert.ok(host.serving.limits.tracked() <= tracked + 2 * 20 + 1, 'refused attempts add no entries');
+  assert.deepEqual(statuses, [...Array(5).fill(401), ...Array(35).fill(429)]);
+  assert.ok(host.serving.limits.tracked() <= tracked + 3, 'one pair, one client and one user entry at most');
 });
 
 test('bad tokens at the websocket upgrade count too, and a waiting client is refused there with 429', async () => {
@@ -464,10 +498,13 @@ test('a failed login with a stale cookie attached counts no bad token', async ()
 });
 
 test('logging in as oneself between guesses does not reset the per-client limit', async () => {
-  for (let i = 0; i < 19; i++) assert.equal((await login('127.0.4.2', `victim-${i}`, 'guess')).status, 401, `guess ${i}`);
+  // Configured users, at most 4 guesses each: made-up names would meet the per-pair limit.
+  const victims = ['ana', 'bo', 'cy', 'dee', 'eve', 'gus'] as const;
+  const victim = (i: number) => itemAt(victims, i % victims.length);
+  for (let i = 0; i < 19; i++) assert.equal((await login('127.0.4.2', victim(i), 'guess')).status, 401, `guess ${i}`);
   assert.equal((await login('127.0.4.2', 'fay', PASSWORDS.fay)).status, 200, 'the attacker logs in with their own account');
-  assert.equal((await login('127.0.4.2', 'victim-19', 'guess')).status, 401);
-  const refused = await login('127.0.4.2', 'victim-20', 'guess');
+  assert.equal((await login('127.0.4.2', victim(19), 'guess')).status, 401);
+  const refused = await login('127.0.4.2', victim(20), 'guess');
   assert.deepEqual([refused.status, refused.headers['retry-after']], [429, '1']);
 });
 
