@@ -1,6 +1,6 @@
 import type { PublishedEvent } from '../model/events.js';
 
-/** Default cap on the text the history keeps; 256 output lines of the longest kind. */
+/** Default cap on the JSON the history keeps; 256 output lines of the longest kind, fewer when escapes swell them. */
 export const MAX_HISTORY_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -63,17 +63,56 @@ export class EventRing {
 }
 
 /**
- * What keeping `v` costs, roughly: the length of its strings plus a fixed amount per value. No
- * serialising: it runs for every event, and events hold nothing but plain data.
+ * What keeping `v` costs: at least the bytes of its JSON (UTF-8), which is what the websocket
+ * caches beside each kept event, plus a fixed amount per value. Counted without serialising, as
+ * it runs for every event, and events hold nothing but plain data; a string of control characters
+ * encodes to six times its length, so its length alone would let the cached frames outgrow the cap.
  */
 export function approxBytes(v: unknown, depth = 0): number {
-  if (typeof v === 'string') return 16 + v.length;
-  if (typeof v !== 'object' || v === null || depth > 32) return 16;
+  if (typeof v === 'string') return 16 + jsonStringBytes(v);
+  if (typeof v !== 'object' || v === null) return 32; // a number's JSON is at most 24 characters
+  // Deeper than events go unless a client sent it (a webhook's payload): rare, so serialising is fine.
+  if (depth > 32) return 16 + deepJsonBytes(v);
   let n = 16;
   if (Array.isArray(v)) {
-    for (const x of v) n += approxBytes(x, depth + 1);
+    for (const x of v) n += 1 + approxBytes(x, depth + 1);
   } else {
-    for (const [k, x] of Object.entries(v)) n += k.length + approxBytes(x, depth + 1);
+    for (const [k, x] of Object.entries(v)) n += 2 + jsonStringBytes(k) + approxBytes(x, depth + 1);
   }
   return n;
+}
+
+/** Any character JSON does not write as itself in one byte (that is: printable ASCII but `"` and `\`). */
+const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+
+/** Bytes of `JSON.stringify(s)` in UTF-8, or a little more; one pass, no copy. */
+export function jsonStringBytes(s: string): number {
+  // The regex skips a plain prefix (most output lines are all of it) several times faster than the loop.
+  const first = s.search(NOT_PLAIN);
+  if (first < 0) return 2 + s.length;
+  let n = 2 + first;
+  for (let i = first; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20) n += c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d ? 2 : 6;
+    else if (c === 0x22 || c === 0x5c) n += 2;
+    else if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c < 0xd800 || c > 0xdfff) n += 3;
+    // A surrogate pair is one 4-byte character; a lone surrogate is escaped as \udXXX.
+    else if (c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 6;
+  }
+  return n;
+}
+
+function deepJsonBytes(v: object): number {
+  try {
+    // Counts the JSON's own quotes and backslashes twice: still a bound, and no Buffer in the hub.
+    return jsonStringBytes(JSON.stringify(v) ?? '');
+  } catch {
+    // Too deep even for JSON.stringify: the websocket cannot encode it either, so it caches nothing.
+    return 0;
+  }
 }

@@ -153,7 +153,8 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     registers: [deps.metrics.registry],
   });
   // The frame of each event, beside it: weakly, so it goes when the hub's ring lets go of the
-  // event. That can double the memory the kept history takes (the ring bounds both), in
+  // event. The ring counts each event at no less than its JSON's encoded size, so the cached
+  // frames stay within its byte cap (16 MiB by default) on top of the events themselves, in
   // exchange for never encoding an event twice: replays used to encode afresh per client and
   // per subscribe, which let one viewer keep the loop busy for minutes.
   const frames = new WeakMap<PublishedEvent, Buffer>();

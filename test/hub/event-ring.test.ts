@@ -95,3 +95,38 @@ test('an event is sized by the text it carries, nested values included', () => {
   const values = { form: { notes: 'n'.repeat(5000), list: ['a'.repeat(3000)] } };
   assert.ok(approxBytes({ kind: 'add-pend', values }) > 8000);
 });
+
+/** Bytes of the websocket frame the host caches for `e` while the ring keeps it. */
+function frameBytes(e: unknown): number {
+  return Buffer.byteLength(JSON.stringify({ type: 'event', event: e }));
+}
+
+test('an event is counted at no less than its encoded frame, escapes and UTF-8 included', () => {
+  const lines = [
+    '\x01'.repeat(64 * 1024),
+    '\x1b[31merror\x1b[0m: build failed\x00'.repeat(2000),
+    '"quoted" and \\back\\slashed\\'.repeat(2000),
+    '\n\r\t\b\f'.repeat(10_000),
+    'é€中'.repeat(20_000),
+    '😀🚀'.repeat(16_000),
+    '\ud800 lone \udfff surrogates \udc00\ud83d'.repeat(2000),
+  ];
+  for (const line of lines) {
+    const e = output(1, line);
+    assert.ok(approxBytes(e) >= frameBytes(e), `${approxBytes(e)} < ${frameBytes(e)} for ${JSON.stringify(line.slice(0, 12))}`);
+  }
+  const values = { form: { notes: '\x02"\\'.repeat(3000), list: ['ü'.repeat(3000), 1.2345678901234567e-300, null, true] } };
+  assert.ok(approxBytes({ kind: 'add-pend', values }) >= frameBytes({ kind: 'add-pend', values }));
+  const deep = JSON.parse('['.repeat(200) + JSON.stringify('\x01'.repeat(5000)) + ']'.repeat(200)) as unknown;
+  assert.ok(approxBytes(deep) >= frameBytes(deep), 'past the depth where it stops walking');
+});
+
+test('a history of control-character lines keeps no more frame bytes than its cap', () => {
+  const cap = 1024 * 1024;
+  const ring = new EventRing(10_000, cap);
+  const all = fill(ring, 1, 100, () => '\x1b'.repeat(64 * 1024));
+  const kept = ring.since(oldestKept(ring, 100) - 1, 100) ?? [];
+  const frames = kept.reduce((n, e) => n + frameBytes(e), 0);
+  assert.ok(kept.length > 0 && kept.at(-1) === all.at(-1));
+  assert.ok(frames <= cap, `${frames} bytes of frames kept under a cap of ${cap}`);
+});
