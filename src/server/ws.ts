@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { SubscribeFilter } from '../hub/hub.js';
 import type { PublishedEvent } from '../model/events.js';
 import type { ApiDeps } from './api.js';
+import { clientKey } from './login-limits.js';
 import { AUTH_HEADER, checkToken, requestToken } from './request-token.js';
 import { isUnderBase } from './route-access.js';
 import { CROSS_ORIGIN_REFUSED, isCrossOrigin } from './same-origin.js';
@@ -19,7 +20,8 @@ import { TokenBucket } from './token-bucket.js';
  * log of it, carries no token), else echoes the token protocol, the only one offered. Without
  * a good token the upgrade is answered
  * `401 {"message":"missing session"|"invalid session","payload":null}`; by the
- * cookie from a page of another host:port (its Origin), `403` (same-origin.ts). When the
+ * cookie from a page of another host:port (its Origin), `403` (same-origin.ts); past 16 open
+ * sockets for its token or 64 for its address, `429`. When the
  * session ends (logout, expiry) the socket is closed with 1008 at the next event or heartbeat.
  *
  * server -> client
@@ -90,6 +92,9 @@ const SUBSCRIBES_PER_SEC = 2;
 const REPLAY_SLICE_EVENTS = 256;
 const REPLAY_SLICE_BYTES = 1024 * 1024;
 const TOO_SLOW_REASON = 'too slow: resubscribe with since';
+/** Open sockets per token and per client address (IPv6 by /64): each may pin MAX_BACKLOG_BYTES. */
+const MAX_SOCKETS_PER_TOKEN = 16;
+const MAX_SOCKETS_PER_ADDRESS = 64;
 
 export interface WebsocketOptions {
   /** Epoch ms for the subscribe rate; default Date.now. */
@@ -141,6 +146,10 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
   const base = deps.config.common.baseUrl.replace(/\/+$/, '');
   const paths = new Set(websocketPaths(base));
   const clients = new Set<Client>();
+  // Open sockets by token and by address key, counted from the accepted upgrade until its TCP
+  // socket closes: so a failed handshake, a drop and a clean close all give the slot back.
+  const byToken = new Map<string, number>();
+  const byAddress = new Map<string, number>();
   const dropped = new Counter({
     name: 'floe_websocket_dropped_total',
     help: 'Websocket clients the host closed: too slow (4008), session ended (1008), no pong',
@@ -191,8 +200,22 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       if (refusal) return refuse(socket, 429, refusal.message);
       if ('error' in checked) return refuse(socket, 401, checked.error);
       if (!isWs) return refuse(socket, 404, `no route ${req.method ?? 'GET'} ${path}`);
+      const sessionToken = checked.session.token;
+      const address = clientKey(req.socket.remoteAddress);
+      if ((byToken.get(sessionToken) ?? 0) >= MAX_SOCKETS_PER_TOKEN)
+        return refuse(socket, 429, `too many websockets for this session (${MAX_SOCKETS_PER_TOKEN} open)`);
+      if ((byAddress.get(address) ?? 0) >= MAX_SOCKETS_PER_ADDRESS)
+        return refuse(socket, 429, `too many websockets from this address (${MAX_SOCKETS_PER_ADDRESS} open)`);
+      // Gone already: its 'close' may have fired, and would never give the slot back.
+      if (socket.destroyed) return;
+      hold(byToken, sessionToken);
+      hold(byAddress, address);
+      socket.once('close', () => {
+        release(byToken, sessionToken);
+        release(byAddress, address);
+      });
       upgraded = true;
-      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, checked.session.token, req));
+      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, sessionToken, req));
     } catch (err) {
       // Neither headers nor the url go to the log: they may carry a token.
       deps.log.error({ err, remote: req.socket.remoteAddress }, 'websocket upgrade failed');
@@ -429,6 +452,17 @@ function upgradeToken(headers: IncomingMessage['headers']): { token: string | nu
   if (offered && offered.length > TOKEN_PROTOCOL.length) return { token: offered.slice(TOKEN_PROTOCOL.length), byCookie: false };
   const token = requestToken(headers);
   return { token, byCookie: token !== undefined };
+}
+
+function hold(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/** Deletes the key at zero, so the maps hold only keys with an open socket. */
+function release(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 0) - 1;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
 }
 
 /** Answers an upgrade with a plain HTTP error in the API's envelope and drops the socket. */

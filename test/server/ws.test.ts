@@ -770,3 +770,35 @@ test('closing the host closes its clients with 1001', async (t) => {
   await h.close();
   assert.equal((await c.whenClosed()).code, CLOSE_GOING_AWAY);
 });
+
+test('a token may hold 16 open websockets: the 17th upgrade is refused 429 until one closes; another token is unaffected', async (t) => {
+  const h = await host(t);
+  const url = `${h.api}/ws`;
+  const { token } = await login(h);
+  const mine: Client[] = [];
+  for (let i = 0; i < 16; i++) mine.push(await open(t, url, asAdmin));
+  const tooMany = { status: 429, body: { message: 'too many websockets for this session (16 open)', payload: null } };
+  assert.deepEqual(await upgradeRequest(url, { 'X-Floe-Auth': ADMIN }), tooMany);
+  // The same token by another means is the same session.
+  assert.deepEqual(await upgradeRequest(url, { 'Sec-WebSocket-Protocol': `floe-token.${ADMIN}` }), tooMany);
+  const other = await open(t, url, { headers: { 'X-Floe-Auth': token } });
+  assert.deepEqual(other.frames[0]?.type, 'hello');
+  await gaugeBecomes(h, 17);
+  mine[0]!.ws.close();
+  await mine[0]!.whenClosed();
+  await gaugeBecomes(h, 16);
+  const again = await open(t, url, asAdmin);
+  assert.deepEqual(again.frames[0]?.type, 'hello');
+  assert.deepEqual(await upgradeRequest(url, { 'X-Floe-Auth': ADMIN }), tooMany);
+});
+
+test('a client address may hold 64 open websockets, whatever their tokens: the 65th upgrade is refused 429', async (t) => {
+  const h = await host(t);
+  const url = `${h.api}/ws`;
+  const tokens = [ADMIN, ...(await Promise.all([login(h), login(h), login(h), login(h)])).map((s) => s.token)];
+  for (const token of tokens.slice(0, 4)) for (let i = 0; i < 16; i++) await open(t, url, { headers: { 'X-Floe-Auth': token } });
+  assert.deepEqual(await upgradeRequest(url, { 'X-Floe-Auth': tokens[4]! }), {
+    status: 429,
+    body: { message: 'too many websockets from this address (64 open)', payload: null },
+  });
+});
