@@ -14,3 +14,16 @@ export function fixtureNames(prefix: string): string[] {
 }
 
 export const schemaUrl = new URL('../../../docs/config.schema.json', import.meta.url);
+
+/** `levels` anchors, each a list of nine uses of the one before: 9^levels nodes once expanded. */
+export function aliasBomb(levels: number): string {
+  const names = 'abcdefghijklmnop';
+  const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < levels; i++)
+    lines.push(
+      `${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(', ')}]`,
+    );
+  return `${lines.join('\n')}\n`;
+}

@@ -4,6 +4,7 @@ import { MAX_ALIAS_NODES, MAX_DEPTH, entryOf, loadYaml, toPlain } from '../../sr
 import type { TreeMap, TreeNode } from '../../src/config/load.js';
 import { formatProblem } from '../../src/errors.js';
 import { yaml } from './check.js';
+import { aliasBomb } from './fixtures.js';
 import { itemAt } from '../items.js';
 
 function asMap(n: TreeNode | undefined): TreeMap {
@@ -86,19 +87,6 @@ test('an empty text has no tree and no problems', () => {
   assert.deepEqual(loadYaml('', 'f.yml'), { problems: [], nodes: 0 });
   assert.deepEqual(loadYaml('# only a comment\n', 'f.yml'), { problems: [], nodes: 0 });
 });
-
-/** `levels` anchors, each a list of nine uses of the one before: 9^levels nodes once expanded. */
-function aliasBomb(levels: number): string {
-  const names = 'abcdefghijklmnop';
-  const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < levels; i++)
-    lines.push(
-      `${names[i]}: &${names[i]} [${Array(9)
-        .fill(`*${names[i - 1]}`)
-        .join(', ')}]`,
-    );
-  return `${lines.join('\n')}\n`;
-}
 
 for (const levels of [6, 9]) {
   test(`a ${levels}-level alias bomb is stopped at the alias that crosses the limit`, () => {

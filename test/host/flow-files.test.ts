@@ -12,6 +12,7 @@ import { LocalFlowFiles, MAX_FLOW_FILE, classifyFlowFile } from '../../src/host/
 import { createLogger } from '../../src/host/logger.js';
 import { createNodeRegistry } from '../../src/nodes/index.js';
 import { startRealHost } from '../e2e/harness.js';
+import { aliasBomb } from '../config/fixtures.js';
 import { firstItem, itemAt } from '../items.js';
 
 test('flow-file references are a file, a file in a git repository, or a URL, as the README says', () => {
@@ -52,19 +53,6 @@ const tasks = `tasks:
   - { name: hello, listen: trigger.good, type: exec, opts: { cmd: 'true' } }
   - { name: done, listen: task.hello.good, type: end }
 `;
-
-/** `levels` anchors, each a list of nine uses of the one before: 9^levels nodes once expanded. */
-function aliasBomb(levels: number): string {
-  const names = 'abcdefghijklmnop';
-  const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < levels; i++)
-    lines.push(
-      `${names[i]}: &${names[i]} [${Array(9)
-        .fill(`*${names[i - 1]}`)
-        .join(', ')}]`,
-    );
-  return `${lines.join('\n')}\n`;
-}
 
 test('a flow-file alias bomb fails its run with the place, and the host goes on running flows', async (t) => {
   const h = await startRealHost(flowFileConfig);

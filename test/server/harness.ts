@@ -3,6 +3,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import type { PublishedEvent } from '../../src/model/events.js';
 import type { RunStatus } from '../../src/model/run.js';
 import { serveHost, type Serving } from '../../src/server/serve.js';
+import type { Logger } from 'pino';
 import { createLogger } from '../../src/host/logger.js';
 import { startRealHost, type RealHost } from '../e2e/harness.js';
 
@@ -38,7 +39,7 @@ export interface ApiHost {
 /** A real host (LevelDB, processes) serving its API on 127.0.0.1, port 0. */
 export async function startApiHost(
   yaml: string,
-  opts: { sessionTtlMs?: number; now?: () => number; baseUrl?: string; eventHistory?: number } = {},
+  opts: { sessionTtlMs?: number; now?: () => number; baseUrl?: string; eventHistory?: number; log?: Logger } = {},
 ): Promise<ApiHost> {
   const real = await startRealHost(yaml, { keepDir: true, eventHistory: opts.eventHistory });
   const serving = await serveHost({
@@ -47,7 +48,7 @@ export async function startApiHost(
     tags: ['master'],
     adminToken: ADMIN,
     pub: { bind: '127.0.0.1:0' },
-    log: createLogger({ level: 'silent', pretty: false }),
+    log: opts.log ?? createLogger({ level: 'silent', pretty: false }),
     sessionTtlMs: opts.sessionTtlMs,
     now: opts.now,
   });

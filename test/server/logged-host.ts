@@ -1,10 +1,9 @@
-import { rm } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { REDACT } from '../../src/host/logger.js';
-import { serveHost, type Serving } from '../../src/server/serve.js';
-import { startRealHost, type RealHost } from '../e2e/harness.js';
-import { ADMIN } from './harness.js';
+import type { Serving } from '../../src/server/serve.js';
+import type { RealHost } from '../e2e/harness.js';
+import { startApiHost } from './harness.js';
 
 /** One JSON log line as pino wrote it. */
 export interface LogEntry {
@@ -51,20 +50,11 @@ export async function startLoggedHost(yaml: string, opts: { now?: () => number }
     },
   });
   const log = pino({ level: 'debug', redact: { paths: REDACT, censor: '[redacted]' }, base: undefined }, sink);
-  const real = await startRealHost(yaml, { keepDir: true });
-  const serving = await serveHost({
-    host: real.host,
-    hostName: 'h1',
-    tags: ['master'],
-    adminToken: ADMIN,
-    pub: { bind: '127.0.0.1:0' },
-    log,
-    now: opts.now,
-  });
+  const host = await startApiHost(yaml, { log, now: opts.now });
   return {
-    real,
-    serving,
-    api: `${serving.pubUrl}${real.host.config.common.baseUrl.replace(/\/+$/, '')}`,
+    real: host.real,
+    serving: host.serving,
+    api: host.api,
     entries,
     text: () => lines.join('\n'),
     waitFor: (match) => {
@@ -72,10 +62,6 @@ export async function startLoggedHost(yaml: string, opts: { now?: () => number }
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve) => waiters.push({ match, resolve }));
     },
-    close: async () => {
-      await serving.close();
-      await real.close();
-      await rm(real.dir, { recursive: true, force: true });
-    },
+    close: () => host.close(),
   };
 }
