@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import type { Clock } from '../model/clock.js';
 import type { RunRef } from '../model/refs.js';
 import type { Values } from '../model/values.js';
+import type { Peers } from '../cluster/messages.js';
 
 /** Makes (or reuses) the directory a run works in. */
 export interface Workspaces {
@@ -60,4 +61,22 @@ export interface HubDeps {
   eventHistory?: number;
   /** Time running tasks get to finish on `stop()` before they are killed. Default 10s. */
   graceMs?: number;
+  /** At most this many runs active here at once (`-max_runs`); undefined: no limit. */
+  maxRuns?: number;
+  /** The other hosts; absent for a host on its own. */
+  cluster?: ClusterDeps;
+}
+
+/** How a hub reaches its peers, and who it is among `common.hosts`. */
+export interface ClusterDeps {
+  peers: Peers;
+  /** This host's URL exactly as `common.hosts` lists it. */
+  selfUrl: string;
+  /** floe's version, told to peers. */
+  version: string;
+  /** Differs on every start (e.g. random hex), so peers tell a restart from a pause. */
+  boot: string;
+  /** Heartbeat period. Default 500 ms; a peer silent for `offlineAfterMs` (default 2,000 ms) is offline. */
+  heartbeatMs?: number;
+  offlineAfterMs?: number;
 }

@@ -14,6 +14,8 @@ import { Tasks } from './tasks.js';
 import { GitPollTrigger, TimerTrigger, type TriggerSource } from './trigger-sources.js';
 import type { OutputLine } from '../model/output.js';
 import type { RunRecord } from '../model/run.js';
+import type { PeerReply, PeerRequest } from '../cluster/messages.js';
+import type { ClusterView } from '../cluster/host-view.js';
 
 export { envName } from './runs.js';
 
@@ -254,6 +256,29 @@ export class Hub {
     const ar = this.active.get(run);
     if (ar) await ar.outFlush;
     return this.deps.store.getOutput(run, q);
+  }
+
+  /** Handle a request from another host; never rejects (a failure is answered `error`). */
+  receivePeer(req: PeerRequest): Promise<PeerReply> {
+    return Promise.resolve({ kind: 'error', message: `not implemented: ${req.kind}` });
+  }
+
+  /** This host and every peer as this host sees them, and the resource tags it owns. */
+  clusterView(): ClusterView {
+    return {
+      hosts: [
+        {
+          name: this.deps.hostName,
+          url: this.deps.cluster?.selfUrl ?? '',
+          self: true,
+          tags: this.deps.hostTags,
+          online: true,
+          heldTags: [],
+          known: [],
+        },
+      ],
+      tags: [],
+    };
   }
 
   /** Hear every published event (optionally only one flow's or one run's); returns an unsubscribe. */
