@@ -6,6 +6,7 @@ import type { HubDeps } from './deps.js';
 import type { HubEvent } from '../model/events.js';
 import type { RunRef } from '../model/refs.js';
 import type { RunRecord } from '../model/run.js';
+import type { PeerReply, PeerRequest } from '../cluster/messages.js';
 
 export type NodeEvent = Extract<HubEvent, { kind: 'node' }>;
 export type TriggerEvent = Extract<HubEvent, { kind: 'trigger' }>;
@@ -28,7 +29,13 @@ export type QueueItem =
   | { kind: 'cancel'; run: string; by: string; done: Deferred<void> }
   | { kind: 'flow-loaded'; run: string; flow?: FlowConfig; error?: string }
   | { kind: 'end-all'; reason: string }
-  | { kind: 'place' };
+  | { kind: 'place' }
+  | { kind: 'peer'; req: PeerRequest; done: Deferred<PeerReply> }
+  | { kind: 'peer-reply'; url: string; req: PeerRequest; reply?: PeerReply; error?: string }
+  | { kind: 'heartbeat' }
+  | { kind: 'outbox' }
+  | { kind: 'pend-failed'; run: string; reason: string }
+  | { kind: 'release-tag'; tag: string; by: string; run?: string; done: Deferred<{ run?: string }> };
 
 /**
  * What the pend and run sides share with the hub: its state, and the primitives of its queue
@@ -50,6 +57,8 @@ export interface HubCore {
   readonly ready: Promise<void> | undefined;
   /** stop() was called: no new runs are taken or placed. */
   readonly stopping: boolean;
+  /** Aborts when the hub stops: timers the hub arms pass it on. */
+  readonly stopSignal: AbortSignal;
   /** Queue work for the hub loop. */
   enqueue(item: QueueItem): void;
   /** Number, keep and hand an event to the subscribers. */

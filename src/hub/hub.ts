@@ -9,6 +9,8 @@ import type { HubEvent, PublishedEvent } from '../model/events.js';
 import type { RunRef } from '../model/refs.js';
 import type { Values } from '../model/values.js';
 import { Pends } from './pends.js';
+import { ClusterLink } from './cluster-link.js';
+import { Placer } from './placer.js';
 import { Runs } from './runs.js';
 import { Tasks } from './tasks.js';
 import { GitPollTrigger, TimerTrigger, type TriggerSource } from './trigger-sources.js';
@@ -70,6 +72,8 @@ export class Hub {
   private readonly pends: Pends;
   private readonly runs: Runs;
   private readonly tasks: Tasks;
+  private readonly link: ClusterLink;
+  private readonly placer: Placer;
 
   constructor(
     readonly config: Config,
@@ -83,8 +87,15 @@ export class Hub {
     this.seq = deps.clock.now() * 1000;
     const core = this.shareCore();
     this.tasks = new Tasks(core);
-    this.pends = new Pends(core, (record) => this.runs.activate(record));
-    this.runs = new Runs(core, this.pends, this.tasks);
+    this.link = new ClusterLink(core);
+    this.pends = new Pends(core, this.link);
+    this.runs = new Runs(core, this.pends, this.tasks, this.link);
+    this.placer = new Placer(
+      core,
+      this.link,
+      (record) => this.runs.activate(record),
+      (record, status, reason) => this.pends.archivePend(record, status, reason),
+    );
   }
 
   /** The state and loop primitives the pend and run sides work with; reads stay live. */
@@ -105,6 +116,7 @@ export class Hub {
       get stopping() {
         return hub.stopping;
       },
+      stopSignal: this.stopCtl.signal,
       enqueue: (item) => this.enqueue(item),
       publish: (e) => this.publish(e),
       schedulePlace: () => this.schedulePlace(),
@@ -136,6 +148,7 @@ export class Hub {
   private async recover(): Promise<void> {
     const { store } = this.deps;
     this.pending.push(...(await store.listPending()));
+    await this.link.recover();
     for (const run of await store.listActive()) await this.runs.archiveInterrupted(run);
     for (const flow of this.config.flows) {
       for (const t of flow.triggers) {
@@ -144,6 +157,7 @@ export class Hub {
       }
     }
     for (const s of this.sources) s.start(this.stopCtl.signal);
+    this.link.start(this.stopCtl.signal);
     this.started = true;
     this.schedulePlace();
   }
@@ -151,7 +165,9 @@ export class Hub {
   private sourceFor(flow: FlowConfig, t: TriggerConfig): TriggerSource | undefined {
     // Pollers must know when adoption failed (to retry the change), so errors reach them.
     const fire = (values: Values) => this.pends.adopt(flow, t, values);
-    const ctx = { flow, trigger: t, clock: this.deps.clock, fire, log: this.deps.log, store: this.deps.store };
+    const key = `trigger:${flow.id}/${flow.ver}/${t.id}`;
+    const isOwner = () => this.link.ownsTrigger(key);
+    const ctx = { flow, trigger: t, clock: this.deps.clock, fire, isOwner, log: this.deps.log, store: this.deps.store };
     if (t.type === 'timer') return new TimerTrigger(ctx);
     if (t.type === 'poll-git' && this.deps.gitPoller) return new GitPollTrigger(ctx, this.deps.gitPoller, this.config.common.gitKey);
     return undefined;
@@ -260,25 +276,22 @@ export class Hub {
 
   /** Handle a request from another host; never rejects (a failure is answered `error`). */
   receivePeer(req: PeerRequest): Promise<PeerReply> {
-    return Promise.resolve({ kind: 'error', message: `not implemented: ${req.kind}` });
+    return new Promise<PeerReply>((resolve, reject) => {
+      if (!this.started) return resolve({ kind: 'error', message: `${this.deps.hostName} is starting` });
+      this.enqueue({ kind: 'peer', req, done: { resolve, reject } });
+    }).catch((err: unknown) => ({ kind: 'error', message: err instanceof Error ? err.message : String(err) }));
   }
 
   /** This host and every peer as this host sees them, and the resource tags it owns. */
   clusterView(): ClusterView {
-    return {
-      hosts: [
-        {
-          name: this.deps.hostName,
-          url: this.deps.cluster?.selfUrl ?? '',
-          self: true,
-          tags: this.deps.hostTags,
-          online: true,
-          heldTags: [],
-          known: [],
-        },
-      ],
-      tags: [],
-    };
+    return this.link.view();
+  }
+
+  /** A person releases a resource tag held by a run whose host was lost (admin only; recorded). */
+  releaseTag(tag: string, by: string, run?: string): Promise<{ run?: string }> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'release-tag', tag, by, run, done: { resolve, reject } });
+    });
   }
 
   /** Hear every published event (optionally only one flow's or one run's); returns an unsubscribe. */
@@ -366,7 +379,23 @@ export class Hub {
         return;
       case 'place':
         this.placeQueued = false;
-        return this.pends.place();
+        return this.placer.place();
+      case 'peer':
+        return item.done.resolve(await this.link.receive(item.req));
+      case 'peer-reply':
+        await this.link.replied(item.url, item.req, item.reply, item.error);
+        return this.placer.replied(item.url, item.req, item.reply, item.error);
+      case 'heartbeat':
+        return this.link.heartbeat();
+      case 'outbox':
+        return this.link.flushOutbox();
+      case 'pend-failed': {
+        const record = this.pending.find((r) => r.ref.run === item.run);
+        if (record) await this.pends.archivePend(record, 'bad', item.reason);
+        return;
+      }
+      case 'release-tag':
+        return item.done.resolve(await this.link.releaseTag(item.tag, item.by, item.run));
       default:
         return assertNever(item);
     }

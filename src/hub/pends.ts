@@ -5,14 +5,13 @@ import type { Deferred, HubCore, TriggerEvent } from './core.js';
 import type { RunRef } from '../model/refs.js';
 import type { RunStatus, RunRecord } from '../model/run.js';
 import type { Values } from '../model/values.js';
-import { placePends, type PlacementPend } from './placement.js';
+import type { ClusterLink } from './cluster-link.js';
 
 /** Pends: triggers adopted into runs, and placed on this host when their tags allow. */
 export class Pends {
   constructor(
     private readonly core: HubCore,
-    /** Starts a pend placement decided to run here. */
-    private readonly activate: (record: RunRecord) => Promise<void>,
+    private readonly link: ClusterLink,
   ) {}
 
   async adopt(flow: FlowConfig, trig: TriggerConfig, values: Values, by?: string): Promise<RunRef[]> {
@@ -43,50 +42,13 @@ export class Pends {
       createdAt: this.core.deps.clock.now(),
       nodes: {},
     };
+    const flow = this.core.flowsByKey.get(`${e.flowRef.id}/${e.flowRef.ver}`);
+    if (flow && flow.resourceTags.length > 0) record.resourceTags = [...flow.resourceTags].sort();
     await this.core.deps.store.addPend(record);
     this.core.pending.push(record);
     this.core.publish({ kind: 'add-pend', tag: 'sys.add-pend', ref, trigger: e.trigger, values: e.values });
     done.resolve([ref]);
     this.core.schedulePlace();
-  }
-
-  async place(): Promise<void> {
-    if (this.core.stopping || this.core.pending.length === 0) return;
-    const pends: PlacementPend[] = [];
-    const orphans: RunRecord[] = [];
-    for (const r of this.core.pending) {
-      const flow = this.core.flowsByKey.get(`${r.ref.flowRef.id}/${r.ref.flowRef.ver}`);
-      if (!flow) orphans.push(r);
-      else
-        pends.push({
-          run: r.ref.run,
-          flowId: flow.id,
-          hostTags: flow.hostTags,
-          resourceTags: flow.resourceTags,
-          reuseSpace: flow.reuseSpace,
-        });
-    }
-    for (const r of orphans) {
-      await this.archivePend(r, 'bad', `flow ${r.ref.flowRef.id} version ${r.ref.flowRef.ver} is no longer in the config`);
-    }
-    const holds = [...this.core.active.values()].map((ar) => ({
-      run: ar.record.ref.run,
-      flowId: ar.flow.id,
-      resourceTags: ar.flow.resourceTags,
-      reuseSpace: ar.flow.reuseSpace,
-    }));
-    const decisions = placePends(pends, { name: this.core.deps.hostName, tags: this.core.deps.hostTags }, holds);
-    const byRun = new Map(this.core.pending.map((r) => [r.ref.run, r]));
-    for (const d of decisions) {
-      const record = byRun.get(d.run);
-      if (!record) continue;
-      if (d.start) await this.activate(record);
-      else if (record.waiting !== d.reason) {
-        record.waiting = d.reason;
-        await this.core.deps.store.updatePend(record);
-        this.core.publish({ kind: 'pend-waiting', tag: 'sys.pend-waiting', ref: record.ref, reason: d.reason });
-      }
-    }
   }
 
   removePending(record: RunRecord): void {
@@ -95,11 +57,20 @@ export class Pends {
   }
 
   async archivePend(record: RunRecord, status: RunStatus, reason: string): Promise<void> {
+    if (record.placedOn !== undefined && record.placedOn !== this.link.selfUrl) {
+      throw new FloeError(
+        'conflict',
+        `run ${record.ref.run} is being handed to ${this.link.membership.nameOf(record.placedOn)}; act on it there`,
+      );
+    }
     record.status = status;
     record.reason = reason;
     record.endTime = this.core.deps.clock.now();
     record.waiting = undefined;
-    await this.core.deps.store.archive(record);
+    // Whatever it held or queued for is given back, once the archive is on disk.
+    const tags = record.resourceTags ?? [];
+    await this.core.deps.store.archive(record, this.link.releaseOps(record, tags));
+    this.link.released(record, tags);
     this.removePending(record);
     this.core.publish({ kind: 'remove-pend', tag: 'sys.remove-pend', ref: record.ref });
     this.core.publish({ kind: 'end', tag: 'sys.end', ref: record.ref, status, reason });

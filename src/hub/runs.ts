@@ -8,6 +8,7 @@ import type { RunStatus, RunRecord } from '../model/run.js';
 import { taskOutcome } from './listeners.js';
 import type { Pends } from './pends.js';
 import type { Tasks } from './tasks.js';
+import type { ClusterLink } from './cluster-link.js';
 
 /**
  * Runs on this host: activating a placed pend, routing each event of a run to the nodes that
@@ -18,6 +19,7 @@ export class Runs {
     private readonly core: HubCore,
     private readonly pends: Pends,
     private readonly tasks: Tasks,
+    private readonly link: ClusterLink,
   ) {}
 
   async activate(record: RunRecord): Promise<void> {
@@ -237,7 +239,9 @@ export class Runs {
     r.reason = ending.reason;
     r.endTime = this.core.deps.clock.now();
     await ar.outFlush;
-    await this.core.deps.store.archive(r);
+    const tags = r.resourceTags ?? [];
+    await this.core.deps.store.archive(r, this.link.releaseOps(r, tags));
+    this.link.released(r, tags);
     this.core.active.delete(r.ref.run);
     this.core.dirty.delete(ar);
     this.killLeftovers(r);
@@ -265,7 +269,9 @@ export class Runs {
     r.reason = 'host stopped during the run';
     r.endTime = now;
     this.killLeftovers(r);
-    await this.core.deps.store.archive(r);
+    const tags = r.resourceTags ?? [];
+    await this.core.deps.store.archive(r, this.link.releaseOps(r, tags));
+    this.link.released(r, tags);
     this.core.publish({ kind: 'end', tag: 'sys.end', ref: r.ref, status: 'bad', reason: r.reason });
   }
 }

@@ -12,6 +12,8 @@ export interface TriggerSourceContext {
   log?: HubLog;
   /** Adopt a run of the flow with these values. */
   fire(values: Values): Promise<unknown>;
+  /** Whether this host fires this trigger now: one online host of the cluster does. */
+  isOwner(): boolean;
 }
 
 /** Something that fires a flow's trigger by itself (timers, pollers). */
@@ -19,7 +21,11 @@ export interface TriggerSource {
   start(signal: AbortSignal): void;
 }
 
-/** Fires every `period` seconds while the host runs. */
+/**
+ * Fires at every multiple of `period` seconds of the clock (since the epoch), on the one host
+ * that owns the trigger at that instant. Every host computes the same instants, so when the
+ * owner is lost the next owner fires the next instant, never one already fired.
+ */
 export class TimerTrigger implements TriggerSource {
   constructor(private readonly ctx: TriggerSourceContext) {}
 
@@ -27,7 +33,9 @@ export class TimerTrigger implements TriggerSource {
     const periodMs = (this.ctx.trigger.periodSec ?? 60) * 1000;
     const loop = async () => {
       for (;;) {
-        await this.ctx.clock.after(periodMs, signal);
+        const now = this.ctx.clock.now();
+        await this.ctx.clock.after((Math.floor(now / periodMs) + 1) * periodMs - now, signal);
+        if (!this.ctx.isOwner()) continue;
         await this.ctx.fire({ period: String(this.ctx.trigger.periodSec ?? 60) }).catch((err: unknown) => {
           if (!signal.aborted) this.ctx.log?.error({ err, flow: this.ctx.flow.id, trigger: this.ctx.trigger.id }, 'timer trigger failed');
         });
@@ -59,9 +67,10 @@ export class GitPollTrigger implements TriggerSource {
     const periodMs = (this.ctx.trigger.periodSec ?? 60) * 1000;
     const loop = async () => {
       for (;;) {
-        await this.pollOnce().catch((err: unknown) =>
-          this.ctx.log?.warn({ err, flow: this.ctx.flow.id, trigger: this.ctx.trigger.id }, 'poll-git failed'),
-        );
+        if (this.ctx.isOwner())
+          await this.pollOnce().catch((err: unknown) =>
+            this.ctx.log?.warn({ err, flow: this.ctx.flow.id, trigger: this.ctx.trigger.id }, 'poll-git failed'),
+          );
         await this.ctx.clock.after(periodMs, signal);
       }
     };

@@ -61,6 +61,10 @@ export interface RunRecord {
   /** While pending: why it has not started yet. */
   waiting?: string;
   workspace?: string;
+  /** The flow's resource tags when it was adopted: held from activation until archived, cluster-wide. */
+  resourceTags?: string[];
+  /** While pending: the host the adopter handed it to (persisted before the hand-over, never changed after). */
+  placedOn?: string;
   nodes: Record<string, NodeRecord>;
 }
 

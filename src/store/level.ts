@@ -3,7 +3,7 @@ import { Level } from 'level';
 import { FloeError } from '../errors.js';
 import type { OutputLine } from '../model/output.js';
 import type { RunRecord } from '../model/run.js';
-import type { ArchivePage, ArchiveQuery, OutputQuery, Store } from './store.js';
+import { checkMetaWrites, type ArchivePage, type ArchiveQuery, type MetaWrite, type OutputQuery, type Store } from './store.js';
 
 /*
  * Keys (one LevelDB, JSON values; `<id>` is a run id, `<flow>` a flow id):
@@ -14,14 +14,16 @@ import type { ArchivePage, ArchiveQuery, OutputQuery, Store } from './store.js';
  *   arc!<archive seq>         -> run id; read in reverse for newest first
  *   arcf!<flow>!<archive seq> -> run id; the same, one range per flow
  *   out!<id>!<n>              -> OutputLine
- *   meta!<key>                -> string, the hub's own bookkeeping
+ *   meta!<key>                -> string, the hub's own bookkeeping; `<key>` as the hub gave it
  *   sys!run-counter           -> last run number handed out
  *   sys!archive-seq           -> last archive seq used
  *
  * Numbers are zero-padded to 16 digits (enough for 2^53) so byte order is numeric order.
  * Ids inside keys are URI-encoded with '!' escaped too: a run `a!1` must not fall inside
  * the `out!a!` range of run `a`. Counters live under `sys!`, not `meta!`, so no meta
- * key the hub picks can overwrite them.
+ * key the hub picks can overwrite them. Meta keys are not encoded, so `listMeta(prefix)` is
+ * the range from `meta!<prefix>`, stopped at the first key without the prefix and never
+ * read past the end of `meta!`, whatever the prefix holds.
  *
  * Paging the archive is one reverse range read bounded by `lt <prefix><before>` with
  * `limit + 1`, then one getMany of the run records: the cost depends on the page size,
@@ -30,7 +32,9 @@ import type { ArchivePage, ArchiveQuery, OutputQuery, Store } from './store.js';
  * Crash safety:
  * - Each method writes one batch. LevelDB applies a batch atomically through its log, so
  *   a move (delete the old list's key, put the new list's key and the record) is seen
- *   after a crash entirely or not at all: a run is never in two lists, nor in none.
+ *   after a crash entirely or not at all: a run is never in two lists, nor in none. The
+ *   meta writes given to `archive` join its batch, so a run's archive and the release of
+ *   its resource tags survive a crash together or not at all.
  * - A promise resolves only after its batch is written (fsynced unless `sync: false`), and
  *   the in-memory pending/active/counters change only after that, so memory never gets
  *   ahead of disk and the hub never acknowledges what a crash could lose.
@@ -52,6 +56,7 @@ const ARCHIVE_SEQ = 'sys!archive-seq';
 const PEND = 'pend!';
 const ACT = 'act!';
 const ARC = 'arc!';
+const META = 'meta!';
 
 export interface LevelStoreOptions {
   /** fsync every write (default true); without it a write survives a process crash but not a power cut. */
@@ -173,12 +178,13 @@ export class LevelStore implements Store {
     });
   }
 
-  archive(run: RunRecord): Promise<void> {
+  async archive(run: RunRecord, meta: MetaWrite[] = []): Promise<void> {
     const record = structuredClone(run);
     const id = record.ref.run;
+    const metaOps = toMetaOps(meta); // checked before queuing: a bad write archives nothing
     return this.serial(async () => {
       const pend = this.pending.get(id);
-      const ops: Op[] = [{ type: 'put', key: runKey(id), value: record }];
+      const ops: Op[] = [{ type: 'put', key: runKey(id), value: record }, ...metaOps];
       if (pend) ops.push({ type: 'del', key: pendKey(pend.seq) });
       else if (this.active.has(id)) ops.push({ type: 'del', key: actKey(id) });
       else if ((await this.db.get(runKey(id))) !== undefined) {
@@ -196,6 +202,19 @@ export class LevelStore implements Store {
       this.archiveSeq = seq;
       this.pending.delete(id);
       this.active.delete(id);
+    });
+  }
+
+  handOff(run: string): Promise<void> {
+    return this.serial(async () => {
+      const pend = this.pending.get(run);
+      // Only a pend: an active or archived run is this host's to finish or keep.
+      if (!pend) return;
+      await this.write([
+        { type: 'del', key: pendKey(pend.seq) },
+        { type: 'del', key: runKey(run) },
+      ]);
+      this.pending.delete(run);
     });
   }
 
@@ -285,6 +304,23 @@ export class LevelStore implements Store {
     return this.serial(() => this.write([{ type: 'put', key: metaKey(key), value }]));
   }
 
+  async writeMeta(ops: MetaWrite[]): Promise<void> {
+    const batch = toMetaOps(ops);
+    if (batch.length === 0) return;
+    return this.serial(() => this.write(batch));
+  }
+
+  async listMeta(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    const start = META + prefix;
+    const found: Array<{ key: string; value: string }> = [];
+    // Keys with the prefix are one contiguous run in byte order: stop at the first without it.
+    for await (const [key, value] of this.db.iterator({ gte: start, lt: prefixEnd(META) })) {
+      if (!key.startsWith(start)) break;
+      found.push({ key: key.slice(META.length), value: asString(value, key) });
+    }
+    return found;
+  }
+
   /** Waits for queued writes, then closes the database. */
   close(): Promise<void> {
     return this.serial(async () => {
@@ -324,7 +360,14 @@ const pendKey = (seq: number): string => PEND + pad(seq);
 const actKey = (id: string): string => ACT + keyPart(id);
 const archiveFlowPrefix = (flow: string): string => `arcf!${keyPart(flow)}!`;
 const outputPrefix = (run: string): string => `out!${keyPart(run)}!`;
-const metaKey = (key: string): string => `meta!${key}`;
+const metaKey = (key: string): string => META + key;
+
+/** The batch ops of checked meta writes: a write without a value deletes its key. */
+function toMetaOps(writes: readonly MetaWrite[]): Op[] {
+  return checkMetaWrites(writes).map(({ key, value }): Op =>
+    value === undefined ? { type: 'del', key: metaKey(key) } : { type: 'put', key: metaKey(key), value },
+  );
+}
 
 /** The run of each item, in order, paired with its item; a missing or garbled run is corruption. */
 async function readRuns<T>(db: Level<string, Stored>, items: readonly T[], idOf: (item: T) => string): Promise<Array<[T, RunRecord]>> {

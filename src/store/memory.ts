@@ -1,7 +1,7 @@
 import { FloeError } from '../errors.js';
 import type { OutputLine } from '../model/output.js';
 import type { RunRecord } from '../model/run.js';
-import type { ArchivePage, ArchiveQuery, OutputQuery, Store } from './store.js';
+import { checkMetaWrites, type ArchivePage, type ArchiveQuery, type MetaWrite, type OutputQuery, type Store } from './store.js';
 
 /** Page size of `listArchive` when the query gives none. */
 const DEFAULT_ARCHIVE_LIMIT = 50;
@@ -64,8 +64,10 @@ export class MemoryStore implements Store {
     this.pending.set(id, structuredClone(run));
   }
 
-  async archive(run: RunRecord): Promise<void> {
+  async archive(run: RunRecord, meta: MetaWrite[] = []): Promise<void> {
     const id = run.ref.run;
+    const writes = checkMetaWrites(meta); // before any change: a bad write archives nothing
+    this.applyMeta(writes);
     if (this.archived.has(id)) {
       // A repeated archive (e.g. after a crash) saves the newer state but keeps its place.
       this.archived.set(id, structuredClone(run));
@@ -81,6 +83,11 @@ export class MemoryStore implements Store {
     const perFlow = this.archiveByFlow.get(flow);
     if (perFlow) perFlow.push(entry);
     else this.archiveByFlow.set(flow, [entry]);
+  }
+
+  async handOff(run: string): Promise<void> {
+    // Only a pend: an active or archived run is this host's to finish or keep.
+    this.pending.delete(run);
   }
 
   async appendOutput(run: string, lines: OutputLine[]): Promise<void> {
@@ -141,7 +148,31 @@ export class MemoryStore implements Store {
     this.meta.set(key, value);
   }
 
+  async writeMeta(ops: MetaWrite[]): Promise<void> {
+    this.applyMeta(checkMetaWrites(ops));
+  }
+
+  async listMeta(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    const found = [...this.meta].filter(([key]) => key.startsWith(prefix));
+    return found.sort(([a], [b]) => byCodePoint(a, b)).map(([key, value]) => ({ key, value }));
+  }
+
   async close(): Promise<void> {}
+
+  private applyMeta(writes: readonly MetaWrite[]): void {
+    for (const { key, value } of writes) {
+      if (value === undefined) this.meta.delete(key);
+      else this.meta.set(key, value);
+    }
+  }
+}
+
+/**
+ * Orders keys as LevelStore lists them (LevelDB compares UTF-8 bytes, which is code point
+ * order); `<` compares UTF-16 units, which puts U+10000 and above before U+E000..U+FFFF.
+ */
+function byCodePoint(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 /** Rejects a count that is not an integer >= min; the server narrows input, this guards the rest. */

@@ -1,3 +1,4 @@
+import { FloeError } from '../errors.js';
 import type { RunRecord } from '../model/run.js';
 import type { OutputLine } from '../model/output.js';
 
@@ -16,6 +17,12 @@ export interface ArchivePage {
   next?: number;
 }
 
+/** One change to the meta area; a write without a value deletes the key. */
+export interface MetaWrite {
+  key: string;
+  value?: string;
+}
+
 export interface OutputQuery {
   node?: string;
   /** First line number (`n`) to return. */
@@ -32,7 +39,7 @@ export interface OutputQuery {
 export interface Store {
   /** The next run number of this host; never repeats, across restarts too. */
   nextRunNumber(): Promise<number>;
-  /** Add a new pend to the pending list (in arrival order). */
+  /** Add a new pend to the pending list (in arrival order), whichever host's id it has; the run counter is not touched. */
   addPend(run: RunRecord): Promise<void>;
   /** Move a pend from pending to active, atomically, saving its new state. */
   activate(run: RunRecord): Promise<void>;
@@ -40,8 +47,17 @@ export interface Store {
   updateRun(run: RunRecord): Promise<void>;
   /** Save the new state of a pending run (e.g. why it waits). */
   updatePend(run: RunRecord): Promise<void>;
-  /** Move a run from pending or active to the archive, atomically. */
-  archive(run: RunRecord): Promise<void>;
+  /**
+   * Move a run from pending or active to the archive, and apply `meta` in the same atomic
+   * write, so a crash never keeps one without the other; archiving an archived run again
+   * saves its new state (and `meta`) and keeps its place in the archive.
+   */
+  archive(run: RunRecord, meta?: MetaWrite[]): Promise<void>;
+  /**
+   * Forget a pend that another host now runs: its pending entry and its record go in one
+   * atomic write; a run that is not pending here (active, archived or unknown) is left alone.
+   */
+  handOff(run: string): Promise<void>;
   appendOutput(run: string, lines: OutputLine[]): Promise<void>;
   listPending(): Promise<RunRecord[]>;
   listActive(): Promise<RunRecord[]>;
@@ -51,5 +67,30 @@ export interface Store {
   /** A small durable key/value area for hub bookkeeping (e.g. poll-git's last seen refs). */
   getMeta(key: string): Promise<string | undefined>;
   putMeta(key: string, value: string): Promise<void>;
+  /** Apply every write in order (a later one on the same key wins) in one atomic write; a malformed one rejects them all. */
+  writeMeta(ops: MetaWrite[]): Promise<void>;
+  /** Every meta entry whose key starts with `prefix`, in code point order of the keys. */
+  listMeta(prefix: string): Promise<Array<{ key: string; value: string }>>;
   close(): Promise<void>;
+}
+
+/**
+ * Copies `ops` for a store to apply, or throws bad-request naming the first malformed write.
+ * The hub builds meta writes from peers' messages too, and a null stored as a value would
+ * only fail later, at a read, far from where it came in.
+ */
+export function checkMetaWrites(ops: readonly MetaWrite[]): MetaWrite[] {
+  if (!Array.isArray(ops)) throw new FloeError('bad-request', 'meta writes must be an array');
+  return ops.map((op: unknown, i) => {
+    if (typeof op !== 'object' || op === null) throw new FloeError('bad-request', `meta write [${i}] is not an object`);
+    const { key, value } = op as Record<string, unknown>;
+    if (typeof key !== 'string') throw new FloeError('bad-request', `meta write [${i}]: key must be a string, got ${typeof key}`);
+    if (value !== undefined && typeof value !== 'string') {
+      throw new FloeError(
+        'bad-request',
+        `meta write [${i}] (${key}): value must be a string or absent, got ${value === null ? 'null' : typeof value}`,
+      );
+    }
+    return value === undefined ? { key } : { key, value };
+  });
 }

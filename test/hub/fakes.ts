@@ -109,11 +109,13 @@ export async function startHub(
     deps?: Partial<HubDeps>;
     edit?: (c: Config) => void;
     clockStart?: number;
+    /** A clock shared with other hubs (a cluster in one process). */
+    clock?: ManualClock;
   } = {},
 ): Promise<TestHub> {
   const sim = opts.sim ?? new SimControl();
   const registry = simRegistry(sim);
-  const clock = manualClock(opts.clockStart);
+  const clock = opts.clock ?? manualClock(opts.clockStart);
   const store = opts.store ?? new MemoryStore();
   const config = testConfig(yaml, registry);
   opts.edit?.(config);

@@ -33,7 +33,7 @@ test('a pend waits while another run holds its resource tag, says why, and start
   await t.hub.drained();
   const pend = firstItem(t.hub.listPending());
   assert.equal(pend.ref.run, rb.run);
-  assert.equal(pend.waiting, `run ${ra.run} holds resource tag db`);
+  assert.equal(pend.waiting, `run ${ra.run} holds resource tag db; 2nd in its queue`);
   assert.ok(t.events.some((e) => e.kind === 'pend-waiting' && e.ref.run === rb.run));
   assert.equal(t.sim.started.length, 1);
   t.sim.release('a');
@@ -50,7 +50,7 @@ test('a pend for tags no host has waits and says which tags are missing', async 
   const t = await startHub(twoFlows, { tags: ['linux'] });
   const rc = firstItem(await t.hub.trigger('c'));
   await t.hub.drained();
-  assert.match(t.hub.listPending()[0]?.waiting ?? '', /no host with tags \[gpu\].*missing \[gpu\]/);
+  assert.match(t.hub.listPending()[0]?.waiting ?? '', /no online host with tags \[gpu\].*missing \[gpu\]/);
   assert.equal((await t.hub.findRun(rc.run))?.status, 'pending');
 });
 
@@ -164,13 +164,16 @@ flows:
   assert.equal(next.run, 'h1-3');
 });
 
-test('a timer trigger starts a run every period', async () => {
-  const t = await startHub(`
+test('a timer trigger starts a run at every multiple of its period', async () => {
+  const t = await startHub(
+    `
 flows:
   - id: tick
     triggers: [{ name: every minute, type: timer, opts: { period: 60 } }]
     tasks: [{ name: work, listen: trigger.good, type: sim }]
-`);
+`,
+    { clockStart: 28_333_333 * 60_000 },
+  );
   await t.clock.advance(59_000);
   assert.equal(t.sim.started.length, 0);
   await t.clock.advance(1_000);

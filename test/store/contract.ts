@@ -3,7 +3,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { FloeError, type ErrorCode } from '../../src/errors.js';
 import type { OutputLine } from '../../src/model/output.js';
 import type { RunRecord, RunStatus } from '../../src/model/run.js';
-import type { Store } from '../../src/store/store.js';
+import type { MetaWrite, Store } from '../../src/store/store.js';
 import { entry, firstItem, itemAt } from '../items.js';
 
 export interface OpenedStore {
@@ -55,6 +55,16 @@ function ids(runs: RunRecord[]): string[] {
 
 function isCode(code: ErrorCode): (err: unknown) => boolean {
   return (err) => err instanceof FloeError && err.code === code;
+}
+
+/** A meta write as the wire might deliver it, past what the type allows. */
+function malformed(op: Record<string, unknown>): MetaWrite {
+  return op as unknown as MetaWrite;
+}
+
+/** Every meta entry, key -> value, as listMeta gives it. */
+async function allMeta(store: Store): Promise<Array<[string, string]>> {
+  return (await store.listMeta('')).map(({ key, value }) => [key, value]);
 }
 
 function line(node: string, n: number, text = `line ${n}`): OutputLine {
@@ -115,6 +125,21 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.updatePend({ ...runRecord('b'), waiting: 'no host has tag db' });
         assert.deepEqual(ids(await store.listPending()), ['a', 'b', 'c']);
         assert.equal((await store.getRun('b'))?.waiting, 'no host has tag db');
+      });
+
+      it('a pend whose id another host made is kept like a local one and leaves the run counter alone', async ({ store, reopen }) => {
+        const before = await store.nextRunNumber();
+        await store.addPend(runRecord('h1-1'));
+        await store.addPend({ ...runRecord('h2-5'), adoptedBy: 'h2' });
+        await store.updatePend({ ...runRecord('h2-5'), adoptedBy: 'h2', waiting: 'no host has tag gpu' });
+        assert.deepEqual(ids(await store.listPending()), ['h1-1', 'h2-5']);
+        assert.equal((await store.getRun('h2-5'))?.waiting, 'no host has tag gpu');
+        assert.equal(await store.nextRunNumber(), before + 1);
+        await assert.rejects(store.addPend(runRecord('h2-5')), isCode('conflict'));
+        const again = reopen ? await reopen() : store;
+        assert.deepEqual(ids(await again.listPending()), ['h1-1', 'h2-5']);
+        assert.equal((await again.getRun('h2-5'))?.adoptedBy, 'h2');
+        assert.equal(await again.nextRunNumber(), before + 2);
       });
 
       it('updatePend of a run that is not pending rejects with not-found', async ({ store }) => {
@@ -194,6 +219,47 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal((await store.getRun('a'))?.reason, 'exit 2');
       });
 
+      it('archive applies its meta writes with the move, from pending, active and again from the archive', async ({ store }) => {
+        await store.writeMeta([
+          { key: 'lock:db', value: 'h1-1' },
+          { key: 'lock:net', value: 'h1-2' },
+        ]);
+        await store.activate(runRecord('h1-1', 'build', 'running'));
+        await store.addPend(runRecord('h1-2'));
+        await store.archive(runRecord('h1-1', 'build', 'good'), [{ key: 'lock:db' }, { key: 'done:h1-1', value: 'good' }]);
+        await store.archive(runRecord('h1-2', 'build', 'cancelled'), [{ key: 'lock:net' }]);
+        assert.deepEqual(await listsOf(store, 'h1-1'), ['archive']);
+        assert.deepEqual(await listsOf(store, 'h1-2'), ['archive']);
+        assert.deepEqual(await allMeta(store), [['done:h1-1', 'good']]);
+
+        // A repeated archive (a retry after a crash) still applies its meta writes.
+        await store.archive({ ...runRecord('h1-1', 'build', 'good'), reason: 'again' }, [{ key: 'done:h1-1', value: 'again' }]);
+        assert.deepEqual(await archivedIds(store), ['h1-2', 'h1-1']);
+        assert.equal((await store.getRun('h1-1'))?.reason, 'again');
+        assert.equal(await store.getMeta('done:h1-1'), 'again');
+      });
+
+      it('archive with a malformed meta write rejects with bad-request and changes nothing', async ({ store }) => {
+        await store.putMeta('lock:db', 'a');
+        await store.addPend(runRecord('a'));
+        const bad = [{ key: 'lock:db' }, malformed({ key: 'x', value: 5 })];
+        await assert.rejects(store.archive(runRecord('a', 'build', 'cancelled'), bad), isCode('bad-request'));
+        assert.deepEqual(await listsOf(store, 'a'), ['pending']);
+        assert.equal((await store.getRun('a'))?.status, 'pending');
+        assert.deepEqual(await allMeta(store), [['lock:db', 'a']]);
+      });
+
+      it('an archive and its meta writes are both there after a reopen', async ({ store, reopen }, t) => {
+        if (!reopen) return t.skip('this store does not outlive close');
+        await store.putMeta('lock:db', 'h1-1');
+        await store.activate(runRecord('h1-1', 'build', 'running'));
+        await store.archive(runRecord('h1-1', 'build', 'good'), [{ key: 'lock:db' }, { key: 'released:h1-1', value: 'db' }]);
+        const again = await reopen();
+        assert.deepEqual(await listsOf(again, 'h1-1'), ['archive']);
+        assert.equal((await again.getRun('h1-1'))?.status, 'good');
+        assert.deepEqual(await allMeta(again), [['released:h1-1', 'db']]);
+      });
+
       it('every run is in exactly one list after each move', async ({ store }) => {
         const moves: Array<[string, (s: Store) => Promise<void>, List]> = [
           ['a', (s) => s.addPend(runRecord('a')), 'pending'],
@@ -207,6 +273,53 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           assert.deepEqual(await listsOf(store, id), [list], `${id} after a move to ${list}`);
         }
         assert.deepEqual(await listsOf(store, 'a'), ['archive']);
+      });
+    });
+
+    describe('handOff', () => {
+      it('handOff forgets a pend: it is neither pending nor found, and the other pends keep their order', async ({ store }) => {
+        for (const id of ['h1-1', 'h2-5', 'h1-2']) await store.addPend(runRecord(id));
+        await store.handOff('h2-5');
+        await store.handOff('h1-1');
+        assert.deepEqual(ids(await store.listPending()), ['h1-2']);
+        assert.equal(await store.getRun('h2-5'), undefined);
+        assert.deepEqual(await listsOf(store, 'h2-5'), []);
+        assert.equal(await store.getRun('h1-1'), undefined);
+        // Handed back later, it is a run like any other here.
+        await store.addPend(runRecord('h2-5'));
+        await store.activate(runRecord('h1-1', 'build', 'running'));
+        assert.deepEqual(ids(await store.listPending()), ['h1-2', 'h2-5']);
+        assert.deepEqual(await listsOf(store, 'h1-1'), ['active']);
+      });
+
+      it('handOff of an active, archived or unknown run changes nothing, after a reopen too', async ({ store, reopen }) => {
+        await store.addPend(runRecord('p'));
+        await store.activate(runRecord('a', 'build', 'running'));
+        await store.archive(runRecord('z', 'build', 'good'));
+        for (const id of ['a', 'z', 'nope']) await store.handOff(id);
+        const check = async (s: Store): Promise<void> => {
+          assert.deepEqual(await listsOf(s, 'p'), ['pending']);
+          assert.deepEqual(await listsOf(s, 'a'), ['active']);
+          assert.deepEqual(await listsOf(s, 'z'), ['archive']);
+          assert.deepEqual(await s.getRun('a'), runRecord('a', 'build', 'running'));
+          assert.deepEqual(await s.getRun('z'), runRecord('z', 'build', 'good'));
+          assert.equal(await s.getRun('nope'), undefined);
+        };
+        await check(store);
+        if (reopen) await check(await reopen());
+      });
+
+      it('a handed-off pend stays gone after a reopen', async ({ store, reopen }, t) => {
+        if (!reopen) return t.skip('this store does not outlive close');
+        for (const id of ['h1-1', 'h2-5', 'h1-2']) await store.addPend(runRecord(id));
+        await store.handOff('h2-5');
+        let again = await reopen();
+        assert.deepEqual(ids(await again.listPending()), ['h1-1', 'h1-2']);
+        assert.equal(await again.getRun('h2-5'), undefined);
+        await again.addPend(runRecord('h1-3'));
+        again = await reopen();
+        assert.deepEqual(ids(await again.listPending()), ['h1-1', 'h1-2', 'h1-3']);
+        assert.equal(await again.getRun('h2-5'), undefined);
       });
     });
 
@@ -331,6 +444,88 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const n = await store.nextRunNumber();
         assert.equal(await store.getMeta('run-counter'), 'not the counter');
         assert.ok((await store.nextRunNumber()) > n);
+      });
+    });
+
+    describe('meta writes and lists', () => {
+      it('writeMeta applies puts and deletes in order, a later write on a key winning', async ({ store }) => {
+        await store.putMeta('old', '1');
+        await store.putMeta('keep', 'k');
+        await store.writeMeta([
+          { key: 'a', value: '1' },
+          { key: 'old' },
+          { key: 'b', value: 'x' },
+          { key: 'b', value: undefined },
+          { key: 'never' },
+          { key: 'd' },
+          { key: 'd', value: '2' },
+        ]);
+        await store.writeMeta([]);
+        assert.deepEqual(await allMeta(store), [
+          ['a', '1'],
+          ['d', '2'],
+          ['keep', 'k'],
+        ]);
+        assert.equal(await store.getMeta('old'), undefined);
+      });
+
+      it('a malformed meta write rejects the whole batch with bad-request', async ({ store }) => {
+        await store.putMeta('x', '1');
+        const bad = [
+          [{ key: 'a', value: '1' }, { key: 'x' }, malformed({ key: 'b', value: null })],
+          [{ key: 'a', value: '1' }, malformed({ key: 7, value: '1' })],
+          [{ key: 'a', value: '1' }, malformed({ value: '1' })],
+          [malformed({ key: 'a', value: { nested: true } })],
+        ];
+        for (const ops of bad) await assert.rejects(store.writeMeta(ops), isCode('bad-request'));
+        assert.deepEqual(await allMeta(store), [['x', '1']]);
+      });
+
+      it('listMeta returns only keys starting with the prefix, sorted', async ({ store }) => {
+        const keys = ['lock:b', 'lock', 'lockx', 'lock:', 'lock:a:1', 'lock;', 'loc', 'lock:a', 'LOCK:a', 'x!lock:a'];
+        for (const key of keys) await store.putMeta(key, `v ${key}`);
+        const listed = async (prefix: string): Promise<string[]> => {
+          const found = await store.listMeta(prefix);
+          for (const { key, value } of found) assert.equal(value, `v ${key}`);
+          return found.map((m) => m.key);
+        };
+        assert.deepEqual(await listed('lock:'), ['lock:', 'lock:a', 'lock:a:1', 'lock:b']);
+        assert.deepEqual(await listed('lock:a'), ['lock:a', 'lock:a:1']);
+        assert.deepEqual(await listed('lock'), ['lock', 'lock:', 'lock:a', 'lock:a:1', 'lock:b', 'lock;', 'lockx']);
+        assert.deepEqual(await listed('lock:c'), []);
+        assert.deepEqual(await listed('m'), []);
+        assert.deepEqual(await listed(''), [...keys].sort());
+      });
+
+      it('listMeta sorts keys by code point, as LevelDB orders their UTF-8 bytes', async ({ store }) => {
+        // UTF-16 order would put the astral key (a surrogate pair, 0xD800..) before U+E000.
+        for (const key of ['u:\u{10000}', 'u:\uE000', 'u:\u00e9', 'u:z']) await store.putMeta(key, key);
+        assert.deepEqual(
+          (await store.listMeta('u:')).map((m) => m.key),
+          ['u:z', 'u:\u00e9', 'u:\uE000', 'u:\u{10000}'],
+        );
+      });
+
+      it('listMeta sees nothing of runs, output or counters, whatever the prefix', async ({ store }) => {
+        await store.nextRunNumber();
+        await store.addPend(runRecord('p'));
+        await store.activate(runRecord('a', 'build', 'running'));
+        await store.archive(runRecord('z', 'build', 'good'));
+        await store.appendOutput('a', [line('build', 0)]);
+        await store.putMeta('m', '1');
+        assert.deepEqual(await allMeta(store), [['m', '1']]);
+        for (const prefix of ['"', '!', 'z', '\uffff', '~']) assert.deepEqual(await store.listMeta(prefix), [], `prefix ${prefix}`);
+      });
+
+      it('meta writes are all there after a reopen', async ({ store, reopen }, t) => {
+        if (!reopen) return t.skip('this store does not outlive close');
+        await store.putMeta('gone', '1');
+        await store.writeMeta([{ key: 'lock:db', value: 'h1-1' }, { key: 'gone' }, { key: 'lock:net', value: 'h2-3' }]);
+        const again = await reopen();
+        assert.deepEqual(await allMeta(again), [
+          ['lock:db', 'h1-1'],
+          ['lock:net', 'h2-3'],
+        ]);
       });
     });
 

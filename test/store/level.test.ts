@@ -105,7 +105,7 @@ describe('LevelStore on disk', () => {
       await store.close();
     }));
 
-  test('after kill -9, every acknowledged run is in exactly one list, no earlier than acknowledged', () =>
+  test('after kill -9, every acknowledged run is in exactly one list, no earlier than acknowledged, its meta with it', () =>
     inTempDir(async (dir) => {
       const storeDir = path.join(dir, 'store');
       const script = path.join(dir, 'writer.mjs');
@@ -141,6 +141,16 @@ describe('LevelStore on disk', () => {
             assert.ok(found !== undefined && order.indexOf(found) >= order.indexOf(acked), `${id} acknowledged ${acked}, found ${found}`);
           }
           assert.ok((await store.nextRunNumber()) > maxNumber, `counter not past ${maxNumber}`);
+
+          // The writer releases a run's lock and marks it done in its archive's batch, so the
+          // runs marked done are exactly the archived ones, and no archived run holds a lock.
+          const archived = [...where].filter(([, lists]) => lists[0] === 'archive').map(([id]) => id);
+          const done = (await store.listMeta('done:')).map((m) => m.key.slice('done:'.length));
+          assert.deepEqual(done.sort(), archived.sort());
+          const active = new Set((await store.listActive()).map((r) => r.ref.run));
+          for (const { key, value } of await store.listMeta('lock:')) {
+            assert.ok(active.has(value), `${key} is held by ${value}, which is not active`);
+          }
         } finally {
           await store.close();
         }
@@ -232,15 +242,16 @@ async function writer() {
     await store.addPend(run(id, 'pending'));
     ack('pending ' + id);
     if (n % 5 === 0) {
-      await store.archive(run(id, 'cancelled'));
+      await store.archive(run(id, 'cancelled'), [{ key: 'done:' + id, value: '1' }]);
       ack('archive ' + id);
       continue;
     }
     await store.activate(run(id, 'running'));
     ack('active ' + id);
+    await store.writeMeta([{ key: 'lock:' + id, value: id }]);
     await store.appendOutput(id, [{ node: 'build', stream: 'stdout', line: 'x', at: 0, n: 0 }]);
     if (n % 3 === 0) continue;
-    await store.archive(run(id, 'good'));
+    await store.archive(run(id, 'good'), [{ key: 'lock:' + id }, { key: 'done:' + id, value: '1' }]);
     ack('archive ' + id);
   }
 }

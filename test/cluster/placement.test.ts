@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { firstItem } from '../items.js';
+import { startCluster } from './fakes.js';
+
+const flows = `
+flows:
+  - id: gpu
+    host-tags: [gpu]
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim, opts: { hold: gpu } }]
+  - id: a
+    resource-tags: [db]
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim, opts: { hold: a } }]
+  - id: b
+    resource-tags: [db]
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim, opts: { hold: b } }]
+  - id: ab
+    resource-tags: [db, zz]
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim, opts: { hold: ab } }]
+  - id: free
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim, opts: { hold: free } }]
+`;
+
+test('a flow whose host-tags only h2 has, triggered on h1, runs on h2 and leaves h1', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  const ref = firstItem(await c.hub('h1').hub.trigger('gpu'));
+  await c.sim.whenHeld('gpu');
+  assert.equal((await c.hub('h2').hub.findRun(ref.run))?.execHost, 'h2');
+  await c.settle(100);
+  assert.equal(c.hub('h1').hub.listPending().length, 0);
+  c.sim.release('gpu');
+  assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
+  assert.equal(await c.hub('h1').hub.findRun(ref.run), undefined, 'the adopter handed the run over');
+});
+
+test('a pend goes to the other host when one is at -max_runs capacity', async (t) => {
+  const c = await startCluster(flows, [
+    { name: 'h1', maxRuns: 1 },
+    { name: 'h2', maxRuns: 1 },
+  ]);
+  t.after(() => c.stop());
+  const r1 = firstItem(await c.hub('h1').hub.trigger('free'));
+  await c.sim.whenHeld('free');
+  await c.settle(600);
+  const r2 = firstItem(await c.hub('h1').hub.trigger('gpu'.replace('gpu', 'a')));
+  await c.sim.whenHeld('a');
+  const hosts = [(await c.hub('h1').hub.findRun(r1.run))?.execHost, (await c.hub('h2').hub.findRun(r2.run))?.execHost];
+  assert.deepEqual(hosts, ['h1', 'h2']);
+  c.sim.release('free');
+  c.sim.release('a');
+});
+
+test('two flows sharing a resource tag, triggered on two hosts at once, never overlap', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2' }]);
+  t.after(() => c.stop());
+  const [ra, rb] = await Promise.all([c.hub('h1').hub.trigger('a'), c.hub('h2').hub.trigger('b')]);
+  await c.settle(1_000);
+  assert.equal(c.sim.started.length, 1, 'only one holder of db runs');
+  const first = c.sim.isHeld('a') ? 'a' : 'b';
+  const second = first === 'a' ? 'b' : 'a';
+  c.sim.release(first);
+  await c.sim.whenHeld(second);
+  assert.equal(c.sim.started.length, 2);
+  c.sim.release(second);
+  const ends = await Promise.all([
+    c
+      .hub('h1')
+      .ended(firstItem(ra).run)
+      .then(() => 'ok'),
+    c
+      .hub('h2')
+      .ended(firstItem(rb).run)
+      .then(() => 'ok'),
+  ]);
+  assert.deepEqual(ends, ['ok', 'ok']);
+});
+
+test('a run taking two tags holds the first while it waits for the second, and says why', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2' }]);
+  t.after(() => c.stop());
+  const ra = firstItem(await c.hub('h1').hub.trigger('a'));
+  await c.sim.whenHeld('a');
+  const rab = firstItem(await c.hub('h2').hub.trigger('ab'));
+  await c.settle(600);
+  const waiting = c.hub('h2').hub.listPending()[0]?.waiting ?? '';
+  assert.match(waiting, new RegExp(`run ${ra.run} holds resource tag db; 2nd in its queue`));
+  c.sim.release('a');
+  await c.sim.whenHeld('ab');
+  c.sim.release('ab');
+  assert.ok(rab.run);
+});
+
+test('a lost answer to take is asked again of the same host, and the run executes once', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  let lost = 0;
+  c.net.drop = (_from, _to, req, leg) => req.kind === 'take' && leg === 'reply' && lost++ < 2;
+  const ref = firstItem(await c.hub('h1').hub.trigger('gpu'));
+  await c.sim.whenHeld('gpu');
+  await c.settle(3_000);
+  assert.equal(lost, 3, 'two replies lost, the third arrived');
+  assert.equal(c.hub('h1').hub.listPending().length, 0);
+  assert.deepEqual(c.sim.started, ['work']);
+  c.sim.release('gpu');
+  assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
+});
+
+test('a pend handed to a host that went down waits for that host, then runs there once', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  c.net.drop = (_from, _to, req) => req.kind === 'take';
+  const ref = firstItem(await c.hub('h1').hub.trigger('gpu'));
+  await c.settle(100);
+  c.net.setDown(c.url('h2'), true);
+  await c.settle(3_000);
+  const pend = firstItem(c.hub('h1').hub.listPending());
+  assert.equal(pend.placedOn, c.url('h2'));
+  assert.match(pend.waiting ?? '', /handed to h2 \(offline since .*\), waiting for it to confirm/);
+  c.net.drop = undefined;
+  c.net.setDown(c.url('h2'), false);
+  await c.until(() => c.sim.isHeld('gpu'));
+  await c.settle(1_000);
+  assert.equal(c.hub('h1').hub.listPending().length, 0);
+  c.sim.release('gpu');
+  assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
+  assert.deepEqual(c.sim.started, ['work']);
+});
+
+test('a peer that stops answering is offline within 3 s and online again when it answers', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2' }]);
+  t.after(() => c.stop());
+  const h2 = () =>
+    c
+      .hub('h1')
+      .hub.clusterView()
+      .hosts.find((h) => h.name === 'h2');
+  assert.equal(h2()?.online, true);
+  c.net.setDown(c.url('h2'), true);
+  await c.settle(2_500);
+  assert.equal(h2()?.online, false);
+  c.net.setDown(c.url('h2'), false);
+  await c.settle(600);
+  assert.equal(h2()?.online, true);
+});
+
+test('hosts with the same name, or different common.hosts, refuse each other and say why', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2' }, { name: 'h3' }], (cfg, name) => {
+    if (name === 'h3') cfg.common.hosts = [...cfg.common.hosts, 'http://h4.test'];
+  });
+  t.after(() => c.stop());
+  const view = c
+    .hub('h1')
+    .hub.clusterView()
+    .hosts.find((h) => h.url === c.url('h3'));
+  assert.equal(view?.online, false);
+  assert.match(view?.refused ?? '', /common\.hosts differ/);
+  const fromH3 = c
+    .hub('h3')
+    .hub.clusterView()
+    .hosts.find((h) => h.url === c.url('h1'));
+  assert.match(fromH3?.refused ?? '', /common\.hosts differ/);
+});
+
+test('a shared timer fires once per period for the cluster, and another host takes over when its owner is lost', async (t) => {
+  const c = await startCluster(
+    `
+flows:
+  - id: tick
+    triggers: [{ name: every 10s, type: timer, opts: { period: 10 } }]
+    tasks: [{ name: work, listen: trigger.good, type: sim }]
+`,
+    [{ name: 'h1' }, { name: 'h2' }, { name: 'h3' }],
+  );
+  t.after(() => c.stop());
+  const runs = () => c.sim.started.length;
+  await c.settle(30_000);
+  assert.equal(runs(), 3, 'three periods, three runs');
+  const archived = async () => {
+    const ids: string[] = [];
+    for (const h of c.hubs.values()) ids.push(...(await h.hub.listArchive()).runs.map((r) => r.ref.run));
+    return ids;
+  };
+  const owner = (await archived())[0]?.split('-')[0] ?? '';
+  c.net.setDown(c.url(owner), true);
+  await c.hub(owner).hub.stop(0);
+  await c.settle(30_000);
+  assert.ok(runs() >= 5 && runs() <= 6, `the others fired while the owner was lost (${runs()} runs)`);
+  const byHost = new Set((await archived()).map((r) => r.split('-')[0]));
+  assert.ok(byHost.size >= 2, 'another host fired');
+});
