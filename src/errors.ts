@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'too-large'
   | 'too-many-requests'
   | 'shutting-down'
+  /** Another host this request needs (the one holding a run) did not answer. */
+  | 'unreachable'
   | 'internal';
 
 export class FloeError extends Error {

@@ -4,7 +4,8 @@ import { parseBind } from '../server/parse-bind.js';
 /** One command-line flag of floe's, as the Go floe spelled it. */
 export interface FlagSpec {
   name: string;
-  kind: 'string' | 'bool' | 'list' | 'bind';
+  /** `count`: a whole number from 1. */
+  kind: 'string' | 'bool' | 'list' | 'bind' | 'count';
   default?: string;
   help: string;
 }
@@ -30,11 +31,17 @@ export const HOST_FLAGS: FlagSpec[] = [
   { name: 'prv_bind', kind: 'bind', help: 'host:port of the host-to-host API (defaults to pub_bind)' },
   { name: 'prv_cert', kind: 'string', help: 'TLS certificate file for prv_bind' },
   { name: 'prv_key', kind: 'string', help: 'TLS key file for prv_bind' },
+  {
+    name: 'cluster_token',
+    kind: 'string',
+    help: 'token hosts present to each other on prv_bind; the same on every host (default: the admin token)',
+  },
+  { name: 'max_runs', kind: 'count', help: 'at most this many runs active on this host at once (default: no limit)' },
   { name: 'root', kind: 'string', help: 'workspace root (overrides common.workspace-root)' },
   { name: 'dev', kind: 'bool', default: 'false', help: 'serve the webapp folder from disk instead of the built copy' },
 ];
 
-export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+export type FlagValues = Record<string, string | boolean | string[] | number | undefined>;
 
 export class FlagError extends Error {
   override name = 'FlagError';
@@ -80,7 +87,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): { values: FlagVal
   return { values, rest };
 }
 
-function convert(spec: FlagSpec, raw: string | undefined): string | boolean | string[] {
+function convert(spec: FlagSpec, raw: string | undefined): string | boolean | string[] | number {
   switch (spec.kind) {
     case 'bool':
       if (raw === undefined || raw === 'true' || raw === '1') return true;
@@ -97,6 +104,11 @@ function convert(spec: FlagSpec, raw: string | undefined): string | boolean | st
       if (!parseBind(raw ?? ''))
         throw new FlagError(`flag -${spec.name} is host:port with a port from 0 to 65535, e.g. 127.0.0.1:8080; got "${raw}"`);
       return raw ?? '';
+    case 'count':
+      // Digits only: Number() would take 1e3, 0x10 and " 7 ".
+      if (!/^\d{1,15}$/.test(raw ?? '') || Number(raw) < 1)
+        throw new FlagError(`flag -${spec.name} is a whole number from 1 (${spec.help}); got "${raw}"`);
+      return Number(raw);
     case 'string':
       if (raw === undefined || raw === '') throw new FlagError(`flag -${spec.name} needs a non-empty value (${spec.help})`);
       return raw;

@@ -5,10 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import { readAdminToken } from './admin-token.js';
 import { ConfigError, FloeError, formatProblem } from '../errors.js';
-import { FlagError, HOST_FLAGS, parseFlags, usage, type FlagSpec } from './flags.js';
+import { FlagError, HOST_FLAGS, parseFlags, usage, type FlagSpec, type FlagValues } from './flags.js';
 import { hashPasswordCommand } from './hash-password.js';
 import { createLogger } from '../host/logger.js';
-import { startHost } from '../host/host.js';
+import { startHost, type ClusterOptions } from '../host/host.js';
+import { parseBind } from '../server/parse-bind.js';
 import { serveHost, type Serving } from '../server/serve.js';
 
 const CHECK_FLAGS: FlagSpec[] = [{ name: 'conf', kind: 'string', default: 'default.yml', help: 'config file to check' }];
@@ -98,6 +99,8 @@ async function runHost(argv: string[], io: Io): Promise<number> {
   const log = createLogger();
   // Read (and FLOE_ADMIN taken out of the environment) before anything is spawned.
   const given = await readAdminToken(values, process.env, (message, fields) => log.warn(fields, message));
+  // 144 random bits, 24 characters; made before the host starts, as the cluster token defaults to it.
+  const adminToken = given?.token ?? randomBytes(18).toString('base64url');
   // Handlers go in before the host starts: it may start tasks while it recovers, and a signal
   // in that window must still stop it gracefully rather than kill it outright.
   let signalled: NodeJS.Signals | undefined;
@@ -114,6 +117,7 @@ async function runHost(argv: string[], io: Io): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const clusterToken = typeof values.cluster_token === 'string' ? values.cluster_token : adminToken;
   try {
     const host = await startHost({
       configFile: String(values.conf),
@@ -122,13 +126,12 @@ async function runHost(argv: string[], io: Io): Promise<number> {
       root: typeof values.root === 'string' ? values.root : undefined,
       log,
       graceMs,
+      maxRuns: typeof values.max_runs === 'number' ? values.max_runs : undefined,
+      cluster: clusterOptions(values, clusterToken),
     });
     let serving: Serving;
     try {
-      let adminToken = given?.token;
-      if (!adminToken) {
-        // 144 random bits, 24 characters.
-        adminToken = randomBytes(18).toString('base64url');
+      if (!given) {
         // Printed once, to the terminal only: the log never carries secrets.
         io.err(`floe: no -admin, -admin_file or FLOE_ADMIN given; this host's admin token is ${adminToken}\n`);
       }
@@ -137,6 +140,7 @@ async function runHost(argv: string[], io: Io): Promise<number> {
         hostName,
         tags: values.tags as string[],
         adminToken,
+        clusterToken,
         pub: { bind: String(values.pub_bind), cert: optional(values.pub_cert), key: optional(values.pub_key) },
         prv: values.prv_bind
           ? { bind: String(values.prv_bind), cert: optional(values.prv_cert), key: optional(values.prv_key) }
@@ -170,6 +174,15 @@ async function runHost(argv: string[], io: Io): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Where peers reach this host (prv_bind, else pub_bind, with that bind's TLS) and how it proves itself to them. */
+function clusterOptions(values: FlagValues, token: string): ClusterOptions {
+  const [bind, cert] = values.prv_bind ? [values.prv_bind, values.prv_cert] : [values.pub_bind, values.pub_cert];
+  // Flag parsing has checked every bind.
+  const parsed = parseBind(String(bind));
+  if (!parsed) throw new FlagError(`bad bind ${String(bind)}`);
+  return { token, bind: parsed, tls: cert !== undefined };
 }
 
 /** FLOE_GRACE_MS: how long running tasks get on shutdown; a bad value is a flag error. */

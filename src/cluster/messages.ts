@@ -1,5 +1,9 @@
-import type { FlowRef } from '../model/refs.js';
-import type { RunRecord } from '../model/run.js';
+import type { ErrorCode } from '../errors.js';
+import type { HubEvent, PublishedEvent } from '../model/events.js';
+import type { OutputLine, OutputStream } from '../model/output.js';
+import type { FlowRef, RunRef } from '../model/refs.js';
+import type { RunRecord, RunStatus, RunSummary } from '../model/run.js';
+import type { OutputQuery } from '../store/store.js';
 
 /** Bumped when a message changes incompatibly; hosts of different protocols refuse each other. */
 export const PROTOCOL_VERSION = 1;
@@ -37,6 +41,8 @@ export interface HostHello {
   /** Resource tags held by runs active here. */
   heldTags: string[];
   known: PeerSeen[];
+  /** A client here follows live events (a websocket): peers send this host their own events. Absent: false (older hosts). */
+  watching?: boolean;
 }
 
 /** Host-to-host requests, each answered by the reply of the same `kind` (or `refused`/`error`). */
@@ -51,12 +57,53 @@ export type PeerRequest =
   /** `run` no longer needs `tag` (it ended, or was cancelled while waiting). Idempotent. */
   | { kind: 'unlock'; from: string; tag: string; run: string; by?: string }
   /** The owner's push: `run` now holds `tag`. */
-  | { kind: 'granted'; tag: string; run: string };
+  | { kind: 'granted'; tag: string; run: string }
+  /** The runs this host holds: the `lists` asked for, of one flow id or all; the archive newest first. */
+  | { kind: 'runs'; from: string; flow?: string; lists: RunList[]; archive?: ArchiveSlice }
+  /** This host's record of `run`, if it has one. */
+  | { kind: 'run'; from: string; run: string }
+  /** Output lines of a run held here. */
+  | { kind: 'output'; from: string; run: string; query: OutputQuery }
+  /** Actions on a run held here, done for the person `by` who asked another host. */
+  | { kind: 'cancel'; from: string; run: string; by: string }
+  | { kind: 'rerun'; from: string; run: string; by: string }
+  | { kind: 'answer'; from: string; run: string; node: string; values: AnswerValues; by: string }
+  /** The sender's own published events, oldest first, for this host's websocket clients. Best effort: nothing is retried. */
+  | { kind: 'events'; from: string; events: PublishedEvent[] };
+
+/** Which of a host's run lists a `runs` request wants. */
+export type RunList = 'pending' | 'active' | 'archive';
+
+/** `limit` archived runs, newest first, after skipping the `skip` newest of those archived before position `before`. */
+export interface ArchiveSlice {
+  limit: number;
+  /** The host's archive position (its page `next`); from its newest run when absent. */
+  before?: number;
+  skip: number;
+}
+
+/**
+ * Where an archive slice lies in the host's archive, so that the asking host can say where to go
+ * on when it shows only the first `k` runs of the slice: `k` runs after skipping, before `from`.
+ */
+export interface ArchivePlaces {
+  /** The position after the slice's last run; absent when the archive has no older runs. */
+  next?: number;
+  /** The position the slice starts before; absent only when the host has at most one such run. */
+  from?: number;
+}
+
+/** A data node's answer as a form sends it: one scalar per field. */
+export type AnswerValues = Record<string, string | number | boolean>;
+
+/** The error codes a host passes on with an `error` reply, so the asking host answers its client alike. */
+export const RELAYED_CODES = ['not-found', 'conflict', 'bad-request', 'shutting-down'] as const satisfies readonly ErrorCode[];
+export type RelayedCode = (typeof RELAYED_CODES)[number];
 
 export type LockState =
   | { state: 'granted' }
   /** `position` 1 is the holder; `holder` is the run holding the tag now. */
-  | { state: 'queued'; position: number; holder: string }
+  | { state: 'queued'; position: number; holder: string; ahead: string }
   /** The run released the tag already (or it was released for it): it must not take it again. */
   | { state: 'released' };
 
@@ -68,9 +115,18 @@ export type PeerReply =
   | ({ kind: 'lock' } & LockState)
   | { kind: 'unlock' }
   | { kind: 'granted' }
+  | ({ kind: 'runs'; pending: RunSummary[]; active: RunSummary[]; archive: RunSummary[] } & ArchivePlaces)
+  | { kind: 'run'; record?: RunRecord }
+  /** `cut` when lines were left out to keep the reply small: ask again from after the last one. */
+  | { kind: 'output'; lines: OutputLine[]; cut?: boolean }
+  | { kind: 'cancel' }
+  | { kind: 'rerun'; runs: RunRef[] }
+  | { kind: 'answer' }
+  | { kind: 'events' }
   /** The receiver will not deal with the sender (same name, different common.hosts, ...). */
   | { kind: 'refused'; reason: string }
-  | { kind: 'error'; message: string };
+  /** `code` when the request failed for a reason its sender's client should hear as such (a 404, 409, ...). */
+  | { kind: 'error'; message: string; code?: RelayedCode };
 
 /**
  * The transport between hosts: HTTP on `-prv_bind` in a host, an in-memory (or simulated)
@@ -104,8 +160,8 @@ export function parsePeerRequest(body: unknown): PeerRequest | string {
     case 'lock':
     case 'unlock': {
       if (!isString(body.from)) return 'from must be a string';
-      if (!isString(body.tag)) return 'tag must be a string';
-      if (!isString(body.run)) return 'run must be a string';
+      if (!isName(body.tag)) return 'tag must be a string without control characters';
+      if (!isName(body.run)) return 'run must be a string without control characters';
       if (body.kind === 'lock') return { kind: 'lock', from: body.from, tag: body.tag, run: body.run };
       if (body.by !== undefined && !isString(body.by)) return 'by must be a string';
       return { kind: 'unlock', from: body.from, tag: body.tag, run: body.run, by: body.by };
@@ -114,6 +170,19 @@ export function parsePeerRequest(body: unknown): PeerRequest | string {
       if (!isString(body.tag)) return 'tag must be a string';
       if (!isString(body.run)) return 'run must be a string';
       return { kind: 'granted', tag: body.tag, run: body.run };
+    case 'runs':
+      return parseRunsRequest(body);
+    case 'run':
+    case 'output':
+    case 'cancel':
+    case 'rerun':
+    case 'answer':
+      return parseRunRequest(body.kind, body);
+    case 'events': {
+      if (!isString(body.from)) return 'from must be a string';
+      const events = parseEvents(body.events);
+      return typeof events === 'string' ? events : { kind: 'events', from: body.from, events };
+    }
     default:
       return `unknown kind ${JSON.stringify(body.kind)?.slice(0, 40)}`;
   }
@@ -132,20 +201,158 @@ export function parsePeerReply(body: unknown): PeerReply {
       return { kind: 'offer', accept: false, reason: isString(body.reason) ? body.reason : 'refused' };
     case 'lock':
       if (body.state === 'granted' || body.state === 'released') return { kind: 'lock', state: body.state };
-      if (body.state === 'queued' && Number.isInteger(body.position) && isString(body.holder))
-        return { kind: 'lock', state: 'queued', position: body.position as number, holder: body.holder };
+      if (body.state === 'queued' && Number.isInteger(body.position) && isString(body.holder) && isString(body.ahead))
+        return { kind: 'lock', state: 'queued', position: body.position as number, holder: body.holder, ahead: body.ahead };
       return { kind: 'error', message: 'bad lock reply' };
     case 'take':
     case 'unlock':
     case 'granted':
+    case 'cancel':
+    case 'answer':
+    case 'events':
       return { kind: body.kind };
+    case 'runs':
+      return parseRunsReply(body);
+    case 'run': {
+      if (body.record === undefined) return { kind: 'run' };
+      const bad = checkRecord(body.record);
+      return bad ? { kind: 'error', message: `bad run reply: record.${bad}` } : { kind: 'run', record: body.record as RunRecord };
+    }
+    case 'output': {
+      const lines = parseLines(body.lines);
+      if (typeof lines === 'string') return { kind: 'error', message: `bad output reply: ${lines}` };
+      return body.cut === true ? { kind: 'output', lines, cut: true } : { kind: 'output', lines };
+    }
+    case 'rerun': {
+      if (!Array.isArray(body.runs) || body.runs.length > 1000 || !body.runs.every(isRunRef))
+        return { kind: 'error', message: 'bad rerun reply: runs must be a list of {flowRef, run}' };
+      return { kind: 'rerun', runs: body.runs };
+    }
     case 'refused':
       return { kind: 'refused', reason: isString(body.reason) ? body.reason : 'refused' };
-    case 'error':
-      return { kind: 'error', message: isString(body.message) ? body.message : 'error' };
+    case 'error': {
+      const message = isString(body.message) ? body.message : 'error';
+      const code = RELAYED_CODES.find((c) => c === body.code);
+      return code ? { kind: 'error', message, code } : { kind: 'error', message };
+    }
     default:
       return { kind: 'error', message: `unknown reply kind ${JSON.stringify(body.kind).slice(0, 40)}` };
   }
+}
+
+const RUN_LISTS: readonly RunList[] = ['pending', 'active', 'archive'];
+const STATUSES: readonly RunStatus[] = ['pending', 'running', 'good', 'bad', 'cancelled'];
+const STREAMS: readonly OutputStream[] = ['stdout', 'stderr', 'floe'];
+/** A `runs` request's archive slice: `skip + limit` runs are read, so both stay within a page or two. */
+const SLICE_MAX = 1000;
+
+function parseRunsRequest(body: Record<string, unknown>): PeerRequest | string {
+  if (!isString(body.from)) return 'from must be a string';
+  if (body.flow !== undefined && !isString(body.flow)) return 'flow must be a string';
+  const lists = body.lists;
+  if (!Array.isArray(lists) || !lists.every((l) => RUN_LISTS.includes(l as RunList)))
+    return `lists must be a list of ${RUN_LISTS.join(', ')}`;
+  const req: Extract<PeerRequest, { kind: 'runs' }> = { kind: 'runs', from: body.from, lists: [...new Set(lists as RunList[])] };
+  if (isString(body.flow)) req.flow = body.flow;
+  if (body.archive === undefined) return req;
+  const a = body.archive;
+  if (!isObject(a)) return 'archive must be {limit, before?, skip}';
+  if (!isCount(a.limit) || (a.limit as number) < 1 || (a.limit as number) > SLICE_MAX)
+    return `archive.limit must be an integer from 1 to ${SLICE_MAX}`;
+  if (!isCount(a.skip) || (a.skip as number) > SLICE_MAX) return `archive.skip must be an integer from 0 to ${SLICE_MAX}`;
+  if (a.before !== undefined && !isCount(a.before)) return 'archive.before must be an integer >= 0';
+  req.archive = { limit: a.limit as number, skip: a.skip as number };
+  if (a.before !== undefined) req.archive.before = a.before as number;
+  return req;
+}
+
+function parseRunRequest(kind: 'run' | 'output' | 'cancel' | 'rerun' | 'answer', body: Record<string, unknown>): PeerRequest | string {
+  if (!isString(body.from)) return 'from must be a string';
+  if (!isString(body.run)) return 'run must be a string';
+  const { from, run } = body;
+  if (kind === 'run') return { kind, from, run };
+  if (kind === 'output') {
+    const q = parseOutputQuery(body.query);
+    return typeof q === 'string' ? `query.${q}` : { kind, from, run, query: q };
+  }
+  if (!isString(body.by)) return 'by must be a string';
+  const by = body.by;
+  if (kind !== 'answer') return { kind, from, run, by };
+  if (!isString(body.node)) return 'node must be a string';
+  const values = body.values;
+  if (!isObject(values)) return 'values must be an object';
+  const entries = Object.entries(values);
+  if (entries.length > 1000) return 'values has over 1000 fields';
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+      return `values.${k.slice(0, 40)} must be a string, number or boolean`;
+  }
+  return { kind, from, run, node: body.node, values: values as AnswerValues, by };
+}
+
+function parseOutputQuery(v: unknown): OutputQuery | string {
+  if (!isObject(v)) return 'must be an object';
+  const q: OutputQuery = {};
+  if (v.node !== undefined) {
+    if (!isString(v.node)) return 'node must be a string';
+    q.node = v.node;
+  }
+  for (const k of ['from', 'limit', 'tail'] as const) {
+    const n = v[k];
+    if (n === undefined) continue;
+    if (!isCount(n) || !Number.isSafeInteger(n)) return `${k} must be an integer >= 0`;
+    q[k] = n as number;
+  }
+  return q;
+}
+
+function parseRunsReply(body: Record<string, unknown>): PeerReply {
+  const out: Extract<PeerReply, { kind: 'runs' }> = { kind: 'runs', pending: [], active: [], archive: [] };
+  for (const list of RUN_LISTS) {
+    const v = body[list];
+    if (!Array.isArray(v) || v.length > 100_000) return { kind: 'error', message: `bad runs reply: ${list} must be a list` };
+    for (const [i, s] of v.entries()) {
+      const bad = checkSummary(s);
+      if (bad) return { kind: 'error', message: `bad runs reply: ${list}[${i}].${bad}` };
+      out[list].push(s as RunSummary);
+    }
+  }
+  for (const k of ['next', 'from'] as const) {
+    const v = body[k];
+    if (v === undefined) continue;
+    if (!isCount(v)) return { kind: 'error', message: `bad runs reply: ${k} must be an integer >= 0` };
+    out[k] = v as number;
+  }
+  return out;
+}
+
+/** The fields a merged listing sorts and dedupes by; the rest is passed on as it came. */
+function checkSummary(v: unknown): string | undefined {
+  if (!isObject(v)) return 'must be an object';
+  if (!isRunRef(v.ref)) return 'ref must be {flowRef: {id, ver}, run}';
+  if (!STATUSES.includes(v.status as RunStatus)) return `status must be one of ${STATUSES.join(', ')}`;
+  if (typeof v.createdAt !== 'number' || !Number.isFinite(v.createdAt)) return 'createdAt must be a number';
+  for (const k of ['startTime', 'endTime'] as const) if (v[k] !== undefined && typeof v[k] !== 'number') return `${k} must be a number`;
+  return undefined;
+}
+
+function isRunRef(v: unknown): v is RunRef {
+  return isObject(v) && isString(v.run) && isObject(v.flowRef) && isString(v.flowRef.id) && Number.isInteger(v.flowRef.ver);
+}
+
+function parseLines(v: unknown): OutputLine[] | string {
+  if (!Array.isArray(v) || v.length > 100_000) return 'lines must be a list';
+  for (const [i, l] of v.entries()) {
+    const ok =
+      isObject(l) &&
+      typeof l.node === 'string' &&
+      STREAMS.includes(l.stream as OutputStream) &&
+      typeof l.line === 'string' &&
+      typeof l.at === 'number' &&
+      isCount(l.n);
+    if (!ok) return `lines[${i}] must be {node, stream, line, at, n}`;
+  }
+  return v as OutputLine[];
 }
 
 function parseHello(v: unknown): HostHello | string {
@@ -182,20 +389,64 @@ function parseHello(v: unknown): HostHello | string {
     runs: { pending: runs.pending, active: runs.active },
     heldTags: v.heldTags,
     known,
+    ...(typeof v.watching === 'boolean' && { watching: v.watching }),
   };
+}
+
+/** Events in one `events` request, at most; a sender batches by size and sends far fewer. */
+export const EVENTS_MAX = 10_000;
+
+/** Where each kind of event names its flow: the run's `ref`, or (a trigger, no run yet) `flowRef`. */
+const EVENT_KINDS: Readonly<Record<HubEvent['kind'], 'ref' | 'flowRef'>> = {
+  trigger: 'flowRef',
+  node: 'ref',
+  'add-pend': 'ref',
+  'pend-waiting': 'ref',
+  'remove-pend': 'ref',
+  activate: 'ref',
+  'node-start': 'ref',
+  'node-output': 'ref',
+  'node-end': 'ref',
+  'data-required': 'ref',
+  'data-answered': 'ref',
+  end: 'ref',
+};
+
+/**
+ * The fields a host files and filters forwarded events by (kind, seq, host, run, flow); the rest
+ * of each event is passed on to websocket clients as it came.
+ */
+function parseEvents(v: unknown): PublishedEvent[] | string {
+  if (!Array.isArray(v) || v.length > EVENTS_MAX) return `events must be a list of at most ${EVENTS_MAX} events`;
+  for (const [i, e] of v.entries()) {
+    const bad = checkEvent(e);
+    if (bad) return `events[${i}]${bad}`;
+  }
+  return v as PublishedEvent[];
+}
+
+function checkEvent(v: unknown): string | undefined {
+  if (!isObject(v)) return ' must be an object';
+  if (!isString(v.kind) || !Object.hasOwn(EVENT_KINDS, v.kind)) return `.kind must be one of ${Object.keys(EVENT_KINDS).join(', ')}`;
+  if (!isString(v.tag)) return '.tag must be a string';
+  if (!isCount(v.seq) || !Number.isSafeInteger(v.seq)) return '.seq must be an integer >= 0';
+  if (typeof v.at !== 'number' || !Number.isFinite(v.at)) return '.at must be a number';
+  if (!isName(v.host)) return '.host must be a host name';
+  if (EVENT_KINDS[v.kind as HubEvent['kind']] === 'ref') return isRunRef(v.ref) ? undefined : '.ref must be {flowRef: {id, ver}, run}';
+  const f = v.flowRef;
+  return isObject(f) && isString(f.id) && Number.isInteger(f.ver) ? undefined : '.flowRef must be {id, ver}';
 }
 
 /** The fields the receiving hub relies on; the rest of a record is carried as it came. */
 function checkRecord(v: unknown): string | undefined {
   if (!isObject(v)) return 'must be an object';
-  const ref = v.ref;
-  if (!isObject(ref) || !isString(ref.run) || !isObject(ref.flowRef) || !isString(ref.flowRef.id) || !Number.isInteger(ref.flowRef.ver))
-    return 'ref must be {flowRef: {id, ver}, run}';
+  if (!isRunRef(v.ref)) return 'ref must be {flowRef: {id, ver}, run}';
   if (!isString(v.adoptedBy)) return 'adoptedBy must be a string';
-  if (typeof v.createdAt !== 'number') return 'createdAt must be a number';
+  if (typeof v.createdAt !== 'number' || !Number.isFinite(v.createdAt)) return 'createdAt must be a number';
   const t = v.trigger;
   if (!isObject(t) || !isString(t.id) || !isString(t.type) || !isObject(t.values)) return 'trigger must be {id, type, values}';
-  for (const [k, val] of Object.entries(t.values)) if (!isString(val)) return `trigger.values.${k} must be a string`;
+  // Form values may be long; the whole body is size-capped by the transport.
+  for (const [k, val] of Object.entries(t.values)) if (typeof val !== 'string') return `trigger.values.${k} must be a string`;
   if (!isObject(v.nodes)) return 'nodes must be an object';
   return undefined;
 }
@@ -206,6 +457,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function isString(v: unknown): v is string {
   return typeof v === 'string' && v.length <= 4096;
+}
+
+/** Tags and run ids become parts of store keys, separated by a control character. */
+function isName(v: unknown): v is string {
+  return isString(v) && v.length > 0 && !/[\u0000-\u001f]/.test(v);
 }
 
 function isStringArray(v: unknown): v is string[] {

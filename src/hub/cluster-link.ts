@@ -3,17 +3,16 @@ import type { ClusterView, HostView, TagView } from '../cluster/host-view.js';
 import { Membership } from '../cluster/membership.js';
 import { PROTOCOL_VERSION, type HostHello, type LockState, type PeerReply, type PeerRequest } from '../cluster/messages.js';
 import { ownerOf } from '../cluster/rendezvous.js';
-import { parseTagLockState, TagLocks } from '../cluster/tag-locks.js';
+import { LOCK_PREFIX, TagLocks, type LockWrite } from '../cluster/tag-locks.js';
 import type { RunRecord } from '../model/run.js';
 import type { MetaWrite } from '../store/store.js';
 import { errorMessage, type HubCore } from './core.js';
 
 /** The URL a host on its own calls itself: it owns every tag and has no peers. */
 const ALONE_URL = 'local:';
-const LOCK_KEY = 'lock:';
 const UNLOCK_KEY = 'unlock:';
-/** A run id and tag never contain a space; the outbox key is `unlock:<run> <tag>`. */
-const unlockKey = (run: string, tag: string) => `${UNLOCK_KEY}${run} ${tag}`;
+/** Run ids and tags never contain control characters (peers' are checked), so \u001f separates them. */
+const unlockKey = (run: string, tag: string) => `${UNLOCK_KEY}${run}\u001f${tag}`;
 const RETRY_MAX_MS = 5_000;
 
 interface Unlock {
@@ -49,6 +48,10 @@ export class ClusterLink {
   private readonly loggedRefusals = new Set<string>();
   /** Peers not yet heard from or given up on since this host started. */
   private readonly unmet: Set<string>;
+  /** Peers whose last hello said a client there follows live events. */
+  private readonly watchers = new Set<string>();
+  /** A client here follows live events (a websocket); told to peers in every hello. */
+  watching = false;
 
   constructor(private readonly core: HubCore) {
     const c = core.deps.cluster;
@@ -73,15 +76,11 @@ export class ClusterLink {
   /** Loads the tags this host owns and the releases not yet confirmed. */
   async recover(): Promise<void> {
     const { store, log } = this.core.deps;
-    const saved = [];
-    for (const { key, value } of await store.listMeta(LOCK_KEY)) {
-      const s = parseTagLockState(value);
-      if (s) saved.push(s);
-      else log?.error({ key }, 'unreadable resource-tag lock state; skipped');
-    }
-    this.locks = new TagLocks(saved);
+    const { locks, skipped } = TagLocks.restore(await store.listMeta(LOCK_PREFIX));
+    for (const key of skipped) log?.error({ key }, 'unreadable resource-tag lock entry; skipped');
+    this.locks = locks;
     for (const { key } of await store.listMeta(UNLOCK_KEY)) {
-      const [run, tag] = key.slice(UNLOCK_KEY.length).split(' ');
+      const [run, tag] = key.slice(UNLOCK_KEY.length).split('\u001f');
       if (run && tag) this.outbox.set(key, { run, tag });
     }
   }
@@ -94,7 +93,8 @@ export class ClusterLink {
     const period = c.heartbeatMs ?? 500;
     const loop = async () => {
       for (;;) {
-        this.core.enqueue({ kind: 'heartbeat' });
+        // Outside the queue, as hellos are answered: see Hub.receivePeer.
+        this.heartbeat();
         await this.core.deps.clock.after(period, signal);
       }
     };
@@ -126,24 +126,23 @@ export class ClusterLink {
   }
 
   private async lockHere(tag: string, run: string, host: string): Promise<LockState> {
-    const { reply, changed } = this.locks.request(tag, run, host, this.core.deps.clock.now());
-    if (changed) await this.saveTag(tag);
+    const { reply, writes } = this.locks.request(tag, run, host, this.core.deps.clock.now());
+    await this.save(writes);
     return reply;
   }
 
   private async unlockHere(u: Unlock): Promise<void> {
-    const { changed, granted } = this.locks.release(u.tag, u.run, this.core.deps.clock.now(), u.by);
-    if (!changed) return;
-    await this.saveTag(u.tag);
+    const { writes, granted } = this.locks.release(u.tag, u.run, this.core.deps.clock.now(), u.by);
+    if (writes.length === 0) return;
+    await this.save(writes);
     if (u.by !== undefined) this.core.deps.log?.warn({ tag: u.tag, run: u.run, by: u.by }, 'resource tag released by a person');
     if (!granted) return;
     if (granted.host === this.selfUrl) this.events?.lockAnswer(granted.run, u.tag, { state: 'granted' });
     else this.sendAsync(granted.host, { kind: 'granted', tag: u.tag, run: granted.run });
   }
 
-  private async saveTag(tag: string): Promise<void> {
-    const s = this.locks.state(tag);
-    if (s) await this.core.deps.store.writeMeta([{ key: LOCK_KEY + tag, value: JSON.stringify(s) }]);
+  private async save(writes: LockWrite[]): Promise<void> {
+    if (writes.length > 0) await this.core.deps.store.writeMeta(writes);
   }
 
   /** Meta writes to archive with a run: the releases of its tags, sent once it is archived. */
@@ -226,6 +225,7 @@ export class ClusterLink {
       runs: { pending: pending.slice(0, 100), active: active.slice(0, 100) },
       heldTags: [...held].sort(),
       known: this.membership.seen(),
+      watching: this.watching,
     };
   }
 
@@ -238,7 +238,16 @@ export class ClusterLink {
     for (const url of this.membership.peerUrls()) this.sendAsync(url, { kind: 'hello', hello });
   }
 
+  /** Sends this host's hello to every peer now, between heartbeats: whether it is watching changed. */
+  announce(): void {
+    if (!this.core.deps.cluster) return;
+    const hello = this.hello();
+    for (const url of this.membership.peerUrls()) this.sendAsync(url, { kind: 'hello', hello });
+  }
+
   private heardHello(hello: HostHello): void {
+    if (hello.watching && this.membership.get(hello.url)) this.watchers.add(hello.url);
+    else this.watchers.delete(hello.url);
     const h = this.membership.heard(hello, this.core.deps.clock.now());
     if (h.newlyRefused) this.logRefusal(hello.url, h.newlyRefused);
     if (h.cameOnline) this.core.deps.log?.info({ peer: hello.url, name: hello.name }, 'peer online');
@@ -286,6 +295,15 @@ export class ClusterLink {
       case 'take':
         if (!this.events) return { kind: 'error', message: 'not ready' };
         return this.events.take(req);
+      case 'runs':
+      case 'run':
+      case 'output':
+      case 'cancel':
+      case 'rerun':
+      case 'answer':
+      case 'events':
+        // The hub answers these outside its queue (run-requests.ts, remote-events.ts).
+        return { kind: 'error', message: `${req.kind} requests are not queued` };
     }
   }
 
@@ -322,7 +340,10 @@ export class ClusterLink {
     }
     if (req.kind === 'lock') {
       if (reply?.kind === 'lock') {
-        const { kind: _kind, ...state } = reply;
+        const state: LockState =
+          reply.state === 'queued'
+            ? { state: 'queued', position: reply.position, holder: reply.holder, ahead: reply.ahead }
+            : { state: reply.state };
         this.events?.lockAnswer(req.run, req.tag, state);
       } else {
         const why = error ?? (reply?.kind === 'refused' ? reply.reason : reply?.kind === 'error' ? reply.message : 'bad reply');
@@ -334,10 +355,23 @@ export class ClusterLink {
     }
   }
 
+  /** Online peers with a client following live events: where this host's own events go. */
+  watchingPeers(): string[] {
+    return [...this.watchers].filter((url) => this.membership.isOnline(url));
+  }
+
   /** Sends without waiting; the reply comes back through the queue. */
   sendAsync(url: string, req: PeerRequest): void {
     const peers = this.core.deps.cluster?.peers;
     if (!peers) return;
+    if (req.kind === 'hello') {
+      // Membership only: handled as it arrives, like the hello it answers.
+      peers.send(url, req).then(
+        (reply) => void this.replied(url, req, reply, undefined),
+        (err: unknown) => void this.replied(url, req, undefined, errorMessage(err)),
+      );
+      return;
+    }
     peers.send(url, req).then(
       (reply) => this.core.enqueue({ kind: 'peer-reply', url, req, reply }),
       (err: unknown) => this.core.enqueue({ kind: 'peer-reply', url, req, error: errorMessage(err) }),

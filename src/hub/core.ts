@@ -32,7 +32,6 @@ export type QueueItem =
   | { kind: 'place' }
   | { kind: 'peer'; req: PeerRequest; done: Deferred<PeerReply> }
   | { kind: 'peer-reply'; url: string; req: PeerRequest; reply?: PeerReply; error?: string }
-  | { kind: 'heartbeat' }
   | { kind: 'outbox' }
   | { kind: 'pend-failed'; run: string; reason: string }
   | { kind: 'release-tag'; tag: string; by: string; run?: string; done: Deferred<{ run?: string }> };

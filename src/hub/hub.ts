@@ -18,6 +18,9 @@ import type { OutputLine } from '../model/output.js';
 import type { RunRecord } from '../model/run.js';
 import type { PeerReply, PeerRequest } from '../cluster/messages.js';
 import type { ClusterView } from '../cluster/host-view.js';
+import { ClusterViews } from './cluster-views.js';
+import { answerRunRequest, isRunRequest } from './run-requests.js';
+import { RemoteEvents, type EventsRequest } from './remote-events.js';
 
 export { envName } from './runs.js';
 
@@ -74,6 +77,11 @@ export class Hub {
   private readonly tasks: Tasks;
   private readonly link: ClusterLink;
   private readonly placer: Placer;
+  private readonly remote: RemoteEvents;
+  /** Clients here following live events (websockets); while there are any, peers forward theirs. */
+  private watchers = 0;
+  /** Run lists, run detail and actions on runs across the cluster, for the API. */
+  readonly views: ClusterViews;
 
   constructor(
     readonly config: Config,
@@ -96,6 +104,8 @@ export class Hub {
       (record) => this.runs.activate(record),
       (record, status, reason) => this.pends.archivePend(record, status, reason),
     );
+    this.views = new ClusterViews(this, this.link, deps.clock, deps.hostName);
+    this.remote = new RemoteEvents(this.link.membership, deps.hostName);
   }
 
   /** The state and loop primitives the pend and run sides work with; reads stay live. */
@@ -276,8 +286,16 @@ export class Hub {
 
   /** Handle a request from another host; never rejects (a failure is answered `error`). */
   receivePeer(req: PeerRequest): Promise<PeerReply> {
+    if (!this.started) return Promise.resolve({ kind: 'error', message: `${this.deps.hostName} is starting` });
+    // Reads and actions on runs call the methods the API calls, outside the queue: a read waits
+    // behind nothing, and an action queues its own item.
+    if (isRunRequest(req)) return answerRunRequest(this, this.link.membership.members, req);
+    // Forwarded events are only shown, never routed or acted on, so they need none of the queue's state.
+    if (req.kind === 'events') return Promise.resolve(this.republish(req));
+    // Heartbeats skip the queue: a host busy with a burst of runs is busy, not gone, and must
+    // not be seen offline because its answer waited behind the burst.
+    if (req.kind === 'hello') return this.link.receive(req);
     return new Promise<PeerReply>((resolve, reject) => {
-      if (!this.started) return resolve({ kind: 'error', message: `${this.deps.hostName} is starting` });
       this.enqueue({ kind: 'peer', req, done: { resolve, reject } });
     }).catch((err: unknown) => ({ kind: 'error', message: err instanceof Error ? err.message : String(err) }));
   }
@@ -292,6 +310,41 @@ export class Hub {
     return new Promise((resolve, reject) => {
       this.enqueue({ kind: 'release-tag', tag, by, run, done: { resolve, reject } });
     });
+  }
+
+  /**
+   * A client here follows live events (a websocket): while any does, peers send this host their
+   * own events, which it publishes as its own with their `host`. Returns the release.
+   */
+  watch(): () => void {
+    this.watchers++;
+    if (this.watchers === 1) this.watchingChanged();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.watchers--;
+      if (this.watchers === 0) this.watchingChanged();
+    };
+  }
+
+  /** Online peers with a client following live events: where this host's own events go. */
+  watchingPeers(): string[] {
+    return this.link.watchingPeers();
+  }
+
+  private watchingChanged(): void {
+    this.link.watching = this.watchers > 0;
+    // Told at once, not at the next heartbeat, so a client that just connected misses less of a peer's events.
+    if (this.started && !this.stopping) this.link.announce();
+  }
+
+  /** Publishes a peer's events here, numbered in this host's seq (so a client catches up by it), keeping their origin. */
+  private republish(req: EventsRequest): PeerReply {
+    const events = this.remote.accept(req);
+    if (typeof events === 'string') return { kind: 'refused', reason: events };
+    for (const e of events) this.deliver({ ...e, seq: ++this.seq, originSeq: e.seq });
+    return { kind: 'events' };
   }
 
   /** Hear every published event (optionally only one flow's or one run's); returns an unsubscribe. */
@@ -385,8 +438,6 @@ export class Hub {
       case 'peer-reply':
         await this.link.replied(item.url, item.req, item.reply, item.error);
         return this.placer.replied(item.url, item.req, item.reply, item.error);
-      case 'heartbeat':
-        return this.link.heartbeat();
       case 'outbox':
         return this.link.flushOutbox();
       case 'pend-failed': {
@@ -423,10 +474,16 @@ export class Hub {
   }
 
   private publish(e: HubEvent): void {
-    const published: PublishedEvent = { ...e, seq: ++this.seq, at: this.deps.clock.now() };
+    this.deliver({ ...e, seq: ++this.seq, at: this.deps.clock.now(), host: this.deps.hostName });
+    const msg = LOG_STATES[e.kind];
+    if (msg && 'ref' in e) this.deps.log?.info(logFields(e), msg);
+  }
+
+  /** Keeps a numbered event for catching up and hands it to the subscribers. */
+  private deliver(published: PublishedEvent): void {
     this.history.push(published);
-    const ref = 'ref' in e ? e.ref : undefined;
-    const flowId = ref ? ref.flowRef.id : e.kind === 'trigger' ? e.flowRef.id : undefined;
+    const ref = 'ref' in published ? published.ref : undefined;
+    const flowId = ref ? ref.flowRef.id : published.kind === 'trigger' ? published.flowRef.id : undefined;
     for (const { fn, filter } of this.subscribers) {
       if (filter?.run && filter.run !== ref?.run) continue;
       if (filter?.flow && filter.flow !== flowId) continue;
@@ -436,8 +493,6 @@ export class Hub {
         this.deps.log?.warn({ err }, 'event subscriber threw');
       }
     }
-    const msg = LOG_STATES[e.kind];
-    if (msg && ref) this.deps.log?.info(logFields(e), msg);
   }
 }
 

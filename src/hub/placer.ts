@@ -44,6 +44,7 @@ export class Placer {
   /** Offers accepted by peers since their last hello (their load as this host should count it). */
   private readonly sentSince = new Map<string, number>();
   private retryArmed = Infinity;
+  private timer?: AbortController;
 
   constructor(
     private readonly core: HubCore,
@@ -51,6 +52,7 @@ export class Placer {
     private readonly activate: (record: RunRecord) => Promise<void>,
     private readonly archivePend: (record: RunRecord, status: 'bad', reason: string) => Promise<void>,
   ) {
+    core.stopSignal.addEventListener('abort', () => this.timer?.abort(), { once: true });
     link.listen({
       lockAnswer: (run, tag, answer) => this.lockAnswer(run, tag, answer),
       peersChanged: () => this.peersChanged(),
@@ -146,7 +148,12 @@ export class Placer {
         if (selfReason === undefined) {
           load++;
           await this.activate(record);
-        } else await this.setWaiting(record, `placed on ${this.core.deps.hostName}: ${selfReason}`);
+        } else {
+          await this.setWaiting(record, `placed on ${this.core.deps.hostName}: ${selfReason}`);
+          // Slots kept for offers that are never taken lapse without an event: look again then.
+          const lapse = Math.min(...[...this.reserved.values()].map((r) => r.until));
+          if (lapse < Infinity) this.armTimer(lapse, now);
+        }
         continue;
       }
       if (st.offering !== undefined) continue;
@@ -207,6 +214,9 @@ export class Placer {
 
   /** Try again later: refusals are forgotten, lock requests and hand-overs resent. */
   private armRetry(st: PendPlacing, now: number): void {
+    // A retry already due later stays as it is: re-arming on every pass would push it back
+    // each time another pend's retry fires, and it would never come.
+    if (st.retryAt > now && st.retryAt < Infinity) return;
     st.retryAt = now + st.backoff;
     st.backoff = Math.min(st.backoff * 2, RETRY_MAX_MS);
     this.armTimer(st.retryAt, now);
@@ -216,14 +226,19 @@ export class Placer {
   private armTimer(at: number, now: number): void {
     if (at >= this.retryArmed) return;
     this.retryArmed = at;
-    this.core.deps.clock.after(at - now, this.core.stopSignal).then(
+    // The earlier timer replaces the later one, so waits never pile up on a long-lived signal.
+    this.timer?.abort();
+    const timer = new AbortController();
+    this.timer = timer;
+    this.core.deps.clock.after(at - now, timer.signal).then(
       () => {
+        this.timer = undefined;
         this.retryArmed = Infinity;
         const t = this.core.deps.clock.now();
         let next = Infinity;
         for (const s of this.placing.values()) {
           if (s.retryAt <= t) s.refused.clear();
-          else next = Math.min(next, s.retryAt);
+          else if (s.retryAt < Infinity) next = Math.min(next, s.retryAt);
         }
         if (next < Infinity) this.armTimer(next, t);
         this.core.schedulePlace();
@@ -240,17 +255,26 @@ export class Placer {
     if (!record || !st || record.placedOn !== undefined) return;
     if (st.asking === tag) st.asking = undefined;
     const now = this.core.deps.clock.now();
+    const before = st.lockWait;
     switch (answer.state) {
       case 'granted':
         st.granted.add(tag);
         st.lockWait = undefined;
         st.backoff = RETRY_FIRST_MS;
         st.retryAt = 0;
-        break;
+        this.core.schedulePlace();
+        return;
       case 'queued':
-        st.lockWait = `run ${answer.holder} holds resource tag ${tag}; ${ordinal(answer.position)} in its queue`;
-        // The owner pushes the grant; asking again now and then covers a lost push.
-        this.armRetry(st, now);
+        // Names the run just ahead (from 3rd on), which changes only when that one leaves: a
+        // release rewrites one waiting pend's reason, not all of them.
+        st.lockWait =
+          answer.position === 2
+            ? `run ${answer.holder} holds resource tag ${tag}; 2nd in its queue`
+            : `queued for resource tag ${tag} behind run ${answer.ahead} (${ordinal(answer.position)})`;
+        // The owner pushes the grant. A push over the network can be lost, so a remote owner is
+        // asked again now and then; this host's own push cannot be, so it is not asked again.
+        if (this.link.ownerOfTag(tag) !== this.link.selfUrl) this.armRetry(st, now);
+        else st.retryAt = Infinity;
         break;
       case 'released':
         this.placing.delete(run);
@@ -265,7 +289,9 @@ export class Placer {
         this.armRetry(st, now);
         break;
     }
-    this.core.schedulePlace();
+    // Only a new reason needs a pass (to record it); an unchanged answer must not start one, or
+    // passes that ask again would follow each other without end.
+    if (st.lockWait !== before) this.core.schedulePlace();
   }
 
   /** A peer answered (or not) an offer or a hand-over of one of this host's pends. */

@@ -4,6 +4,9 @@ import type { Clock } from '../model/clock.js';
 import type { GitPoller, GitRefState, HubLog } from './deps.js';
 import type { Values } from '../model/values.js';
 
+/** A timer instant reached later than this is not fired (see TimerTrigger). */
+const LATE_FIRE_MS = 1_000;
+
 export interface TriggerSourceContext {
   flow: FlowConfig;
   trigger: TriggerConfig;
@@ -34,7 +37,11 @@ export class TimerTrigger implements TriggerSource {
     const loop = async () => {
       for (;;) {
         const now = this.ctx.clock.now();
-        await this.ctx.clock.after((Math.floor(now / periodMs) + 1) * periodMs - now, signal);
+        const instant = (Math.floor(now / periodMs) + 1) * periodMs;
+        await this.ctx.clock.after(instant - now, signal);
+        // Woken late (the host was paused, or its loop busy): a peer may have taken the instant
+        // over meanwhile, so it is skipped. A peer takes over only after 2 s of silence.
+        if (this.ctx.clock.now() - instant > LATE_FIRE_MS) continue;
         if (!this.ctx.isOwner()) continue;
         await this.ctx.fire({ period: String(this.ctx.trigger.periodSec ?? 60) }).catch((err: unknown) => {
           if (!signal.aborted) this.ctx.log?.error({ err, flow: this.ctx.flow.id, trigger: this.ctx.trigger.id }, 'timer trigger failed');

@@ -24,8 +24,13 @@ export type HubEvent =
   | { kind: 'data-answered'; tag: 'sys.data-answered'; ref: RunRef; node: string; by: string }
   | { kind: 'end'; tag: 'sys.end'; ref: RunRef; status: RunStatus; reason?: string };
 
-/** An event as published to subscribers: numbered in publication order on this host. */
-export type PublishedEvent = HubEvent & { seq: number; at: number };
+/**
+ * An event as published to subscribers: numbered in publication order on this host (`seq`), and
+ * named by the host where it happened (`host`). An event of another host, forwarded here for this
+ * host's websocket clients (issue 8), keeps its host and its `at`, and carries its seq there as
+ * `originSeq`.
+ */
+export type PublishedEvent = HubEvent & { seq: number; at: number; host: string; originSeq?: number };
 
 /** Tags that nodes may listen to; `sys.*` is reserved for system events. */
 export function isSystemTag(tag: string): boolean {

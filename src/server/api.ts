@@ -24,6 +24,8 @@ export interface ApiDeps {
   host: HostSelf;
   log: Logger;
   metrics: Metrics;
+  /** The token peers send on `/_floe/p2p` (`-cluster_token`, by default the admin token). */
+  clusterToken: string;
 }
 
 export interface ApiState {

@@ -8,13 +8,19 @@ import { TooManyFailures } from './login-limits.js';
 import { respond, STATUS_OF } from './respond.js';
 import { accessOf, isUnderBase, publicRoute } from './route-access.js';
 import { CROSS_ORIGIN_REFUSED, isCrossOrigin } from './same-origin.js';
+import type { BindRole } from './listen.js';
 import { registerFlows } from './routes/flows.js';
 import { registerHosts } from './routes/hosts.js';
+import { createP2pRouter } from './routes/p2p.js';
 import { registerPush } from './routes/push.js';
 import { registerSession } from './routes/session.js';
+import { registerTags } from './routes/tags.js';
 
-/** The koa app of one host: the API under common.base-url, with auth and error mapping. */
-export function createApp(deps: ApiDeps): Koa<ApiState> {
+/**
+ * The koa app of one listener: the API under common.base-url, with auth and error mapping,
+ * and the host-to-host route where `roles` has `prv`.
+ */
+export function createApp(deps: ApiDeps, roles: readonly BindRole[]): Koa<ApiState> {
   const app = new Koa<ApiState>({ proxy: false });
   const base = deps.config.common.baseUrl.replace(/\/+$/, '');
   app.silent = true;
@@ -49,6 +55,10 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
     }
   });
 
+  // Before the API's auth: peers authenticate by the cluster token alone, and on a public-only
+  // listener the route is a 404 for everyone.
+  app.use(createP2pRouter(deps, roles.includes('prv')).routes());
+
   // Auth asks the router which route it will run (one rule, the router's), so no casing,
   // slash or encoding can reach a route that the check did not see. Under the base URL, a
   // request that is not a public route needs a session even when nothing matches: without
@@ -71,6 +81,9 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
     if ('error' in checked) throw new FloeError('unauthorized', checked.error);
     if (access === 'write' && checked.session.role === 'viewer') {
       throw new FloeError('forbidden', `user ${checked.session.user} has role viewer, which may only read`);
+    }
+    if (access === 'admin' && checked.session.role !== 'admin') {
+      throw new FloeError('forbidden', `user ${checked.session.user} has role ${checked.session.role}; only role admin may do this`);
     }
     ctx.state.session = checked.session;
     await next();
@@ -97,5 +110,6 @@ export function createRouter(deps: ApiDeps, base: string): ApiRouter {
   registerFlows(router, deps);
   registerPush(router, deps);
   registerHosts(router, deps);
+  registerTags(router, deps);
   return router;
 }

@@ -12,22 +12,26 @@ export interface BindSpec {
   key?: string;
 }
 
+/** `pub`: the API and websocket; `prv`: the host-to-host route (and the API too). */
+export type BindRole = 'pub' | 'prv';
+
 export interface Listening {
   server: HttpServer;
   url: string;
   /** Which binds this server serves. */
-  roles: Array<'pub' | 'prv'>;
+  roles: BindRole[];
 }
 
 type Handler = Parameters<typeof createHttp>[1];
 
 /**
  * Starts one server per distinct bind: the public API, and the host-to-host API on prv_bind
- * (the same server when both binds are equal). TLS when a cert and key are given.
+ * (the same server when both binds are equal), each with the handler `handlerFor` gives its
+ * roles. TLS when a cert and key are given.
  */
-export async function listen(handler: Handler, pub: BindSpec, prv?: BindSpec): Promise<Listening[]> {
-  const pubRoles: Array<'pub' | 'prv'> = ['pub'];
-  const specs: Array<{ spec: BindSpec; roles: Array<'pub' | 'prv'> }> = [{ spec: pub, roles: pubRoles }];
+export async function listen(handlerFor: (roles: BindRole[]) => Handler, pub: BindSpec, prv?: BindSpec): Promise<Listening[]> {
+  const pubRoles: BindRole[] = ['pub'];
+  const specs: Array<{ spec: BindSpec; roles: BindRole[] }> = [{ spec: pub, roles: pubRoles }];
   // Port 0 asks for a free port, so two port-0 binds are two servers, never one.
   const shared = !prv || (prv.bind === pub.bind && parseBind(pub.bind)?.port !== 0);
   if (shared && prv && (prv.cert !== pub.cert || prv.key !== pub.key)) {
@@ -40,7 +44,7 @@ export async function listen(handler: Handler, pub: BindSpec, prv?: BindSpec): P
   else specs.push({ spec: prv, roles: ['prv'] });
   const out: Listening[] = [];
   try {
-    for (const { spec, roles } of specs) out.push({ ...(await listenOne(handler, spec)), roles });
+    for (const { spec, roles } of specs) out.push({ ...(await listenOne(handlerFor(roles), spec)), roles });
   } catch (err) {
     await closeAll(out.map((l) => l.server));
     throw err;

@@ -41,6 +41,8 @@ export class Metrics {
     });
     this.wsClients = new Gauge({ name: 'floe_websocket_clients', help: 'Connected websocket clients', registers: [this.registry] });
     hub.subscribe((e) => {
+      // Another host's events, forwarded for the websocket, are counted by that host.
+      if (e.host !== hub.hostName) return;
       if (e.kind === 'add-pend') this.created.set(e.ref.run, e.at);
       else if (e.kind === 'activate') {
         const t0 = this.created.get(e.ref.run);

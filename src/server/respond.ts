@@ -23,5 +23,6 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   'too-large': 413,
   'too-many-requests': 429,
   internal: 500,
+  unreachable: 502,
   'shutting-down': 503,
 };

@@ -13,6 +13,9 @@ export const publicRoute: RouterMiddleware<ApiState> = (_ctx, next) => next();
 /** Put first in a route's middleware: any session may call it whatever the method, a viewer's too (logout). */
 export const anyRole: RouterMiddleware<ApiState> = (_ctx, next) => next();
 
+/** Put first in a route's middleware: only a session of role admin may call it (releasing a resource tag). */
+export const adminRoute: RouterMiddleware<ApiState> = (_ctx, next) => next();
+
 /** Methods a viewer may use; the rest change something and need role user or admin. */
 const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -21,9 +24,10 @@ const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
  * - `public`: nothing;
  * - `session`: any session (a read-only method, or a route marked anyRole);
  * - `write`: a session of role user or admin;
+ * - `admin`: a session of role admin (a route marked adminRoute, whatever the method);
  * - `unmatched`: no route takes this method and path; the router answers 404, 405 or 501.
  */
-export type Access = 'public' | 'session' | 'write' | 'unmatched';
+export type Access = 'public' | 'session' | 'write' | 'admin' | 'unmatched';
 
 /** The access rule of `method path`, decided by the same match the router dispatches on. */
 export function accessOf(router: ApiRouter, method: string, path: string): Access {
@@ -32,6 +36,7 @@ export function accessOf(router: ApiRouter, method: string, path: string): Acces
   // Every route the request runs through must allow it: the router runs all matching layers.
   const routes = match.pathAndMethod.filter((layer) => layer.methods.length > 0);
   if (routes.every((layer) => isMarked(layer, publicRoute))) return 'public';
+  if (routes.some((layer) => isMarked(layer, adminRoute))) return 'admin';
   if (READ_ONLY.has(method.toUpperCase()) || routes.every((layer) => isMarked(layer, anyRole))) return 'session';
   return 'write';
 }

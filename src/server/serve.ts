@@ -1,9 +1,10 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Hub } from '../hub/hub.js';
 import { Auth } from './auth.js';
 import { createApp } from './app.js';
-import { closeAll, listen, type BindSpec } from './listen.js';
+import { closeAll, listen, type BindRole, type BindSpec } from './listen.js';
 import { LoginLimits } from './login-limits.js';
 import { Metrics } from './metrics.js';
 import { attachWebsocket } from './ws.js';
@@ -19,6 +20,8 @@ export interface ServeOptions {
   hostName: string;
   tags: string[];
   adminToken: string;
+  /** What peers send on `/_floe/p2p`; default the admin token. */
+  clusterToken?: string;
   pub: BindSpec;
   prv?: BindSpec;
   log: Logger;
@@ -51,11 +54,14 @@ export async function serveHost(opts: ServeOptions): Promise<Serving> {
   const limits = new LoginLimits({ now, log });
   const metrics = new Metrics(host.hub);
   const self = { name: opts.hostName, tags: opts.tags, url: undefined as string | undefined };
-  const deps = { hub: host.hub, auth, limits, config: host.config, host: self, log, metrics };
-  const app = createApp(deps);
-  const handle = app.callback();
-  // Koa's handler settles every request itself (errors go to ctx.onerror), so its promise never rejects.
-  const listening = await listen((req, res) => void handle(req, res), opts.pub, opts.prv);
+  const clusterToken = opts.clusterToken ?? opts.adminToken;
+  const deps = { hub: host.hub, auth, limits, config: host.config, host: self, log, metrics, clusterToken };
+  const handlerFor = (roles: BindRole[]) => {
+    const handle = createApp(deps, roles).callback();
+    // Koa's handler settles every request itself (errors go to ctx.onerror), so its promise never rejects.
+    return (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  };
+  const listening = await listen(handlerFor, opts.pub, opts.prv);
   const pubUrl = listening.find((l) => l.roles.includes('pub'))!.url;
   self.url = pubUrl;
   const ws = attachWebsocket(

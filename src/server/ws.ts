@@ -27,7 +27,10 @@ import { TokenBucket } from './token-bucket.js';
  * server -> client
  *   {"type":"hello","lastSeq":N}                   on connect; the client hears every event
  *                                                   until it subscribes
- *   {"type":"event","event":<PublishedEvent>}      one per matching hub event, in seq order
+ *   {"type":"event","event":<PublishedEvent>}      one per matching hub event, in seq order; the
+ *                                                   events of runs on other hosts too, forwarded
+ *                                                   while a client is connected here, numbered here
+ *                                                   and named by their `host` (issue 8)
  *   {"type":"subscribed","flow"?:id,"run"?:id,"since"?:S,"lastSeq":N,"replayed":K}
  *                                                   answers a subscribe; it is followed by the K
  *                                                   replayed events with S < seq <= N, then live
@@ -228,12 +231,15 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     const c: Client = { ws, token, filter: {}, alive: true, subscribes: new TokenBucket(SUBSCRIBE_BURST, SUBSCRIBES_PER_SEC, now) };
     clients.add(c);
     deps.metrics.wsClients.inc();
+    // While any client is connected, peers forward their runs' events here (issue 8).
+    const unwatch = deps.hub.watch();
     ws.on('pong', () => (c.alive = true));
     ws.on('error', (err) => deps.log.debug({ err, remote: req.socket.remoteAddress }, 'websocket error'));
     ws.on('close', () => {
       c.replay = undefined;
       clients.delete(c);
       deps.metrics.wsClients.dec();
+      unwatch();
     });
     ws.on('message', (data, isBinary) => {
       // ws reads on until the client answers our close: frames after a drop are not answered.

@@ -23,17 +23,21 @@ export function manualClock(start = 1_700_000_000_000): ManualClock {
     after(ms, signal) {
       return new Promise<void>((resolve, reject) => {
         if (signal?.aborted) return reject(abortError());
-        const t: Pending = { due: now + Math.max(0, ms), resolve };
-        timers.push(t);
-        signal?.addEventListener(
-          'abort',
-          () => {
-            const i = timers.indexOf(t);
-            if (i >= 0) timers.splice(i, 1);
-            reject(abortError());
+        const onAbort = () => {
+          const i = timers.indexOf(t);
+          if (i >= 0) timers.splice(i, 1);
+          reject(abortError());
+        };
+        // The listener goes when the timer fires, as with node:timers/promises, so a long-lived signal collects none.
+        const t: Pending = {
+          due: now + Math.max(0, ms),
+          resolve: () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
           },
-          { once: true },
-        );
+        };
+        timers.push(t);
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
     },
     async advance(ms) {

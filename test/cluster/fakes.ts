@@ -1,4 +1,5 @@
 import type { Config } from '../../src/config/schema.js';
+import { EventForwarder } from '../../src/host/event-forwarder.js';
 import { manualClock, type ManualClock } from '../../src/testing/manual-clock.js';
 import { MemoryNetwork } from '../../src/testing/memory-network.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -35,6 +36,8 @@ export async function startCluster(yaml: string, specs: HostSpec[], edit?: (c: C
   const hosts = specs.map((s) => url(s.name));
   const stores = new Map(specs.map((s) => [s.name, new MemoryStore()]));
   const hubs = new Map<string, TestHub>();
+  // Each host's own events go to watching peers, as src/host wires it.
+  const forwarders = new Map<string, EventForwarder>();
   const boot = new Map<string, number>();
   const startOne = async (spec: HostSpec) => {
     const n = (boot.get(spec.name) ?? 0) + 1;
@@ -56,6 +59,11 @@ export async function startCluster(yaml: string, specs: HostSpec[], edit?: (c: C
     });
     net.attach(url(spec.name), t.hub);
     hubs.set(spec.name, t);
+    forwarders.get(spec.name)?.close();
+    forwarders.set(
+      spec.name,
+      new EventForwarder({ hub: t.hub, peers: net.peersOf(url(spec.name)), selfUrl: url(spec.name), log: { warn: () => {} } }),
+    );
     return t;
   };
   for (const s of specs) await startOne(s);
@@ -87,6 +95,7 @@ export async function startCluster(yaml: string, specs: HostSpec[], edit?: (c: C
     },
     stop: async () => {
       for (const t of hubs.values()) await t.hub.stop(0);
+      for (const f of forwarders.values()) f.close();
     },
   };
   await cluster.settle(600);

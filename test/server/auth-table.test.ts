@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { ApiDeps } from '../../src/server/api.js';
 import { createRouter } from '../../src/server/app.js';
 import { hashPassword } from '../../src/server/password.js';
+import { createP2pRouter, INVALID_CLUSTER_TOKEN, MISSING_CLUSTER_TOKEN } from '../../src/server/routes/p2p.js';
 import { websocketPaths } from '../../src/server/ws.js';
 import { ADMIN, startApiHost } from './harness.js';
 import { sendRaw, upgradeRaw, type RawReply } from './raw-http.js';
@@ -10,13 +11,17 @@ import { sendRaw, upgradeRaw, type RawReply } from './raw-http.js';
 /*
  * The auth table, derived from the router itself (issue 7): every route the API registers,
  * under every identity, at every spelling of its path. A route added tomorrow is in the table
- * the day it is added, and guarded unless it is listed in PUBLIC below.
+ * the day it is added, and guarded unless it is listed in PUBLIC below. The host-to-host
+ * routes (outside the base URL) have their own rule: the cluster token as Bearer, and nothing
+ * else; the host here serves pub and prv on one server, so it serves them.
  */
 
-/** Routes that answer without a session, relative to base-url. Anything else must not. */
-const PUBLIC = new Set(['GET /health', 'HEAD /health', 'POST /login']);
+/** Routes that answer without a session, relative to base-url (or, for /_floe, to the root). Anything else must not. */
+const PUBLIC = new Set(['GET /health', 'HEAD /health', 'POST /login', 'OPTIONS /_floe/p2p']);
 /** Non-read routes a viewer may call. */
 const ANY_ROLE = new Set(['POST /logout']);
+/** Routes only role admin may call. */
+const ADMIN_ONLY = new Set(['POST /tags/:tag/release']);
 const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const PASSWORDS = { ana: 'ana-pw', bo: 'bo-pw', cy: 'cy-pw' };
@@ -39,11 +44,16 @@ const pushed = await h.call('POST', '/push/data', { ref: { id: 'hello' }, form: 
 assert.equal(pushed.status, 200, pushed.text);
 const RUN = pushed.body.payload.runs[0] as string;
 await h.ended(RUN);
+// The table asks who reaches the route, not what the hub makes of it: no tag is held here.
+h.real.host.hub.releaseTag = () => Promise.resolve({});
 
 /** Real values for the routes' path parameters; a new parameter name fails the table until it is given one. */
-const PARAMS: Record<string, string> = { id: 'hello', runId: RUN };
+const PARAMS: Record<string, string> = { id: 'hello', runId: RUN, tag: 'db' };
 /** Bodies that get past parsing; other POSTs send `{}`. */
-const BODIES: Record<string, unknown> = { 'POST /push/data': { ref: { id: 'hello' }, form: { id: 'start', values: {} } } };
+const BODIES: Record<string, unknown> = {
+  'POST /push/data': { ref: { id: 'hello' }, form: { id: 'start', values: {} } },
+  'POST /_floe/p2p': { kind: 'granted', tag: 'db', run: 'nobody-1' },
+};
 
 interface Route {
   method: string;
@@ -52,6 +62,8 @@ interface Route {
   /** The full path with parameters filled in. */
   path: string;
   websocket?: boolean;
+  /** A host-to-host route: only the cluster token lets one in. */
+  cluster?: boolean;
 }
 
 function fill(pattern: string): string {
@@ -75,11 +87,18 @@ for (const layer of router.stack) {
     if (!routes.some((r) => r.method === method && r.pattern === pattern)) routes.push({ method, pattern, path: base + fill(pattern) });
   }
 }
+// The host-to-host routes, as a listener that serves prv_bind has them; no base URL.
+for (const layer of createP2pRouter({} as ApiDeps, true).stack) {
+  const pattern = String(layer.path);
+  for (const method of [...layer.methods, 'OPTIONS']) routes.push({ method, pattern, path: fill(pattern), cluster: method !== 'OPTIONS' });
+}
 for (const p of websocketPaths(base)) routes.push({ method: 'GET', pattern: p === '/ws' ? '/ws (root)' : '/ws', path: p, websocket: true });
 
 test('the table covers the routes it knows to be public and a guarded route of each method', () => {
   const keys = new Set(routes.map((r) => `${r.method} ${r.pattern}`));
-  for (const k of [...PUBLIC, ...ANY_ROLE, 'GET /flows/:id/runs/:runId', 'POST /push/data']) assert.ok(keys.has(k), `${k} is registered`);
+  for (const k of [...PUBLIC, ...ANY_ROLE, ...ADMIN_ONLY, 'GET /flows/:id/runs/:runId', 'POST /push/data', 'POST /_floe/p2p']) {
+    assert.ok(keys.has(k), `${k} is registered`);
+  }
   assert.ok(routes.length >= 25, `${routes.length} routes`);
 });
 
@@ -87,6 +106,12 @@ interface Identity {
   name: string;
   /** A session the host accepts; else the answer must be 401 (or 404 off the base URL). */
   valid: boolean;
+  /** Sends no X-Floe-Auth or cookie at all: the API's 401 says `missing session`. */
+  noApiToken?: boolean;
+  /** Sends an Authorization: Bearer token, the only one the host-to-host routes read. */
+  bearer?: boolean;
+  /** That token is the cluster token: the host-to-host routes let it in, the API does not. */
+  cluster?: boolean;
   role?: 'viewer' | 'user' | 'admin';
   /** A good session cookie sent from a page of another port: every guarded route is 403. */
   crossOrigin?: boolean;
@@ -117,7 +142,7 @@ function userIdentity(user: keyof typeof PASSWORDS, role: Identity['role'], cook
 }
 
 const IDENTITIES: Identity[] = [
-  { name: 'no token', valid: false, headers: async () => ({}) },
+  { name: 'no token', valid: false, noApiToken: true, headers: async () => ({}) },
   { name: 'a wrong token', valid: false, headers: async () => ({ 'X-Floe-Auth': 'not-a-token' }) },
   { name: 'a cookie that does not decode', valid: false, headers: async () => ({ Cookie: 'floe-sesh=%' }) },
   userIdentity('cy', 'viewer'),
@@ -127,6 +152,22 @@ const IDENTITIES: Identity[] = [
   // Another port of the same host is the same site: SameSite=Strict sends it the cookie.
   userIdentity('ana', 'admin', `http://127.0.0.1:${port === 9999 ? 9998 : 9999}`),
   { name: 'the admin token', valid: true, role: 'admin', headers: async () => ({ 'X-Floe-Auth': ADMIN }) },
+  // The host has no -cluster_token, so the admin token is the cluster token: as Bearer, it is that.
+  {
+    name: 'the cluster token',
+    valid: false,
+    noApiToken: true,
+    bearer: true,
+    cluster: true,
+    headers: async () => ({ Authorization: `Bearer ${ADMIN}` }),
+  },
+  {
+    name: 'a wrong cluster token',
+    valid: false,
+    noApiToken: true,
+    bearer: true,
+    headers: async () => ({ Authorization: 'Bearer not-it' }),
+  },
 ];
 
 /** Other spellings of `path`; the first is the path as written. */
@@ -170,19 +211,33 @@ for (const route of routes) {
   const key = `${route.method} ${route.pattern}`;
   const isPublic = PUBLIC.has(key);
   const viewerMay = READ_ONLY.has(route.method) || ANY_ROLE.has(key);
-  test(`${key}: ${isPublic ? 'public' : 'needs a session'}${viewerMay ? '' : ', not for viewers'}, in every spelling of its path, never 5xx`, async () => {
+  const adminOnly = ADMIN_ONLY.has(key);
+  const rule = isPublic
+    ? 'public'
+    : route.cluster
+      ? 'needs the cluster token'
+      : `needs a session${adminOnly ? ' of role admin' : viewerMay ? '' : ', not for viewers'}`;
+  test(`${key}: ${rule}, in every spelling of its path, never 5xx`, async () => {
     for (const id of IDENTITIES) {
       const [canonical, ...others] = variants(route.path);
       assert.ok(canonical, `${route.path} has a spelling as written`);
       const first = await send(route, canonical.path, id);
       const where = `${id.name}: ${route.method} ${canonical.path} -> ${first.status} ${first.text.slice(0, 200)}`;
       assert.ok(first.status < 500, where);
-      if (!id.valid && !isPublic) {
+      if (route.cluster) {
+        if (id.cluster) assert.ok(first.status !== 401 && first.status !== 403 && first.status !== 404, where);
+        else {
+          // No session, cookie or X-Floe-Auth counts here: only a Bearer token is read.
+          assert.equal(first.status, 401, where);
+          const message = id.bearer ? INVALID_CLUSTER_TOKEN : MISSING_CLUSTER_TOKEN;
+          assert.deepEqual(JSON.parse(first.text), { message, payload: null }, where);
+        }
+      } else if (!id.valid && !isPublic) {
         assert.equal(first.status, 401, where);
         if (route.method !== 'HEAD') {
           assert.deepEqual(
             JSON.parse(first.text),
-            { message: id.name === 'no token' ? 'missing session' : 'invalid session', payload: null },
+            { message: id.noApiToken ? 'missing session' : 'invalid session', payload: null },
             where,
           );
         }
@@ -190,6 +245,8 @@ for (const route of routes) {
         assert.equal(first.status, 403, where);
         if (route.method !== 'HEAD') assert.match(JSON.parse(first.text).message, /^cross-origin request refused\b/, where);
       } else if (id.role === 'viewer' && !viewerMay && !isPublic) {
+        assert.equal(first.status, 403, where);
+      } else if (adminOnly && id.role !== 'admin') {
         assert.equal(first.status, 403, where);
       } else {
         assert.ok(first.status !== 401 && first.status !== 403 && first.status !== 404, where);

@@ -1,5 +1,6 @@
 import { FloeError } from '../../errors.js';
-import { runSummary, type RunRecord } from '../../model/run.js';
+import type { ArchiveCursor } from '../../hub/archive-cursor.js';
+import type { LocatedRun } from '../../hub/cluster-views.js';
 import type { OutputQuery } from '../../store/store.js';
 import type { ApiContext, ApiDeps, ApiRouter } from '../api.js';
 import { sessionOf } from '../api.js';
@@ -33,62 +34,64 @@ export function registerFlows(router: ApiRouter, deps: ApiDeps): void {
     const id = routeParam(ctx, 'id');
     const ver = q.int('ver', COUNT);
     const limit = q.int('limit', { min: 1, max: ARCHIVE_PAGE_MAX }) ?? ARCHIVE_PAGE;
-    const before = q.int('before', COUNT);
+    const before = archiveCursor(q, deps);
     const flow = hub.findFlow(id, ver);
     if (!flow) throw new FloeError('not-found', `no flow ${id}${ver === undefined ? '' : ` version ${ver}`}`);
     // Runs are listed for the flow id, every version: the archive is kept per flow id.
-    // Memory first, then the store: a run archived in between is then in both lists (and
-    // shown only as archived), never in neither.
-    const pending = hub.listPending(id);
-    const active = hub.listActive(id);
-    const page = await hub.listArchive({ flow: id, limit, before });
-    const archived = new Set(page.runs.map((r) => r.ref.run));
+    const { pending, active, archive, next, unreachable } = await hub.views.listRuns({ flow: id, limit, before });
     respond(ctx, `flow ${flow.id} version ${flow.ver}`, {
       config: flowDetail(flow),
-      runs: {
-        pending: pending.map(runSummary),
-        active: active.filter((r) => !archived.has(r.ref.run)).map(runSummary),
-        archive: page.runs.map(runSummary),
-      },
-      next: page.next,
+      runs: { pending, active, archive },
+      next,
+      unreachable,
     });
   });
 
   router.get('/flows/:id/runs/:runId', async (ctx) => {
     const q = new Query(ctx.query, ['tail', 'from', 'limit', 'node']);
     const oq = outputQuery(q);
-    const r = await runOfFlow(deps, ctx);
-    const output = await outputPage(deps, r.ref.run, oq);
+    const at = await runOfFlow(deps, ctx);
+    const r = at.record;
+    const output = await outputPage(deps, at, oq);
     const flow = hub.findFlow(r.ref.flowRef.id, r.ref.flowRef.ver);
     respond(ctx, `run ${r.ref.run} (${r.status})`, runDetail(r, flow, output));
   });
 
   router.post('/flows/:id/runs/:runId/cancel', async (ctx) => {
     takesNoQuery(ctx.query);
-    const r = await runOfFlow(deps, ctx);
-    await hub.cancel(r.ref.run, sessionOf(ctx).user);
-    respond(ctx, `cancelled run ${r.ref.run}`, { run: r.ref.run });
+    const at = await runOfFlow(deps, ctx);
+    await hub.views.cancel(at, sessionOf(ctx).user);
+    respond(ctx, `cancelled run ${at.record.ref.run}`, { run: at.record.ref.run });
   });
 
   router.post('/flows/:id/runs/:runId/rerun', async (ctx) => {
     takesNoQuery(ctx.query);
-    const r = await runOfFlow(deps, ctx);
-    const refs = await hub.rerun(r.ref.run, sessionOf(ctx).user);
+    const at = await runOfFlow(deps, ctx);
+    const refs = await hub.views.rerun(at, sessionOf(ctx).user);
     const runs = refs.map((ref) => ref.run);
-    respond(ctx, `run ${r.ref.run} started again as ${runs.join(', ')}`, { runs });
+    respond(ctx, `run ${at.record.ref.run} started again as ${runs.join(', ')}`, { runs });
   });
 }
 
-/** The run `:runId`, which must belong to flow `:id`; 404 otherwise. */
-async function runOfFlow(deps: ApiDeps, ctx: ApiContext): Promise<RunRecord> {
+/** The run `:runId` on whichever host holds it, which must belong to flow `:id`; 404 otherwise. */
+async function runOfFlow(deps: ApiDeps, ctx: ApiContext): Promise<LocatedRun> {
   const id = routeParam(ctx, 'id');
   const runId = routeParam(ctx, 'runId');
-  const r = await deps.hub.findRun(runId);
-  if (!r || r.ref.flowRef.id !== id) {
-    const other = r ? ` (it is a run of flow ${r.ref.flowRef.id})` : '';
+  const at = await deps.hub.views.locate(runId);
+  if (!at || at.record.ref.flowRef.id !== id) {
+    const other = at ? ` (it is a run of flow ${at.record.ref.flowRef.id})` : '';
     throw new FloeError('not-found', `no run ${runId} in flow ${id}${other}`);
   }
-  return r;
+  return at;
+}
+
+/** `?before=`: a previous page's `next`, a cursor string, or (from a host alone) an archive position. */
+function archiveCursor(q: Query, deps: ApiDeps): ArchiveCursor | undefined {
+  const text = q.string('before');
+  if (text === undefined) return undefined;
+  // What looks like a number keeps the integer checks and messages it always had.
+  if (/^[+-]?\d|^\./.test(text)) return deps.hub.views.readCursor(String(q.int('before', COUNT)));
+  return deps.hub.views.readCursor(text);
 }
 
 /** `?tail=N` (default 200), or `?from=&limit=` paging; `?node=` filters either. */
@@ -104,14 +107,15 @@ function outputQuery(q: Query): OutputQuery {
   return { node, from: from ?? 0, limit: limit ?? OUTPUT_TAIL };
 }
 
-async function outputPage(deps: ApiDeps, run: string, q: OutputQuery): Promise<OutputPage> {
-  if (q.tail !== undefined) return { lines: await deps.hub.getOutput(run, q) };
+async function outputPage(deps: ApiDeps, at: LocatedRun, q: OutputQuery): Promise<OutputPage> {
+  if (q.tail !== undefined) return { lines: (await deps.hub.views.output(at, q)).lines };
   const limit = q.limit ?? OUTPUT_TAIL;
-  // One line more than asked says whether another page exists.
-  const lines = await deps.hub.getOutput(run, { ...q, limit: limit + 1 });
-  const last = lines[limit - 1];
-  if (lines.length <= limit || !last) return { lines };
-  return { lines: lines.slice(0, limit), next: last.n + 1 };
+  // One line more than asked says whether another page exists; so does a reply its host cut short.
+  const { lines, cut } = await deps.hub.views.output(at, { ...q, limit: limit + 1 });
+  const shown = lines.slice(0, limit);
+  const last = shown[shown.length - 1];
+  if ((lines.length <= limit && !cut) || !last) return { lines };
+  return { lines: shown, next: last.n + 1 };
 }
 
 /** A `:name` of the matched route: the router sets each one its path names, so a missing one is a bug here. */

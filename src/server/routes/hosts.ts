@@ -1,20 +1,55 @@
+import type { HostView } from '../../cluster/host-view.js';
+import type { HostLoad, PeerSeen } from '../../cluster/messages.js';
 import type { ApiDeps, ApiRouter } from '../api.js';
 import { respond } from '../respond.js';
 
-/** GET /hosts: this host and what it knows of its peers (peers are not contacted yet). */
+/** One host in `GET /hosts`: HostView with the names this route has always used (`id`, `runs` as counts). */
+interface HostEntry {
+  id?: string;
+  url: string;
+  self: boolean;
+  tags: string[];
+  online: boolean;
+  /** How many runs are pending and active there, when known. */
+  runs?: { pending: number; active: number };
+  lastContact?: number;
+  offlineSince?: number;
+  refused?: string;
+  version?: string;
+  load?: HostLoad;
+  /** Ids of those runs (at most 100 of each). */
+  runIds?: { pending: string[]; active: string[] };
+  heldTags: string[];
+  known: PeerSeen[];
+}
+
+/** GET /hosts: this host, then every peer as this host sees it, and the resource tags this host owns. */
 export function registerHosts(router: ApiRouter, deps: ApiDeps): void {
   router.get('/hosts', (ctx) => {
-    const self = {
-      id: deps.host.name,
-      url: deps.host.url,
-      tags: deps.host.tags,
-      online: true,
-      self: true,
-      runs: { pending: deps.hub.listPending().length, active: deps.hub.listActive().length },
-    };
-    const peers = deps.config.common.hosts
-      .filter((url) => url !== deps.host.url)
-      .map((url) => ({ id: undefined, url, tags: [], online: false, self: false, runs: undefined }));
-    respond(ctx, 'hosts', { hosts: [self, ...peers] });
+    const view = deps.hub.clusterView();
+    const hosts = view.hosts.map((v) => entryOf(v, deps));
+    // A host that runs alone (not in common.hosts, or with none) has no peers in its view; it
+    // still lists the configured ones, offline, as it did before hosts met each other.
+    for (const url of deps.config.common.hosts) {
+      if (hosts.some((h) => h.url === url) || url === deps.host.url) continue;
+      hosts.push({ url, self: false, tags: [], online: false, heldTags: [], known: [] });
+    }
+    respond(ctx, 'hosts', { hosts, tags: view.tags });
   });
+}
+
+function entryOf(v: HostView, deps: ApiDeps): HostEntry {
+  const { name, runs, url, ...rest } = v;
+  // This host counts its own runs itself: its view may list only the first 100 ids.
+  const counts = v.self
+    ? { pending: deps.hub.listPending().length, active: deps.hub.listActive().length }
+    : v.load && { pending: v.load.pending, active: v.load.active };
+  return {
+    id: name,
+    // A host on its own has no common.hosts entry (the hub has a placeholder): its public URL stands for it.
+    url: v.self && !/^https?:\/\//i.test(url) ? (deps.host.url ?? url) : url,
+    ...rest,
+    runs: counts,
+    runIds: runs,
+  };
 }

@@ -30,13 +30,15 @@ export function registerPush(router: ApiRouter, deps: ApiDeps): void {
 
     if (run !== undefined) {
       if (formId === undefined) throw new FloeError('bad-request', `body.form.id must name the data node of run ${run} to answer`);
-      const r = await hub.findRun(run);
+      // The host that holds the run answers it, whichever host was asked.
+      const at = await hub.views.locate(run);
+      const r = at?.record;
       const sameFlow = r && r.ref.flowRef.id === flowId && (ver === undefined || r.ref.flowRef.ver === ver);
-      if (!r || !sameFlow) {
+      if (!at || !sameFlow) {
         const other = r ? ` (it is a run of flow ${r.ref.flowRef.id} version ${r.ref.flowRef.ver})` : '';
         throw new FloeError('not-found', `no run ${run} of flow ${flowId}${ver === undefined ? '' : ` version ${ver}`}${other}`);
       }
-      await hub.answerData(run, formId, values, by);
+      await hub.views.answer(at, formId, values, by);
       respond(ctx, `answered ${formId} of run ${run}`, { run, node: formId });
       return;
     }
