@@ -257,3 +257,14 @@ test('only src/cli imports src/cli, and nothing in src outside src/testing impor
     [],
   );
 });
+
+test('only src/hub/run-lists.ts moves runs between the lists in the store (one owner of every transition)', async () => {
+  const moves = /\bstore\.(addPend|activate|updatePend|updateRun|archive|handOff)\(/g;
+  const found: string[] = [];
+  for (const file of await sourceFiles('src/hub')) {
+    if (file === 'src/hub/run-lists.ts') continue;
+    const text = await readFile(path.join(root, file), 'utf8');
+    for (const m of text.matchAll(moves)) found.push(`${file}: store.${m[1]}`);
+  }
+  assert.deepEqual(found, []);
+});

@@ -209,10 +209,10 @@ export class ClusterLink {
 
   hello(): HostHello {
     const c = this.core.deps.cluster;
-    const pending = this.core.pending.map((r) => r.ref.run);
-    const active = [...this.core.active.keys()];
+    const pending = this.core.lists.pending.map((r) => r.ref.run);
+    const active = [...this.core.lists.active.keys()];
     const held = new Set<string>();
-    for (const ar of this.core.active.values()) for (const t of ar.record.resourceTags ?? []) held.add(t);
+    for (const ar of this.core.lists.active.values()) for (const t of ar.record.resourceTags ?? []) held.add(t);
     return {
       name: this.core.deps.hostName,
       url: this.selfUrl,

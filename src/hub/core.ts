@@ -1,11 +1,10 @@
 import type { Config, FlowConfig } from '../config/schema.js';
 import type { FormConfig } from '../model/form.js';
 import type { DataAnswer, NodeResult } from '../nodes/node-type.js';
-import type { ActiveRun } from './active-run.js';
+import type { RunLists } from './run-lists.js';
 import type { HubDeps } from './deps.js';
 import type { HubEvent } from '../model/events.js';
 import type { RunRef } from '../model/refs.js';
-import type { RunRecord } from '../model/run.js';
 import type { PeerReply, PeerRequest } from '../cluster/messages.js';
 
 export type NodeEvent = Extract<HubEvent, { kind: 'node' }>;
@@ -46,12 +45,8 @@ export interface HubCore {
   readonly deps: HubDeps;
   /** Flows of the config by `id/ver`. */
   readonly flowsByKey: ReadonlyMap<string, FlowConfig>;
-  /** Adopted runs not yet activated, oldest first. */
-  readonly pending: RunRecord[];
-  /** Runs executing on this host, by run id. */
-  readonly active: Map<string, ActiveRun>;
-  /** Active runs whose record changed; the loop persists them after the current item. */
-  readonly dirty: Set<ActiveRun>;
+  /** Pending and active runs, and every move between the lists with its store write. */
+  readonly lists: RunLists;
   /** Set once start() was called; resolves when recovery is done. */
   readonly ready: Promise<void> | undefined;
   /** stop() was called: no new runs are taken or placed. */

@@ -1,7 +1,6 @@
 import type { Config, FlowConfig, TriggerConfig } from '../config/schema.js';
 import { assertNever, FloeError } from '../errors.js';
 import type { ArchivePage, ArchiveQuery, OutputQuery } from '../store/store.js';
-import type { ActiveRun } from './active-run.js';
 import type { HubCore, QueueItem } from './core.js';
 import { EventRing } from './event-ring.js';
 import type { HubDeps } from './deps.js';
@@ -11,6 +10,7 @@ import type { Values } from '../model/values.js';
 import { Pends } from './pends.js';
 import { ClusterLink } from './cluster-link.js';
 import { Placer } from './placer.js';
+import { RunLists } from './run-lists.js';
 import { Runs } from './runs.js';
 import { Tasks } from './tasks.js';
 import { GitPollTrigger, TimerTrigger, type TriggerSource } from './trigger-sources.js';
@@ -57,9 +57,7 @@ export class Hub {
   private readonly queue: QueueItem[] = [];
   private pumping = false;
   private placeQueued = false;
-  private readonly pending: RunRecord[] = [];
-  private readonly active = new Map<string, ActiveRun>();
-  private readonly dirty = new Set<ActiveRun>();
+  private readonly lists: RunLists;
   private readonly subscribers = new Set<{ fn: EventListener; filter?: SubscribeFilter }>();
   private readonly flowsByKey = new Map<string, FlowConfig>();
   private readonly sources: TriggerSource[] = [];
@@ -93,6 +91,11 @@ export class Hub {
     // of a million events a second): a client resuming with a seq from before a restart is told
     // to resync instead of being replayed this boot's unrelated events of the same numbers.
     this.seq = deps.clock.now() * 1000;
+    // The releases are the cluster link's, made just below; they are only called later.
+    this.lists = new RunLists(deps.store, {
+      ops: (r) => this.link.releaseOps(r, r.resourceTags ?? []),
+      sent: (r) => this.link.released(r, r.resourceTags ?? []),
+    });
     const core = this.shareCore();
     this.tasks = new Tasks(core);
     this.link = new ClusterLink(core);
@@ -117,9 +120,7 @@ export class Hub {
       config: this.config,
       deps: this.deps,
       flowsByKey: this.flowsByKey,
-      pending: this.pending,
-      active: this.active,
-      dirty: this.dirty,
+      lists: this.lists,
       get ready() {
         return hub.ready;
       },
@@ -156,10 +157,9 @@ export class Hub {
   }
 
   private async recover(): Promise<void> {
-    const { store } = this.deps;
-    this.pending.push(...(await store.listPending()));
+    const interrupted = await this.lists.recover();
     await this.link.recover();
-    for (const run of await store.listActive()) await this.runs.archiveInterrupted(run);
+    for (const run of interrupted) await this.runs.archiveInterrupted(run);
     for (const flow of this.config.flows) {
       for (const t of flow.triggers) {
         const src = this.sourceFor(flow, t);
@@ -191,12 +191,12 @@ export class Hub {
     if (this.stopping) return this.whenIdle();
     this.stopping = true;
     this.stopCtl.abort();
-    if (this.active.size > 0) {
+    if (this.lists.active.size > 0) {
       const grace = new AbortController();
       await Promise.race([this.whenIdle(), this.deps.clock.after(graceMs, grace.signal).catch(() => {})]);
       grace.abort();
     }
-    if (this.active.size > 0) this.enqueue({ kind: 'end-all', reason: 'host shut down during the run' });
+    if (this.lists.active.size > 0) this.enqueue({ kind: 'end-all', reason: 'host shut down during the run' });
     await this.whenIdle();
     await this.drained();
   }
@@ -255,12 +255,12 @@ export class Hub {
   }
 
   listPending(flow?: string): RunRecord[] {
-    return this.pending.filter((r) => !flow || r.ref.flowRef.id === flow).map((r) => structuredClone(r));
+    return this.lists.pending.filter((r) => !flow || r.ref.flowRef.id === flow).map((r) => structuredClone(r));
   }
 
   listActive(flow?: string): RunRecord[] {
     const out: RunRecord[] = [];
-    for (const ar of this.active.values()) {
+    for (const ar of this.lists.active.values()) {
       if (!flow || ar.record.ref.flowRef.id === flow) out.push(structuredClone(ar.record));
     }
     return out;
@@ -271,15 +271,15 @@ export class Hub {
   }
 
   async findRun(run: string): Promise<RunRecord | undefined> {
-    const p = this.pending.find((r) => r.ref.run === run);
+    const p = this.lists.pending.find((r) => r.ref.run === run);
     if (p) return structuredClone(p);
-    const a = this.active.get(run);
+    const a = this.lists.active.get(run);
     if (a) return structuredClone(a.record);
     return this.deps.store.getRun(run);
   }
 
   async getOutput(run: string, q?: OutputQuery): Promise<OutputLine[]> {
-    const ar = this.active.get(run);
+    const ar = this.lists.active.get(run);
     if (ar) await ar.outFlush;
     return this.deps.store.getOutput(run, q);
   }
@@ -356,7 +356,7 @@ export class Hub {
 
   /** Resolves when no run is active on this host. */
   whenIdle(): Promise<void> {
-    if (this.active.size === 0) return Promise.resolve();
+    if (this.lists.active.size === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
@@ -417,8 +417,8 @@ export class Hub {
       case 'data-expired':
         return this.tasks.dataExpired(item.run, item.node, item.timer);
       case 'persist': {
-        const ar = this.active.get(item.run);
-        if (ar) this.dirty.add(ar);
+        const ar = this.lists.active.get(item.run);
+        if (ar) this.lists.markDirty(ar);
         return;
       }
       case 'answer':
@@ -428,7 +428,7 @@ export class Hub {
       case 'flow-loaded':
         return this.runs.flowLoaded(item.run, item.flow, item.error);
       case 'end-all':
-        for (const ar of [...this.active.values()]) await this.runs.endRun(ar, 'bad', item.reason);
+        for (const ar of [...this.lists.active.values()]) await this.runs.endRun(ar, 'bad', item.reason);
         return;
       case 'place':
         this.placeQueued = false;
@@ -441,7 +441,7 @@ export class Hub {
       case 'outbox':
         return this.link.flushOutbox();
       case 'pend-failed': {
-        const record = this.pending.find((r) => r.ref.run === item.run);
+        const record = this.lists.pending.find((r) => r.ref.run === item.run);
         if (record) await this.pends.archivePend(record, 'bad', item.reason);
         return;
       }
@@ -465,12 +465,7 @@ export class Hub {
   }
 
   private async flushDirty(): Promise<void> {
-    if (this.dirty.size === 0) return;
-    for (const ar of [...this.dirty]) {
-      // Unmarked only once written: a failed write leaves it (and those after it) to the next flush.
-      if (this.active.has(ar.record.ref.run)) await this.deps.store.updateRun(ar.record);
-      this.dirty.delete(ar);
-    }
+    if (this.lists.dirty.size > 0) await this.lists.flushDirty();
   }
 
   private publish(e: HubEvent): void {

@@ -44,16 +44,10 @@ export class Pends {
     };
     const flow = this.core.flowsByKey.get(`${e.flowRef.id}/${e.flowRef.ver}`);
     if (flow && flow.resourceTags.length > 0) record.resourceTags = [...flow.resourceTags].sort();
-    await this.core.deps.store.addPend(record);
-    this.core.pending.push(record);
+    await this.core.lists.addPend(record);
     this.core.publish({ kind: 'add-pend', tag: 'sys.add-pend', ref, trigger: e.trigger, values: e.values });
     done.resolve([ref]);
     this.core.schedulePlace();
-  }
-
-  removePending(record: RunRecord): void {
-    const i = this.core.pending.indexOf(record);
-    if (i >= 0) this.core.pending.splice(i, 1);
   }
 
   async archivePend(record: RunRecord, status: RunStatus, reason: string): Promise<void> {
@@ -68,10 +62,7 @@ export class Pends {
     record.endTime = this.core.deps.clock.now();
     record.waiting = undefined;
     // Whatever it held or queued for is given back, once the archive is on disk.
-    const tags = record.resourceTags ?? [];
-    await this.core.deps.store.archive(record, this.link.releaseOps(record, tags));
-    this.link.released(record, tags);
-    this.removePending(record);
+    await this.core.lists.archivePend(record);
     this.core.publish({ kind: 'remove-pend', tag: 'sys.remove-pend', ref: record.ref });
     this.core.publish({ kind: 'end', tag: 'sys.end', ref: record.ref, status, reason });
     // Pends placed behind this one in the same pass were told it holds their tags.

@@ -72,16 +72,16 @@ export class Placer {
 
   /** One placement pass over every pend, oldest first. */
   async place(): Promise<void> {
-    if (this.core.stopping || this.core.pending.length === 0) return;
+    if (this.core.stopping || this.core.lists.pending.length === 0) return;
     const now = this.core.deps.clock.now();
     this.expireReservations(now);
-    if (this.placing.size > this.core.pending.length) {
-      const live = new Set(this.core.pending.map((r) => r.ref.run));
+    if (this.placing.size > this.core.lists.pending.length) {
+      const live = new Set(this.core.lists.pending.map((r) => r.ref.run));
       for (const run of this.placing.keys()) if (!live.has(run)) this.placing.delete(run);
     }
     const self = this.link.selfUrl;
     const ready: Array<{ record: RunRecord; flow: FlowConfig; st: PendPlacing }> = [];
-    for (const record of [...this.core.pending]) {
+    for (const record of [...this.core.lists.pending]) {
       const flow = this.core.flowsByKey.get(`${record.ref.flowRef.id}/${record.ref.flowRef.ver}`);
       const st = this.stateOf(record.ref.run);
       if (record.placedOn !== undefined && record.placedOn !== self) {
@@ -125,7 +125,7 @@ export class Placer {
       resourceTags: [],
       reuseSpace: flow.reuseSpace,
     }));
-    const holds = [...this.core.active.values()].map((ar) => ({
+    const holds = [...this.core.lists.active.values()].map((ar) => ({
       run: ar.record.ref.run,
       flowId: ar.flow.id,
       resourceTags: [],
@@ -133,7 +133,7 @@ export class Placer {
     }));
     for (const [run, r] of this.reserved) holds.push({ run, flowId: r.flowId, resourceTags: [], reuseSpace: r.reuseSpace });
     const local = placePends(pends, { name: this.core.deps.hostName, tags: this.core.deps.hostTags }, holds);
-    let load = this.core.active.size + this.reserved.size;
+    let load = this.core.lists.active.size + this.reserved.size;
     const max = this.core.deps.maxRuns ?? Infinity;
     for (const [i, { record, flow, st }] of ready.entries()) {
       const d = local[i];
@@ -208,7 +208,7 @@ export class Placer {
   private async setWaiting(record: RunRecord, reason: string): Promise<void> {
     if (record.waiting === reason) return;
     record.waiting = reason;
-    await this.core.deps.store.updatePend(record);
+    await this.core.lists.updatePend(record);
     this.core.publish({ kind: 'pend-waiting', tag: 'sys.pend-waiting', ref: record.ref, reason });
   }
 
@@ -250,7 +250,7 @@ export class Placer {
   // ---- answers ----------------------------------------------------------------------------
 
   private lockAnswer(run: string, tag: string, answer: LockAnswer): void {
-    const record = this.core.pending.find((r) => r.ref.run === run);
+    const record = this.core.lists.pending.find((r) => r.ref.run === run);
     const st = this.placing.get(run);
     if (!record || !st || record.placedOn !== undefined) return;
     if (st.asking === tag) st.asking = undefined;
@@ -302,7 +302,7 @@ export class Placer {
 
   private async offerAnswered(url: string, run: string, reply: PeerReply | undefined, error: string | undefined): Promise<void> {
     const st = this.placing.get(run);
-    const record = this.core.pending.find((r) => r.ref.run === run);
+    const record = this.core.lists.pending.find((r) => r.ref.run === run);
     if (!st || !record || st.offering !== url) return;
     st.offering = undefined;
     if (reply?.kind !== 'offer' || !reply.accept || this.core.stopping || record.placedOn !== undefined) {
@@ -315,7 +315,7 @@ export class Placer {
     }
     record.placedOn = url;
     record.waiting = `handing over to ${this.link.membership.nameOf(url)}`;
-    await this.core.deps.store.updatePend(record);
+    await this.core.lists.updatePend(record);
     this.sentSince.set(url, (this.sentSince.get(url) ?? 0) + 1);
     this.core.publish({ kind: 'pend-waiting', tag: 'sys.pend-waiting', ref: record.ref, reason: record.waiting });
     this.sendTake(record, st);
@@ -328,14 +328,12 @@ export class Placer {
   }
 
   private async takeAnswered(url: string, run: string, reply: PeerReply | undefined, error: string | undefined): Promise<void> {
-    const record = this.core.pending.find((r) => r.ref.run === run);
+    const record = this.core.lists.pending.find((r) => r.ref.run === run);
     if (!record || record.placedOn !== url) return;
     const st = this.stateOf(run);
     st.taking = false;
     if (reply?.kind === 'take') {
-      await this.core.deps.store.handOff(run);
-      const i = this.core.pending.indexOf(record);
-      if (i >= 0) this.core.pending.splice(i, 1);
+      await this.core.lists.handOff(record);
       this.placing.delete(run);
       this.core.publish({ kind: 'remove-pend', tag: 'sys.remove-pend', ref: record.ref });
       return;
@@ -369,13 +367,15 @@ export class Placer {
     if (missing.length > 0) return no(`${this.core.deps.hostName} lacks host tags [${missing.join(', ')}]`);
     const now = this.core.deps.clock.now();
     this.expireReservations(now);
-    if (this.core.active.has(req.run) || this.core.pending.some((r) => r.ref.run === req.run)) return { kind: 'offer', accept: true };
-    const load = this.core.active.size + this.reserved.size + this.core.pending.filter((r) => r.placedOn === this.link.selfUrl).length;
+    if (this.core.lists.active.has(req.run) || this.core.lists.pending.some((r) => r.ref.run === req.run))
+      return { kind: 'offer', accept: true };
+    const load =
+      this.core.lists.active.size + this.reserved.size + this.core.lists.pending.filter((r) => r.placedOn === this.link.selfUrl).length;
     const max = this.core.deps.maxRuns ?? Infinity;
     if (!this.reserved.has(req.run) && load >= max) return no(`${this.core.deps.hostName} is at -max_runs capacity (${load} of ${max})`);
     if (flow.reuseSpace) {
       const busy =
-        [...this.core.active.values()].some((ar) => ar.flow.id === flow.id && ar.flow.reuseSpace) ||
+        [...this.core.lists.active.values()].some((ar) => ar.flow.id === flow.id && ar.flow.reuseSpace) ||
         [...this.reserved].some(([run, r]) => run !== req.run && r.flowId === flow.id && r.reuseSpace);
       if (busy) return no(`reuse-space: the shared workspace of flow ${flow.id} on ${this.core.deps.hostName} is busy`);
     }
@@ -386,11 +386,10 @@ export class Placer {
   private async take(req: Extract<PeerRequest, { kind: 'take' }>): Promise<PeerReply> {
     const run = req.record.ref.run;
     this.reserved.delete(run);
-    if (this.core.active.has(run) || this.core.pending.some((r) => r.ref.run === run)) return { kind: 'take' };
+    if (this.core.lists.active.has(run) || this.core.lists.pending.some((r) => r.ref.run === run)) return { kind: 'take' };
     if (await this.core.deps.store.getRun(run)) return { kind: 'take' };
     const record: RunRecord = { ...structuredClone(req.record), status: 'pending', placedOn: this.link.selfUrl, waiting: undefined };
-    await this.core.deps.store.addPend(record);
-    this.core.pending.push(record);
+    await this.core.lists.addPend(record);
     this.core.publish({
       kind: 'add-pend',
       tag: 'sys.add-pend',

@@ -31,30 +31,14 @@ export class Runs {
     } catch (err) {
       return this.pends.archivePend(record, 'bad', `could not make the workspace: ${errorMessage(err)}`);
     }
-    const before = {
-      status: record.status,
-      execHost: record.execHost,
-      startTime: record.startTime,
-      workspace: record.workspace,
-      waiting: record.waiting,
-    };
-    Object.assign(record, {
+    // A failed write leaves it a pend as it was, for the next placement pass.
+    const ar = await this.core.lists.activate(record, flow, {
       status: 'running',
       execHost: this.core.deps.hostName,
       startTime: this.core.deps.clock.now(),
       workspace,
       waiting: undefined,
     });
-    try {
-      await this.core.deps.store.activate(record);
-    } catch (err) {
-      // Still a pend: put back what it said, and let the next placement pass try again.
-      Object.assign(record, before);
-      throw err;
-    }
-    this.pends.removePending(record);
-    const ar = new ActiveRun(record, flow);
-    this.core.active.set(record.ref.run, ar);
     this.core.publish({ kind: 'remove-pend', tag: 'sys.remove-pend', ref: record.ref });
     this.core.publish({ kind: 'activate', tag: 'sys.activate', ref: record.ref, execHost: this.core.deps.hostName, workspace });
     const problem = this.contextProblem(ar);
@@ -75,7 +59,7 @@ export class Runs {
   }
 
   async flowLoaded(run: string, flow: FlowConfig | undefined, error: string | undefined): Promise<void> {
-    const ar = this.core.active.get(run);
+    const ar = this.core.lists.active.get(run);
     if (!ar || ar.ending) return;
     ar.loading = false;
     if (!flow) return this.endRun(ar, 'bad', `could not load flow-file ${ar.flow.flowFile}: ${error ?? 'unknown error'}`);
@@ -126,7 +110,7 @@ export class Runs {
   }
 
   async route(e: NodeEvent): Promise<void> {
-    const ar = this.core.active.get(e.ref.run);
+    const ar = this.core.lists.active.get(e.ref.run);
     if (!ar || ar.ending) return;
     ar.inFlight--;
     this.core.publish(e);
@@ -148,7 +132,7 @@ export class Runs {
         const now = this.core.deps.clock.now();
         const tag = `merge.${m.id}.good`;
         ar.record.nodes[m.id] = { id: m.id, status: 'good', startTime: now, endTime: now, attempts: 1, emitted: tag };
-        this.core.dirty.add(ar);
+        this.core.lists.markDirty(ar);
         this.emit(ar, { kind: 'node', tag, ref: ar.record.ref, node: m.id, good: true });
       }
     }
@@ -163,7 +147,7 @@ export class Runs {
   }
 
   async nodeFinished(run: string, node: string, token: number, result: NodeResult): Promise<void> {
-    const ar = this.core.active.get(run);
+    const ar = this.core.lists.active.get(run);
     const rn = ar?.running.get(node);
     if (!ar || !rn || rn.token !== token) return;
     ar.running.delete(node);
@@ -186,7 +170,7 @@ export class Runs {
       ar.vars[node] = result.values;
     }
     if (result.reason && !succeeded) this.tasks.output(ar, node, 'floe', result.reason);
-    this.core.dirty.add(ar);
+    this.core.lists.markDirty(ar);
     this.core.publish({
       kind: 'node-end',
       tag: 'sys.node-end',
@@ -201,13 +185,13 @@ export class Runs {
   }
 
   async handleCancel(run: string, by: string, done: Deferred<void>): Promise<void> {
-    const pend = this.core.pending.find((r) => r.ref.run === run);
+    const pend = this.core.lists.pending.find((r) => r.ref.run === run);
     if (pend) {
       await this.pends.archivePend(pend, 'cancelled', `cancelled by ${by} while pending`);
       this.core.schedulePlace();
       return done.resolve();
     }
-    const ar = this.core.active.get(run);
+    const ar = this.core.lists.active.get(run);
     if (!ar) {
       const archived = await this.core.deps.store.getRun(run);
       if (archived) throw new FloeError('conflict', `run ${run} has already ended (${archived.status})`);
@@ -239,15 +223,11 @@ export class Runs {
     r.reason = ending.reason;
     r.endTime = this.core.deps.clock.now();
     await ar.outFlush;
-    const tags = r.resourceTags ?? [];
-    await this.core.deps.store.archive(r, this.link.releaseOps(r, tags));
-    this.link.released(r, tags);
-    this.core.active.delete(r.ref.run);
-    this.core.dirty.delete(ar);
+    await this.core.lists.archiveActive(ar);
     this.killLeftovers(r);
     this.core.publish({ kind: 'end', tag: 'sys.end', ref: r.ref, status: r.status, reason: r.reason });
     for (const f of ar.onArchived.splice(0)) f();
-    if (this.core.active.size === 0) this.core.wakeIdleWaiters();
+    if (this.core.lists.active.size === 0) this.core.wakeIdleWaiters();
     this.core.schedulePlace();
   }
 
@@ -269,9 +249,7 @@ export class Runs {
     r.reason = 'host stopped during the run';
     r.endTime = now;
     this.killLeftovers(r);
-    const tags = r.resourceTags ?? [];
-    await this.core.deps.store.archive(r, this.link.releaseOps(r, tags));
-    this.link.released(r, tags);
+    await this.core.lists.archiveInterrupted(r);
     this.core.publish({ kind: 'end', tag: 'sys.end', ref: r.ref, status: 'bad', reason: r.reason });
   }
 }

@@ -26,7 +26,7 @@ export class Tasks {
     const prev = ar.record.nodes[task.id];
     const rec: NodeRecord = { id: task.id, status: 'running', startTime: this.core.deps.clock.now(), attempts: (prev?.attempts ?? 0) + 1 };
     ar.record.nodes[task.id] = rec;
-    this.core.dirty.add(ar);
+    this.core.lists.markDirty(ar);
     this.core.publish({ kind: 'node-start', tag: 'sys.node-start', ref: ar.record.ref, node: task.id, attempt: rec.attempts });
     const token = ++this.execToken;
     const controller = new AbortController();
@@ -82,7 +82,7 @@ export class Tasks {
   }
 
   output(ar: ActiveRun, node: string, stream: OutputStream, line: string): void {
-    if (!this.core.active.has(ar.record.ref.run)) return;
+    if (!this.core.lists.active.has(ar.record.ref.run)) return;
     const n = ar.outputN++;
     ar.outBuf.push({ node, stream, line, at: this.core.deps.clock.now(), n });
     this.core.publish({ kind: 'node-output', tag: 'sys.node-output', ref: ar.record.ref, node, stream, line, n });
@@ -100,7 +100,7 @@ export class Tasks {
 
   async dataRequested(item: Extract<QueueItem, { kind: 'data-request' }>): Promise<void> {
     const { run, node, form, timeoutMs, waiter } = item;
-    const ar = this.core.active.get(run);
+    const ar = this.core.lists.active.get(run);
     if (!ar || ar.ending || !ar.running.has(node)) return waiter.reject(new FloeError('conflict', `run ${run} is not waiting on ${node}`));
     const timer = timeoutMs === undefined ? undefined : new AbortController();
     ar.dataWaiters.set(node, { form, resolve: waiter.resolve, reject: waiter.reject, timer });
@@ -113,24 +113,24 @@ export class Tasks {
     const rec = ar.startedNode(node);
     rec.status = 'waiting-data';
     rec.form = form;
-    this.core.dirty.add(ar);
+    this.core.lists.markDirty(ar);
     this.core.publish({ kind: 'data-required', tag: 'sys.data-required', ref: ar.record.ref, node, form });
   }
 
   /** The answer timeout of a data node passed; whichever of answer and expiry is queued first wins. */
   async dataExpired(run: string, node: string, timer: AbortController): Promise<void> {
-    const waiter = this.core.active.get(run)?.dataWaiters.get(node);
+    const waiter = this.core.lists.active.get(run)?.dataWaiters.get(node);
     if (!waiter || waiter.timer !== timer) return;
-    this.core.active.get(run)?.dataWaiters.delete(node);
+    this.core.lists.active.get(run)?.dataWaiters.delete(node);
     waiter.resolve(undefined);
   }
 
   async answer(item: Extract<QueueItem, { kind: 'answer' }>): Promise<void> {
     const { run, node, by } = item;
-    const ar = this.core.active.get(run);
+    const ar = this.core.lists.active.get(run);
     if (ar?.ending) throw new FloeError('conflict', `run ${run} is ending (${ar.ending.status}); its data nodes take no input`);
     if (!ar) {
-      if (this.core.pending.some((r) => r.ref.run === run))
+      if (this.core.lists.pending.some((r) => r.ref.run === run))
         throw new FloeError('conflict', `run ${run} has not started yet; its data nodes take no input`);
       const archived = await this.core.deps.store.getRun(run);
       if (archived) throw new FloeError('conflict', `run ${run} has already ended (${archived.status})`);
@@ -152,7 +152,7 @@ export class Tasks {
     rec.answeredBy = by;
     rec.answeredAt = this.core.deps.clock.now();
     rec.values = checked.values;
-    await this.core.deps.store.updateRun(ar.record);
+    await this.core.lists.saveActive(ar);
     ar.dataWaiters.delete(node);
     waiter.timer?.abort();
     this.core.publish({ kind: 'data-answered', tag: 'sys.data-answered', ref: ar.record.ref, node, by });
