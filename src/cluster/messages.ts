@@ -58,6 +58,8 @@ export type PeerRequest =
   | { kind: 'unlock'; from: string; tag: string; run: string; by?: string }
   /** The owner's push: `run` now holds `tag`. */
   | { kind: 'granted'; tag: string; run: string }
+  /** The poll-git owner's last seen refs of one trigger, so the next owner fires only what is new. */
+  | { kind: 'poll-seen'; from: string; key: string; seen: Record<string, string> }
   /** The runs this host holds: the `lists` asked for, of one flow id or all; the archive newest first. */
   | { kind: 'runs'; from: string; flow?: string; lists: RunList[]; archive?: ArchiveSlice }
   /** This host's record of `run`, if it has one. */
@@ -115,6 +117,7 @@ export type PeerReply =
   | ({ kind: 'lock' } & LockState)
   | { kind: 'unlock' }
   | { kind: 'granted' }
+  | { kind: 'poll-seen' }
   | ({ kind: 'runs'; pending: RunSummary[]; active: RunSummary[]; archive: RunSummary[] } & ArchivePlaces)
   | { kind: 'run'; record?: RunRecord }
   /** `cut` when lines were left out to keep the reply small: ask again from after the last one. */
@@ -170,6 +173,14 @@ export function parsePeerRequest(body: unknown): PeerRequest | string {
       if (!isString(body.tag)) return 'tag must be a string';
       if (!isString(body.run)) return 'run must be a string';
       return { kind: 'granted', tag: body.tag, run: body.run };
+    case 'poll-seen': {
+      if (!isString(body.from)) return 'from must be a string';
+      if (!isString(body.key) || !body.key.startsWith('poll-git/')) return 'key must be a poll-git key';
+      const seen = body.seen;
+      if (!isObject(seen) || Object.keys(seen).length > 100_000) return 'seen must be an object of ref -> hash';
+      for (const [ref, hash] of Object.entries(seen)) if (!isString(hash)) return `seen.${ref.slice(0, 100)} must be a string`;
+      return { kind: 'poll-seen', from: body.from, key: body.key, seen: seen as Record<string, string> };
+    }
     case 'runs':
       return parseRunsRequest(body);
     case 'run':
@@ -207,6 +218,7 @@ export function parsePeerReply(body: unknown): PeerReply {
     case 'take':
     case 'unlock':
     case 'granted':
+    case 'poll-seen':
     case 'cancel':
     case 'answer':
     case 'events':

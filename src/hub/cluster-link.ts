@@ -114,6 +114,13 @@ export class ClusterLink {
     return ownerOf(key, this.membership.onlineMembers()) === this.selfUrl;
   }
 
+  /** Tells every online peer what a poll-git trigger has seen (best effort: the poll's own record is local). */
+  sharePollState(key: string, seen: Record<string, string>): void {
+    for (const url of this.membership.peerUrls()) {
+      if (this.membership.isOnline(url)) this.sendAsync(url, { kind: 'poll-seen', from: this.selfUrl, key, seen });
+    }
+  }
+
   /** Ask the tag's owner to queue `run`; the answer reaches the placer as `lockAnswer`. */
   async requestLock(run: string, tag: string): Promise<void> {
     const owner = this.ownerOfTag(tag);
@@ -290,6 +297,10 @@ export class ClusterLink {
       case 'granted':
         this.events?.lockAnswer(req.run, req.tag, { state: 'granted' });
         return { kind: 'granted' };
+      case 'poll-seen':
+        // Kept for the day this host owns the trigger; a late, older copy can only make a change fire twice (at least once).
+        await this.core.deps.store.putMeta(req.key, JSON.stringify(req.seen));
+        return { kind: 'poll-seen' };
       case 'offer':
         return this.events?.offer(req) ?? { kind: 'offer', accept: false, reason: 'not ready' };
       case 'take':

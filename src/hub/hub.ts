@@ -177,7 +177,8 @@ export class Hub {
     const fire = (values: Values) => this.pends.adopt(flow, t, values);
     const key = `trigger:${flow.id}/${flow.ver}/${t.id}`;
     const isOwner = () => this.link.ownsTrigger(key);
-    const ctx = { flow, trigger: t, clock: this.deps.clock, fire, isOwner, log: this.deps.log, store: this.deps.store };
+    const shareSeen = (k: string, seen: Record<string, string>) => this.link.sharePollState(k, seen);
+    const ctx = { flow, trigger: t, clock: this.deps.clock, fire, isOwner, shareSeen, log: this.deps.log, store: this.deps.store };
     if (t.type === 'timer') return new TimerTrigger(ctx);
     if (t.type === 'poll-git' && this.deps.gitPoller) return new GitPollTrigger(ctx, this.deps.gitPoller, this.config.common.gitKey);
     return undefined;

@@ -17,6 +17,8 @@ export interface TriggerSourceContext {
   fire(values: Values): Promise<unknown>;
   /** Whether this host fires this trigger now: one online host of the cluster does. */
   isOwner(): boolean;
+  /** Pass a poll's record of seen refs to the other hosts, which may own the trigger next. */
+  shareSeen?(key: string, seen: Record<string, string>): void;
 }
 
 /** Something that fires a flow's trigger by itself (timers, pollers). */
@@ -96,7 +98,9 @@ export class GitPollTrigger implements TriggerSource {
     if (!raw) {
       const baseline: Record<string, string> = {};
       for (const r of refs) baseline[r.ref] = r.hash;
-      return this.ctx.store.putMeta(this.metaKey, JSON.stringify(baseline));
+      await this.ctx.store.putMeta(this.metaKey, JSON.stringify(baseline));
+      this.ctx.shareSeen?.(this.metaKey, baseline);
+      return;
     }
     const seen = JSON.parse(raw) as Record<string, string>;
     for (const ref of Object.keys(seen)) if (!refs.some((r) => r.ref === ref)) delete seen[ref];
@@ -105,6 +109,7 @@ export class GitPollTrigger implements TriggerSource {
       await this.ctx.fire(valuesOf(r)); // throws when adoption fails: this ref stays unseen
       seen[r.ref] = r.hash;
       await this.ctx.store.putMeta(this.metaKey, JSON.stringify(seen));
+      this.ctx.shareSeen?.(this.metaKey, { ...seen });
     }
   }
 }

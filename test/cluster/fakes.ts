@@ -1,4 +1,5 @@
 import type { Config } from '../../src/config/schema.js';
+import type { HubDeps } from '../../src/hub/deps.js';
 import { EventForwarder } from '../../src/host/event-forwarder.js';
 import { manualClock, type ManualClock } from '../../src/testing/manual-clock.js';
 import { MemoryNetwork } from '../../src/testing/memory-network.js';
@@ -28,7 +29,13 @@ export interface TestCluster {
 }
 
 /** Hubs in one process on one manual clock, talking over a MemoryNetwork; every host lists every other. */
-export async function startCluster(yaml: string, specs: HostSpec[], edit?: (c: Config, name: string) => void): Promise<TestCluster> {
+export async function startCluster(
+  yaml: string,
+  specs: HostSpec[],
+  edit?: (c: Config, name: string) => void,
+  /** More deps for every hub (a fake git poller, say). */
+  extraDeps: Partial<HubDeps> = {},
+): Promise<TestCluster> {
   const clock = manualClock();
   const net = new MemoryNetwork();
   const sim = new SimControl();
@@ -53,6 +60,7 @@ export async function startCluster(yaml: string, specs: HostSpec[], edit?: (c: C
         edit?.(c, spec.name);
       },
       deps: {
+        ...extraDeps,
         maxRuns: spec.maxRuns,
         cluster: { peers: net.peersOf(url(spec.name)), selfUrl: url(spec.name), version: 'test', boot: `${spec.name}-${n}` },
       },
