@@ -389,6 +389,13 @@ export class Placer {
     if (this.core.lists.active.has(run) || this.core.lists.pending.some((r) => r.ref.run === run)) return { kind: 'take' };
     if (await this.core.deps.store.getRun(run)) return { kind: 'take' };
     const record: RunRecord = { ...structuredClone(req.record), status: 'pending', placedOn: this.link.selfUrl, waiting: undefined };
+    const flow = this.core.flowsByKey.get(`${record.ref.flowRef.id}/${record.ref.flowRef.ver}`);
+    if (flow && this.canStartNow(flow)) {
+      // Straight to active: one write fewer than a pend activated by the next pass. The answer
+      // waits for the activation's write, so a retried take finds the run (getRun above).
+      await this.activate(record);
+      return { kind: 'take' };
+    }
     await this.core.lists.addPend(record);
     this.core.publish({
       kind: 'add-pend',
@@ -399,6 +406,22 @@ export class Placer {
     });
     this.core.schedulePlace();
     return { kind: 'take' };
+  }
+
+  /**
+   * Whether a run handed here may start at once: this host's limits allow it, and no run handed
+   * here earlier still waits (they keep their order).
+   */
+  private canStartNow(flow: FlowConfig): boolean {
+    if (this.core.stopping) return false;
+    if (flow.hostTags.some((t) => !this.core.deps.hostTags.includes(t))) return false;
+    if (this.core.lists.pending.some((r) => r.placedOn === this.link.selfUrl)) return false;
+    if (this.core.lists.active.size + this.reserved.size >= (this.core.deps.maxRuns ?? Infinity)) return false;
+    if (flow.reuseSpace) {
+      for (const ar of this.core.lists.active.values()) if (ar.flow.id === flow.id && ar.flow.reuseSpace) return false;
+      for (const r of this.reserved.values()) if (r.flowId === flow.id && r.reuseSpace) return false;
+    }
+    return true;
   }
 
   private expireReservations(now: number): void {

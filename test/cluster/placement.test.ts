@@ -194,3 +194,20 @@ flows:
   const byHost = new Set((await archived()).map((r) => r.split('-')[0]));
   assert.ok(byHost.size >= 2, 'another host fired');
 });
+
+test('a run handed to a host with room starts there at once, without writing a pend first', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  const store = c.hub('h2').store;
+  const pended: string[] = [];
+  const addPend = store.addPend.bind(store);
+  store.addPend = (r) => {
+    pended.push(r.ref.run);
+    return addPend(r);
+  };
+  const ref = firstItem(await c.hub('h1').hub.trigger('gpu'));
+  await c.until(() => c.sim.isHeld('gpu'));
+  assert.deepEqual(pended, [], `${ref.run} went straight to active on h2`);
+  c.sim.release('gpu');
+  assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
+});
