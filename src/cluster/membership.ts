@@ -19,6 +19,8 @@ export interface PeerState {
   heldTags: string[];
   /** Its own view of the cluster, as its last hello said. */
   known: PeerSeen[];
+  /** A client there follows live events, as its last hello said. */
+  watching?: boolean;
 }
 
 export interface MembershipOptions {
@@ -127,6 +129,7 @@ export class Membership {
       runs: hello.runs,
       heldTags: hello.heldTags,
       known: hello.known,
+      watching: hello.watching ?? false,
       lastContact: now,
       online: true,
       offlineSince: undefined,

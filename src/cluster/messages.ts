@@ -139,6 +139,11 @@ export interface Peers {
   send(url: string, req: PeerRequest): Promise<PeerReply>;
 }
 
+/** Why a request got no usable answer: the transport's error, or what the peer said instead. */
+export function replyProblem(reply: PeerReply | undefined, error: string | undefined): string {
+  return error ?? (reply?.kind === 'refused' ? reply.reason : reply?.kind === 'error' ? reply.message : 'bad reply');
+}
+
 /** Narrows a request body from the network; returns a message naming the bad field. */
 export function parsePeerRequest(body: unknown): PeerRequest | string {
   if (!isObject(body)) return 'request must be a JSON object';

@@ -1,7 +1,7 @@
 import { FloeError } from '../errors.js';
 import type { ClusterView, HostView, TagView } from '../cluster/host-view.js';
 import { Membership } from '../cluster/membership.js';
-import { PROTOCOL_VERSION, type HostHello, type LockState, type PeerReply, type PeerRequest } from '../cluster/messages.js';
+import { PROTOCOL_VERSION, replyProblem, type HostHello, type LockState, type PeerReply, type PeerRequest } from '../cluster/messages.js';
 import { ownerOf } from '../cluster/rendezvous.js';
 import { LOCK_PREFIX, TagLocks, type LockWrite } from '../cluster/tag-locks.js';
 import type { RunRecord } from '../model/run.js';
@@ -48,8 +48,6 @@ export class ClusterLink {
   private readonly loggedRefusals = new Set<string>();
   /** Peers not yet heard from or given up on since this host started. */
   private readonly unmet: Set<string>;
-  /** Peers whose last hello said a client there follows live events. */
-  private readonly watchers = new Set<string>();
   /** A client here follows live events (a websocket); told to peers in every hello. */
   watching = false;
 
@@ -152,13 +150,14 @@ export class ClusterLink {
     if (writes.length > 0) await this.core.deps.store.writeMeta(writes);
   }
 
-  /** Meta writes to archive with a run: the releases of its tags, sent once it is archived. */
-  releaseOps(record: RunRecord, tags: readonly string[]): MetaWrite[] {
-    return tags.map((tag) => ({ key: unlockKey(record.ref.run, tag), value: '1' }));
+  /** Meta writes to archive with a run: the releases of its resource tags, sent once it is archived. */
+  releaseOps(record: RunRecord): MetaWrite[] {
+    return (record.resourceTags ?? []).map((tag) => ({ key: unlockKey(record.ref.run, tag), value: '1' }));
   }
 
   /** The run was archived with `releaseOps`: send the releases. */
-  released(record: RunRecord, tags: readonly string[]): void {
+  released(record: RunRecord): void {
+    const tags = record.resourceTags ?? [];
     for (const tag of tags) this.outbox.set(unlockKey(record.ref.run, tag), { run: record.ref.run, tag });
     if (tags.length > 0) this.core.enqueue({ kind: 'outbox' });
   }
@@ -241,11 +240,10 @@ export class ClusterLink {
     const gone = this.membership.expire(this.core.deps.clock.now());
     for (const url of gone) this.core.deps.log?.warn({ peer: url, name: this.membership.nameOf(url) }, 'peer offline');
     if (gone.length > 0) this.events?.peersChanged();
-    const hello = this.hello();
-    for (const url of this.membership.peerUrls()) this.sendAsync(url, { kind: 'hello', hello });
+    this.announce();
   }
 
-  /** Sends this host's hello to every peer now, between heartbeats: whether it is watching changed. */
+  /** Sends this host's hello to every peer (also between heartbeats, when whether it is watching changed). */
   announce(): void {
     if (!this.core.deps.cluster) return;
     const hello = this.hello();
@@ -253,8 +251,6 @@ export class ClusterLink {
   }
 
   private heardHello(hello: HostHello): void {
-    if (hello.watching && this.membership.get(hello.url)) this.watchers.add(hello.url);
-    else this.watchers.delete(hello.url);
     const h = this.membership.heard(hello, this.core.deps.clock.now());
     if (h.newlyRefused) this.logRefusal(hello.url, h.newlyRefused);
     if (h.cameOnline) this.core.deps.log?.info({ peer: hello.url, name: hello.name }, 'peer online');
@@ -357,7 +353,7 @@ export class ClusterLink {
             : { state: reply.state };
         this.events?.lockAnswer(req.run, req.tag, state);
       } else {
-        const why = error ?? (reply?.kind === 'refused' ? reply.reason : reply?.kind === 'error' ? reply.message : 'bad reply');
+        const why = replyProblem(reply, error);
         this.events?.lockAnswer(req.run, req.tag, {
           state: 'unreachable',
           reason: `its owner ${this.membership.nameOf(url)} (${url}) did not answer: ${why}`,
@@ -368,7 +364,10 @@ export class ClusterLink {
 
   /** Online peers with a client following live events: where this host's own events go. */
   watchingPeers(): string[] {
-    return [...this.watchers].filter((url) => this.membership.isOnline(url));
+    return this.membership
+      .list()
+      .filter((p) => p.watching && this.membership.isOnline(p.url))
+      .map((p) => p.url);
   }
 
   /** Sends without waiting; the reply comes back through the queue. */

@@ -93,14 +93,14 @@ export class Hub {
     this.seq = deps.clock.now() * 1000;
     // The releases are the cluster link's, made just below; they are only called later.
     this.lists = new RunLists(deps.store, {
-      ops: (r) => this.link.releaseOps(r, r.resourceTags ?? []),
-      sent: (r) => this.link.released(r, r.resourceTags ?? []),
+      ops: (r) => this.link.releaseOps(r),
+      sent: (r) => this.link.released(r),
     });
     const core = this.shareCore();
     this.tasks = new Tasks(core);
     this.link = new ClusterLink(core);
     this.pends = new Pends(core, this.link);
-    this.runs = new Runs(core, this.pends, this.tasks, this.link);
+    this.runs = new Runs(core, this.pends, this.tasks);
     this.placer = new Placer(
       core,
       this.link,

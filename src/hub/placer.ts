@@ -1,5 +1,5 @@
 import type { FlowConfig } from '../config/schema.js';
-import type { LockState, PeerReply, PeerRequest } from '../cluster/messages.js';
+import { replyProblem, type LockState, type PeerReply, type PeerRequest } from '../cluster/messages.js';
 import type { RunRecord } from '../model/run.js';
 import type { ClusterLink } from './cluster-link.js';
 import type { HubCore } from './core.js';
@@ -95,7 +95,8 @@ export class Placer {
       }
       // A pend handed to this host arrives holding its tags; the adopter takes them in sorted order.
       if (record.placedOn === undefined) {
-        const tags = [...(record.resourceTags ?? [])].sort();
+        // Sorted at adoption (Pends.handleTrigger).
+        const tags = record.resourceTags ?? [];
         let next = tags.find((t) => !st.granted.has(t));
         while (next !== undefined && st.asking === undefined && now >= st.retryAt) {
           st.asking = next;
@@ -250,7 +251,7 @@ export class Placer {
   // ---- answers ----------------------------------------------------------------------------
 
   private lockAnswer(run: string, tag: string, answer: LockAnswer): void {
-    const record = this.core.lists.pending.find((r) => r.ref.run === run);
+    const record = this.core.lists.findPend(run);
     const st = this.placing.get(run);
     if (!record || !st || record.placedOn !== undefined) return;
     if (st.asking === tag) st.asking = undefined;
@@ -302,7 +303,7 @@ export class Placer {
 
   private async offerAnswered(url: string, run: string, reply: PeerReply | undefined, error: string | undefined): Promise<void> {
     const st = this.placing.get(run);
-    const record = this.core.lists.pending.find((r) => r.ref.run === run);
+    const record = this.core.lists.findPend(run);
     if (!st || !record || st.offering !== url) return;
     st.offering = undefined;
     if (reply?.kind !== 'offer' || !reply.accept || this.core.stopping || record.placedOn !== undefined) {
@@ -328,7 +329,7 @@ export class Placer {
   }
 
   private async takeAnswered(url: string, run: string, reply: PeerReply | undefined, error: string | undefined): Promise<void> {
-    const record = this.core.lists.pending.find((r) => r.ref.run === run);
+    const record = this.core.lists.findPend(run);
     if (!record || record.placedOn !== url) return;
     const st = this.stateOf(run);
     st.taking = false;
@@ -338,7 +339,7 @@ export class Placer {
       this.core.publish({ kind: 'remove-pend', tag: 'sys.remove-pend', ref: record.ref });
       return;
     }
-    st.takeWait = error ?? (reply?.kind === 'refused' ? reply.reason : reply?.kind === 'error' ? reply.message : 'bad reply');
+    st.takeWait = replyProblem(reply, error);
     // Never offered elsewhere: the choice is on disk, and the other host may be running it.
     await this.setWaiting(record, this.handOverReason(url, st.takeWait));
     this.armRetry(st, this.core.deps.clock.now());
@@ -359,38 +360,32 @@ export class Placer {
   // ---- this host as the one offered to ---------------------------------------------------
 
   private offered(req: Extract<PeerRequest, { kind: 'offer' }>): PeerReply {
-    const no = (reason: string): PeerReply => ({ kind: 'offer', accept: false, reason });
-    if (this.core.stopping) return no(`${this.core.deps.hostName} is shutting down`);
     const flow = this.core.flowsByKey.get(`${req.flow.id}/${req.flow.ver}`);
-    if (!flow) return no(`${this.core.deps.hostName} has no flow ${req.flow.id} version ${req.flow.ver}`);
-    const missing = flow.hostTags.filter((t) => !this.core.deps.hostTags.includes(t));
-    if (missing.length > 0) return no(`${this.core.deps.hostName} lacks host tags [${missing.join(', ')}]`);
+    if (!flow) return this.refuse(`${this.core.deps.hostName} has no flow ${req.flow.id} version ${req.flow.ver}`);
     const now = this.core.deps.clock.now();
     this.expireReservations(now);
-    if (this.core.lists.active.has(req.run) || this.core.lists.pending.some((r) => r.ref.run === req.run))
+    if (!this.core.stopping && (this.core.lists.active.has(req.run) || this.core.lists.findPend(req.run)))
       return { kind: 'offer', accept: true };
-    const load =
-      this.core.lists.active.size + this.reserved.size + this.core.lists.pending.filter((r) => r.placedOn === this.link.selfUrl).length;
-    const max = this.core.deps.maxRuns ?? Infinity;
-    if (!this.reserved.has(req.run) && load >= max) return no(`${this.core.deps.hostName} is at -max_runs capacity (${load} of ${max})`);
-    if (flow.reuseSpace) {
-      const busy =
-        [...this.core.lists.active.values()].some((ar) => ar.flow.id === flow.id && ar.flow.reuseSpace) ||
-        [...this.reserved].some(([run, r]) => run !== req.run && r.flowId === flow.id && r.reuseSpace);
-      if (busy) return no(`reuse-space: the shared workspace of flow ${flow.id} on ${this.core.deps.hostName} is busy`);
-    }
+    const why = this.limitReason(flow, req.run);
+    if (why !== undefined) return this.refuse(why);
     this.reserved.set(req.run, { until: now + RESERVE_MS, flowId: flow.id, reuseSpace: flow.reuseSpace });
     return { kind: 'offer', accept: true };
+  }
+
+  private refuse(reason: string): PeerReply {
+    return { kind: 'offer', accept: false, reason };
   }
 
   private async take(req: Extract<PeerRequest, { kind: 'take' }>): Promise<PeerReply> {
     const run = req.record.ref.run;
     this.reserved.delete(run);
-    if (this.core.lists.active.has(run) || this.core.lists.pending.some((r) => r.ref.run === run)) return { kind: 'take' };
+    if (this.core.lists.active.has(run) || this.core.lists.findPend(run)) return { kind: 'take' };
     if (await this.core.deps.store.getRun(run)) return { kind: 'take' };
     const record: RunRecord = { ...structuredClone(req.record), status: 'pending', placedOn: this.link.selfUrl, waiting: undefined };
     const flow = this.core.flowsByKey.get(`${record.ref.flowRef.id}/${record.ref.flowRef.ver}`);
-    if (flow && this.canStartNow(flow)) {
+    // Runs handed here earlier and still waiting keep their turn.
+    const pinnedWaiting = this.core.lists.pending.some((r) => r.placedOn === this.link.selfUrl);
+    if (flow && !pinnedWaiting && this.limitReason(flow, run) === undefined) {
       // Straight to active: one write fewer than a pend activated by the next pass. The answer
       // waits for the activation's write, so a retried take finds the run (getRun above).
       await this.activate(record);
@@ -409,19 +404,26 @@ export class Placer {
   }
 
   /**
-   * Whether a run handed here may start at once: this host's limits allow it, and no run handed
-   * here earlier still waits (they keep their order).
+   * Why this host may not take `run` of `flow` now, or undefined when it may: shutting down,
+   * host tags, -max_runs (runs active, slots kept for offers, runs handed here and waiting; a
+   * slot already kept for `run` counts as its own), a busy shared workspace.
    */
-  private canStartNow(flow: FlowConfig): boolean {
-    if (this.core.stopping) return false;
-    if (flow.hostTags.some((t) => !this.core.deps.hostTags.includes(t))) return false;
-    if (this.core.lists.pending.some((r) => r.placedOn === this.link.selfUrl)) return false;
-    if (this.core.lists.active.size + this.reserved.size >= (this.core.deps.maxRuns ?? Infinity)) return false;
+  private limitReason(flow: FlowConfig, run: string): string | undefined {
+    const name = this.core.deps.hostName;
+    if (this.core.stopping) return `${name} is shutting down`;
+    const missing = flow.hostTags.filter((t) => !this.core.deps.hostTags.includes(t));
+    if (missing.length > 0) return `${name} lacks host tags [${missing.join(', ')}]`;
+    const pinned = this.core.lists.pending.filter((r) => r.placedOn === this.link.selfUrl).length;
+    const load = this.core.lists.active.size + this.reserved.size + pinned;
+    const max = this.core.deps.maxRuns ?? Infinity;
+    if (!this.reserved.has(run) && load >= max) return `${name} is at -max_runs capacity (${load} of ${max})`;
     if (flow.reuseSpace) {
-      for (const ar of this.core.lists.active.values()) if (ar.flow.id === flow.id && ar.flow.reuseSpace) return false;
-      for (const r of this.reserved.values()) if (r.flowId === flow.id && r.reuseSpace) return false;
+      const busy =
+        [...this.core.lists.active.values()].some((ar) => ar.flow.id === flow.id && ar.flow.reuseSpace) ||
+        [...this.reserved].some(([other, r]) => other !== run && r.flowId === flow.id && r.reuseSpace);
+      if (busy) return `reuse-space: the shared workspace of flow ${flow.id} on ${name} is busy`;
     }
-    return true;
+    return undefined;
   }
 
   private expireReservations(now: number): void {

@@ -8,7 +8,6 @@ import type { RunStatus, RunRecord } from '../model/run.js';
 import { taskOutcome } from './listeners.js';
 import type { Pends } from './pends.js';
 import type { Tasks } from './tasks.js';
-import type { ClusterLink } from './cluster-link.js';
 
 /**
  * Runs on this host: activating a placed pend, routing each event of a run to the nodes that
@@ -19,7 +18,6 @@ export class Runs {
     private readonly core: HubCore,
     private readonly pends: Pends,
     private readonly tasks: Tasks,
-    private readonly link: ClusterLink,
   ) {}
 
   async activate(record: RunRecord): Promise<void> {

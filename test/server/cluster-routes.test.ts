@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { test } from 'node:test';
-import { createLogger } from '../../src/host/logger.js';
-import { serveHost } from '../../src/server/serve.js';
 import { startCluster, type TestCluster } from '../cluster/fakes.js';
 import { firstItem } from '../items.js';
 import { ADMIN, call } from './harness.js';
+import { serveClusterHost } from './serve-cluster.js';
 
 const flows = `
 flows:
@@ -25,14 +24,7 @@ flows:
 async function start(t: { after(fn: () => Promise<void>): void }) {
   const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
   const h1 = c.hub('h1').hub;
-  const serving = await serveHost({
-    host: { hub: h1, config: h1.config },
-    hostName: 'h1',
-    tags: ['linux'],
-    adminToken: ADMIN,
-    pub: { bind: '127.0.0.1:0' },
-    log: createLogger({ level: 'silent', pretty: false }),
-  });
+  const serving = await serveClusterHost(c, 'h1');
   const agent = new Agent({ keepAlive: false });
   const api = `${serving.pubUrl}${h1.config.common.baseUrl.replace(/\/+$/, '')}`;
   t.after(async () => {

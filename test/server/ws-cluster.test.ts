@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { WebSocket } from 'ws';
-import { createLogger } from '../../src/host/logger.js';
 import type { PublishedEvent } from '../../src/model/events.js';
-import { serveHost } from '../../src/server/serve.js';
 import { startCluster, type TestCluster } from '../cluster/fakes.js';
 import { firstItem } from '../items.js';
 import { ADMIN, call } from './harness.js';
+import { serveClusterHost } from './serve-cluster.js';
 
 // Issue 8: a run on h2 followed live over h1's websocket, and caught up after a reconnect.
 
@@ -51,14 +50,7 @@ const events = (frames: Frame[]) => frames.filter((f) => f.type === 'event').map
 test("a run placed on h2 is followed live over h1's websocket, each event named by its host, and replayed after a reconnect", async (t) => {
   const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
   const h1 = c.hub('h1').hub;
-  const serving = await serveHost({
-    host: { hub: h1, config: h1.config },
-    hostName: 'h1',
-    tags: ['linux'],
-    adminToken: ADMIN,
-    pub: { bind: '127.0.0.1:0' },
-    log: createLogger({ level: 'silent', pretty: false }),
-  });
+  const serving = await serveClusterHost(c, 'h1');
   t.after(async () => {
     await serving.close();
     await c.stop();

@@ -1,9 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router } from '@koa/router';
 import { parsePeerRequest } from '../../cluster/messages.js';
 import { FloeError } from '../../errors.js';
 import type { ApiContext, ApiDeps, ApiRouter, ApiState } from '../api.js';
-import type { AuthCheck } from '../auth.js';
+import { sameSecret, type AuthCheck } from '../auth.js';
 import { readJson } from '../body.js';
 
 /** Where a host takes requests from its peers: outside the base URL, on the private bind only. */
@@ -43,7 +42,7 @@ function admitPeer(deps: ApiDeps, ctx: ApiContext): void {
   const header = ctx.get('authorization');
   // A header of another scheme is a wrong token, not a missing one: it is counted.
   const token = header === '' ? undefined : (/^Bearer +(.+)$/i.exec(header)?.[1] ?? header);
-  const ok = token !== undefined && isClusterToken(token, deps.clusterToken);
+  const ok = token !== undefined && sameSecret(token, deps.clusterToken);
   // LoginLimits speaks in sessions: the cluster token is, like the admin token, one that never
   // expires, so while the client waits it is refused too and waiting tells a guesser nothing.
   const checked: AuthCheck = ok
@@ -52,10 +51,4 @@ function admitPeer(deps: ApiDeps, ctx: ApiContext): void {
   deps.limits.admitToken(ctx.req.socket.remoteAddress, token, checked);
   if (token === undefined) throw new FloeError('unauthorized', MISSING_CLUSTER_TOKEN);
   if (!ok) throw new FloeError('unauthorized', INVALID_CLUSTER_TOKEN);
-}
-
-/** Compares digests, which are of equal length whatever was sent, so the time says nothing of the token. */
-function isClusterToken(given: string, token: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(token));
 }
