@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-*/', 'node_modules/', 'webapp/', 'bin/', 'eslint.config.js'] },
+  { ignores: ['dist/', 'dist-*/', 'node_modules/', 'bin/', 'eslint.config.js'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

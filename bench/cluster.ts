@@ -1,193 +1,115 @@
-// npm run bench (part 3): the cluster. Three CLI hosts on one config listing all three:
-// a trigger on h1 -> its task starting on h2 (a flow only h2 can run), each sample beside a
-// floor sample (node spawning `sh -c date`), interleaved; and runs per second over three hosts.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Agent, createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
-import { row, summarize } from './stats.js';
+import { getJson } from './api-client.js';
+import { runsPerSecond } from './back-to-back.js';
+import { makeTempDir, removeTempDir } from './cleanup.js';
+import { freePort, startCliHost, type CliHost } from './cli-host.js';
+import { EventTap } from './event-tap.js';
+import { spawnRate } from './floors.js';
+import { pick, TOKEN, type BenchContext, type Group } from './group.js';
+import { makeRow, type Row } from './row.js';
+import { summarize } from './stats.js';
+import { againstShDate, DATE_TASK, triggerRow, triggerToFirstInstruction } from './trigger-latency.js';
 
-const N = Number(process.env.FLOE_BENCH_N ?? 40);
-const RUNS = Number(process.env.FLOE_BENCH_CLUSTER_RUNS ?? 300);
-const TOKEN = 'bench-cluster-token';
-const bin = fileURLToPath(new URL('../../bin/floe.js', import.meta.url));
-const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+/*
+ * Three CLI hosts on loopback, one config listing all three: a trigger on h1 of a flow only h2
+ * can run -> that task's first instruction on h2; then one-task runs sent round robin to all
+ * three, runs per second.
+ */
 
-interface BenchHost {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  ws: WebSocket;
-  on: (kind: string, fn: (e: { kind: string; ref?: { run: string } }) => void) => void;
+interface Member {
+  host: CliHost;
+  tap: EventTap;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function post(url: string, body: unknown): Promise<{ status: number; text: string }> {
-  const data = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'X-Floe-Auth': TOKEN } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
-async function trigger(h: BenchHost, flow: string): Promise<void> {
-  const res = await post(`${h.url}/build/api/push/data`, { ref: { id: flow, ver: 1 }, form: { id: 'start', values: {} } });
-  if (res.status !== 200) throw new Error(`${h.name} push/data answered ${res.status}: ${res.text}`);
-}
-
-async function startHost(dir: string, name: string, port: number, tags: string): Promise<BenchHost> {
-  const child = spawn(
-    process.execPath,
-    [bin, '-conf=floe.yml', `-host_name=${name}`, `-tags=${tags}`, `-pub_bind=127.0.0.1:${port}`, `-root=ws-${name}`],
-    {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, FLOE_ADMIN: TOKEN },
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (c) => reject(new Error(`host ${name} exited ${c}`)));
-    createInterface({ input: child.stdout }).on('line', (l) => {
-      const listening = /^listening on (\S+)$/.exec((JSON.parse(l) as { msg: string }).msg)?.[1];
-      if (listening !== undefined) resolve(listening);
-    });
-  });
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/build/api/ws`, { headers: { 'X-Floe-Auth': TOKEN } });
-  await new Promise<void>((r, j) => {
-    ws.once('open', () => r());
-    ws.once('error', j);
-  });
-  const handlers = new Map<string, Array<(e: { kind: string; ref?: { run: string } }) => void>>();
-  ws.on('message', (data) => {
-    const f = JSON.parse(String(data)) as { type: string; event?: { kind: string; host?: string; ref?: { run: string } } };
-    // Only this host's own events: a host may also relay its peers'.
-    if (f.type !== 'event' || !f.event || (f.event.host !== undefined && f.event.host !== name)) return;
-    for (const fn of handlers.get(f.event.kind) ?? []) fn(f.event);
-  });
-  return {
-    name,
-    url,
-    child,
-    ws,
-    on: (kind, fn) => handlers.set(kind, [...(handlers.get(kind) ?? []), fn]),
-  };
-}
-
-function spawnDate(): Promise<number> {
+/** Resolves once every host sees all of them online (heartbeats every 500 ms). */
+async function clusterFormed(hosts: readonly CliHost[]): Promise<void> {
   const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const p = spawn('sh', ['-c', 'date'], { stdio: 'ignore' });
-    p.once('error', reject);
-    p.once('exit', () => resolve(performance.now() - t0));
-  });
-}
-
-async function main(): Promise<void> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-bench-cluster-'));
-  const hosts: BenchHost[] = [];
-  try {
-    const ports = [await freePort(), await freePort(), await freePort()];
-    await writeFile(
-      path.join(dir, 'floe.yml'),
-      [
-        'common:',
-        '  store-type: local',
-        `  hosts: [${ports.map((p) => `http://127.0.0.1:${p}`).join(', ')}]`,
-        'flows:',
-        '  - id: remote',
-        '    host-tags: [only-h2]',
-        '    triggers: [{ name: start, type: data }]',
-        "    tasks: [{ id: t0, listen: trigger.good, type: exec, opts: { cmd: 'date' } }]",
-        '  - id: any',
-        '    triggers: [{ name: start, type: data }]',
-        "    tasks: [{ id: t0, listen: trigger.good, type: exec, opts: { cmd: 'true' } }]",
-        '',
-      ].join('\n'),
+  for (;;) {
+    const views = await Promise.all(
+      hosts.map((h) => getJson(`${h.api}/hosts`, TOKEN) as Promise<{ payload: { hosts: Array<{ online: boolean }> } }>),
     );
-    const names = ['h1', 'h2', 'h3'];
-    for (const [i, name] of names.entries())
-      hosts.push(await startHost(dir, name, ports[i] ?? 0, name === 'h2' ? 'linux,only-h2' : 'linux'));
-    const [h1, h2] = hosts as [BenchHost, BenchHost, BenchHost];
-    // Let the hosts meet (heartbeats every 500 ms).
-    await new Promise((r) => setTimeout(r, 1_500));
-
-    let onStart: (() => void) | undefined;
-    let onEnd: (() => void) | undefined;
-    h2.on('node-start', () => onStart?.());
-    h2.on('end', () => onEnd?.());
-    const toStart: number[] = [];
-    const floor: number[] = [];
-    for (let i = 0; i < N + 5; i++) {
-      const f = await spawnDate();
-      const started = new Promise<number>((r) => (onStart = () => r(performance.now())));
-      const ended = new Promise<void>((r) => (onEnd = () => r()));
-      const t0 = performance.now();
-      await trigger(h1, 'remote');
-      const s = await started;
-      await ended;
-      if (i >= 5) {
-        toStart.push(s - t0);
-        floor.push(f);
-      }
-    }
-
-    let ended = 0;
-    let allEnded: (() => void) | undefined;
-    for (const h of hosts)
-      h.on('end', () => {
-        if (++ended === RUNS) allEnded?.();
-      });
-    const done = new Promise<void>((r) => (allEnded = r));
-    const t0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < RUNS) {
-          const h = hosts[next++ % hosts.length] as BenchHost;
-          await trigger(h, 'any');
-        }
-      }),
-    );
-    await done;
-    const secs = (performance.now() - t0) / 1000;
-    const floorS = summarize(floor);
-    const lines = [
-      `floe bench, cluster (3 CLI hosts on loopback, local store, N=${N})`,
-      row('floor: node spawns sh -c date', floorS),
-      row('trigger on h1 -> task started on h2 (ws)', summarize(toStart), floorS),
-      `${`${RUNS} one-task runs over 3 hosts (8 clients)`.padEnd(44)} ${(RUNS / secs).toFixed(0)} runs/s (${secs.toFixed(2)} s)`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-  } finally {
-    for (const h of hosts) {
-      h.ws.close();
-      h.child.kill('SIGTERM');
-    }
-    await Promise.all(hosts.map((h) => new Promise((r) => (h.child.exitCode !== null ? r(null) : h.child.once('exit', r)))));
-    agent.destroy();
-    await rm(dir, { recursive: true, force: true });
+    if (views.every((v) => v.payload.hosts.length === hosts.length && v.payload.hosts.every((x) => x.online))) return;
+    if (performance.now() - t0 > 30_000) throw new Error('the three hosts did not all see each other online within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-await main();
+export const cluster: Group = {
+  id: 'cluster',
+  rows: [
+    { id: 'trigger-cluster', measure: 'trigger on h1 -> task start on h2' },
+    { id: 'runs-cluster', measure: 'runs back to back over three hosts' },
+  ],
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const rounds = pick(ctx, 40, 5);
+    const runs = pick(ctx, 1000, 40);
+    const dir = await makeTempDir('cluster');
+    const hosts: CliHost[] = [];
+    const members: Member[] = [];
+    try {
+      const ports = [await freePort(), await freePort(), await freePort()];
+      await writeFile(
+        path.join(dir, 'floe.yml'),
+        [
+          'common:',
+          '  store-type: local',
+          `  hosts: [${ports.map((p) => `http://127.0.0.1:${p}`).join(', ')}]`,
+          'flows:',
+          '  - id: remote',
+          '    host-tags: [only-h2]',
+          '    triggers: [{ name: start, type: data }]',
+          `    tasks: ${DATE_TASK}`,
+          '  - id: any',
+          '    triggers: [{ name: start, type: data }]',
+          "    tasks: [{ id: t0, listen: trigger.good, type: exec, opts: { cmd: 'true' } }]",
+          '',
+        ].join('\n'),
+      );
+      ctx.say('cluster: starting three hosts');
+      const started = await Promise.allSettled(
+        ['h1', 'h2', 'h3'].map((name, i) =>
+          startCliHost({ dir, name, tags: name === 'h2' ? 'linux,only-h2' : 'linux', bind: `127.0.0.1:${ports[i]}`, token: TOKEN }),
+        ),
+      );
+      hosts.push(...started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])));
+      const failed = started.find((s) => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const h of hosts)
+        members.push({ host: h, tap: await EventTap.connect(h.ws, TOKEN, { host: h.name, firstLines: h.name === 'h2' }) });
+      await clusterFormed(hosts);
+      const [h1, h2] = members as [Member, Member, Member];
+
+      ctx.say(`trigger-cluster: ${rounds} triggers on h1 run on h2, each beside a floor`);
+      const latency = await againstShDate(pick(ctx, 5, 2), rounds, () => triggerToFirstInstruction(h1.host.api, 'remote', h2.tap));
+
+      ctx.say(`runs-cluster: ${runs} one-task runs over three hosts, between two floors`);
+      const floors: number[] = [await spawnRate(runs, 8)];
+      const rate = await runsPerSecond(
+        members.map((m) => ({ api: m.host.api, tap: m.tap })),
+        'any',
+        runs,
+      );
+      floors.push(await spawnRate(runs, 8));
+      return [
+        triggerRow('trigger-cluster', 'trigger on h1 -> task start on h2 (loopback)', latency, 1.5),
+        makeRow({
+          id: 'runs-cluster',
+          measure: `${runs.toLocaleString('en')} runs back to back over three hosts, local store`,
+          unit: 'runs/s',
+          value: rate,
+          floor: summarize(floors).median,
+          floorWhat: 'node spawns /bin/true, 8 at once: spawns/s',
+          target: 'info',
+          atTargetScale: runs === 1000,
+          n: 1,
+        }),
+      ];
+    } finally {
+      for (const m of members) m.tap.close();
+      await Promise.all(hosts.map((h) => h.stop()));
+      await removeTempDir(dir);
+    }
+  },
+};

@@ -11,6 +11,7 @@ import { createLogger } from '../host/logger.js';
 import { startHost, type ClusterOptions } from '../host/host.js';
 import { parseBind } from '../server/parse-bind.js';
 import { serveHost, type Serving } from '../server/serve.js';
+import { webappSource, type WebappSource } from './webapp-source.js';
 
 const CHECK_FLAGS: FlagSpec[] = [{ name: 'conf', kind: 'string', default: 'default.yml', help: 'config file to check' }];
 
@@ -130,6 +131,13 @@ async function runHost(argv: string[], io: Io): Promise<number> {
       cluster: clusterOptions(values, clusterToken),
     });
     let serving: Serving;
+    let webapp: WebappSource;
+    try {
+      webapp = await webappSource(values.dev === true, log);
+    } catch (err) {
+      await host.stop();
+      throw err;
+    }
     try {
       if (!given) {
         // Printed once, to the terminal only: the log never carries secrets.
@@ -146,8 +154,10 @@ async function runHost(argv: string[], io: Io): Promise<number> {
           ? { bind: String(values.prv_bind), cert: optional(values.prv_cert), key: optional(values.prv_key) }
           : undefined,
         log,
+        webapp: webapp.files,
       });
     } catch (err) {
+      await webapp.close();
       await host.stop();
       throw err;
     }
@@ -160,6 +170,7 @@ async function runHost(argv: string[], io: Io): Promise<number> {
     for (const [what, step] of [
       ['server', () => serving.close()],
       ['host', () => host.stop()],
+      ['webapp watcher', () => webapp.close()],
     ] as const) {
       try {
         await step();

@@ -1,5 +1,6 @@
-import type { HostLoad, PeerSeen } from './messages.js';
-import type { ManualRelease } from './tag-locks.js';
+import type { HostLoad, PeerSeen, TagView } from './messages.js';
+
+export type { TagView };
 
 /** One host as `GET /hosts` shows it: this host's view of itself or of a peer. */
 export interface HostView {
@@ -18,16 +19,6 @@ export interface HostView {
   heldTags: string[];
   /** That host's own view of the others, from its last hello. */
   known: PeerSeen[];
-}
-
-/** A resource tag owned by this host: who holds it and who waits, in order. */
-export interface TagView {
-  tag: string;
-  holder?: string;
-  /** Waiting runs, first in line first (the holder not included). */
-  waiting: string[];
-  /** Releases by a person, newest last. */
-  manual: ManualRelease[];
 }
 
 export interface ClusterView {

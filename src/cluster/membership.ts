@@ -21,6 +21,10 @@ export interface PeerState {
   known: PeerSeen[];
   /** A client there follows live events, as its last hello said. */
   watching?: boolean;
+  /** The digest of its flow versions, as its last hello said (absent from older hosts). */
+  flowsKey?: string;
+  /** It is shutting down, as its last hello said. */
+  stopping?: boolean;
 }
 
 export interface MembershipOptions {
@@ -130,6 +134,8 @@ export class Membership {
       heldTags: hello.heldTags,
       known: hello.known,
       watching: hello.watching ?? false,
+      flowsKey: hello.flowsKey,
+      stopping: hello.stopping ?? false,
       lastContact: now,
       online: true,
       offlineSince: undefined,

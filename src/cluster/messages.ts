@@ -2,7 +2,7 @@ import type { ErrorCode } from '../errors.js';
 import type { HubEvent, PublishedEvent } from '../model/events.js';
 import type { OutputLine, OutputStream } from '../model/output.js';
 import type { FlowRef, RunRef } from '../model/refs.js';
-import type { RunRecord, RunStatus, RunSummary } from '../model/run.js';
+import { END_STATUSES, type EndStatus, type RunRecord, type RunStatus, type RunSummary } from '../model/run.js';
 import type { OutputQuery } from '../store/store.js';
 
 /** Bumped when a message changes incompatibly; hosts of different protocols refuse each other. */
@@ -13,6 +13,16 @@ export interface HostLoad {
   active: number;
   pending: number;
   maxRuns: number | null;
+}
+
+/** A resource tag as the host that owns it keeps it: who holds it and who waits, in order. */
+export interface TagView {
+  tag: string;
+  holder?: string;
+  /** Waiting runs, first in line first (the holder not included). */
+  waiting: string[];
+  /** Releases by a person, newest last. */
+  manual: Array<{ run: string; by: string; at: number }>;
 }
 
 /** What a host last heard of another, passed on so every host sees the whole cluster. */
@@ -43,6 +53,10 @@ export interface HostHello {
   known: PeerSeen[];
   /** A client here follows live events (a websocket): peers send this host their own events. Absent: false (older hosts). */
   watching?: boolean;
+  /** A digest of the flow versions this host runs (`flowsKey`); a peer with the same one knows every flow this host may be handed. */
+  flowsKey?: string;
+  /** This host is shutting down and starts no new run. Absent: false. */
+  stopping?: boolean;
 }
 
 /** Host-to-host requests, each answered by the reply of the same `kind` (or `refused`/`error`). */
@@ -58,8 +72,13 @@ export type PeerRequest =
   | { kind: 'unlock'; from: string; tag: string; run: string; by?: string }
   /** The owner's push: `run` now holds `tag`. */
   | { kind: 'granted'; tag: string; run: string }
-  /** The poll-git owner's last seen refs of one trigger, so the next owner fires only what is new. */
-  | { kind: 'poll-seen'; from: string; key: string; seen: Record<string, string> }
+  /**
+   * The poll-git owner's last seen refs of one trigger, so the next owner fires only what is new;
+   * `at`: when it polled them (absent from older hosts).
+   */
+  | { kind: 'poll-seen'; from: string; key: string; seen: Record<string, string>; at?: number }
+  /** The resource tags this host owns that are held, waited for or were released by a person: for views. */
+  | { kind: 'tags'; from: string }
   /** The runs this host holds: the `lists` asked for, of one flow id or all; the archive newest first. */
   | { kind: 'runs'; from: string; flow?: string; lists: RunList[]; archive?: ArchiveSlice }
   /** This host's record of `run`, if it has one. */
@@ -82,6 +101,8 @@ export interface ArchiveSlice {
   /** The host's archive position (its page `next`); from its newest run when absent. */
   before?: number;
   skip: number;
+  /** Only runs that ended so; `skip` counts those alone. */
+  status?: EndStatus[];
 }
 
 /**
@@ -93,6 +114,16 @@ export interface ArchivePlaces {
   next?: number;
   /** The position the slice starts before; absent only when the host has at most one such run. */
   from?: number;
+  /**
+   * A filtered slice: runs that match, after `from`, left out as already listed. It starts at a
+   * position the host knows, which may lie before some of those.
+   */
+  skipped?: number;
+  /**
+   * A filtered slice that the host stopped reading at its limit before it found `limit` runs:
+   * the end time of the last run it read. Its older runs, from `next` on, are yet to be read.
+   */
+  scannedTo?: number;
 }
 
 /** A data node's answer as a form sends it: one scalar per field. */
@@ -118,6 +149,7 @@ export type PeerReply =
   | { kind: 'unlock' }
   | { kind: 'granted' }
   | { kind: 'poll-seen' }
+  | { kind: 'tags'; tags: TagView[] }
   | ({ kind: 'runs'; pending: RunSummary[]; active: RunSummary[]; archive: RunSummary[] } & ArchivePlaces)
   | { kind: 'run'; record?: RunRecord }
   /** `cut` when lines were left out to keep the reply small: ask again from after the last one. */
@@ -184,8 +216,19 @@ export function parsePeerRequest(body: unknown): PeerRequest | string {
       const seen = body.seen;
       if (!isObject(seen) || Object.keys(seen).length > 100_000) return 'seen must be an object of ref -> hash';
       for (const [ref, hash] of Object.entries(seen)) if (!isString(hash)) return `seen.${ref.slice(0, 100)} must be a string`;
-      return { kind: 'poll-seen', from: body.from, key: body.key, seen: seen as Record<string, string> };
+      const req: Extract<PeerRequest, { kind: 'poll-seen' }> = {
+        kind: 'poll-seen',
+        from: body.from,
+        key: body.key,
+        seen: seen as Record<string, string>,
+      };
+      if (body.at === undefined) return req;
+      if (!isCount(body.at) || !Number.isSafeInteger(body.at)) return 'at must be an integer >= 0 (epoch ms)';
+      return { ...req, at: body.at as number };
     }
+    case 'tags':
+      if (!isString(body.from)) return 'from must be a string';
+      return { kind: 'tags', from: body.from };
     case 'runs':
       return parseRunsRequest(body);
     case 'run':
@@ -230,6 +273,8 @@ export function parsePeerReply(body: unknown): PeerReply {
       return { kind: body.kind };
     case 'runs':
       return parseRunsReply(body);
+    case 'tags':
+      return parseTagsReply(body);
     case 'run': {
       if (body.record === undefined) return { kind: 'run' };
       const bad = checkRecord(body.record);
@@ -262,6 +307,11 @@ const STATUSES: readonly RunStatus[] = ['pending', 'running', 'good', 'bad', 'ca
 const STREAMS: readonly OutputStream[] = ['stdout', 'stderr', 'floe'];
 /** A `runs` request's archive slice: `skip + limit` runs are read, so both stay within a page or two. */
 const SLICE_MAX = 1000;
+/**
+ * A filtered slice's `skip` counts matching runs that an earlier slice read: up to as many as
+ * its host reads for one slice. Reading them counts towards that limit, so a larger one costs no more.
+ */
+const FILTERED_SKIP_MAX = 100_000;
 
 function parseRunsRequest(body: Record<string, unknown>): PeerRequest | string {
   if (!isString(body.from)) return 'from must be a string';
@@ -276,11 +326,56 @@ function parseRunsRequest(body: Record<string, unknown>): PeerRequest | string {
   if (!isObject(a)) return 'archive must be {limit, before?, skip}';
   if (!isCount(a.limit) || (a.limit as number) < 1 || (a.limit as number) > SLICE_MAX)
     return `archive.limit must be an integer from 1 to ${SLICE_MAX}`;
-  if (!isCount(a.skip) || (a.skip as number) > SLICE_MAX) return `archive.skip must be an integer from 0 to ${SLICE_MAX}`;
+  const status = a.status;
+  if (
+    status !== undefined &&
+    (!Array.isArray(status) || status.length === 0 || !status.every((s) => END_STATUSES.includes(s as EndStatus)))
+  )
+    return `archive.status must be a non-empty list of ${END_STATUSES.join(', ')}`;
+  const skipMax = status === undefined ? SLICE_MAX : FILTERED_SKIP_MAX;
+  if (!isCount(a.skip) || (a.skip as number) > skipMax) return `archive.skip must be an integer from 0 to ${skipMax}`;
   if (a.before !== undefined && !isCount(a.before)) return 'archive.before must be an integer >= 0';
   req.archive = { limit: a.limit as number, skip: a.skip as number };
   if (a.before !== undefined) req.archive.before = a.before as number;
+  if (status !== undefined) req.archive.status = [...new Set(status as EndStatus[])];
   return req;
+}
+
+/** Tags in one `tags` reply, at most: a host owns a share of the cluster's resource tags. */
+const TAGS_MAX = 10_000;
+/** Runs in one tag's queue in a `tags` reply, at most, and releases by a person (the owner keeps 50). */
+const TAG_QUEUE_MAX = 100_000;
+const TAG_MANUAL_MAX = 1_000;
+
+function parseTagsReply(body: Record<string, unknown>): PeerReply {
+  const v = body.tags;
+  if (!Array.isArray(v) || v.length > TAGS_MAX)
+    return { kind: 'error', message: `bad tags reply: tags must be a list of at most ${TAGS_MAX}` };
+  const tags: TagView[] = [];
+  for (const [i, t] of v.entries()) {
+    const tag = parseTagView(t);
+    if (typeof tag === 'string') return { kind: 'error', message: `bad tags reply: tags[${i}]${tag}` };
+    tags.push(tag);
+  }
+  return { kind: 'tags', tags };
+}
+
+function parseTagView(t: unknown): TagView | string {
+  if (!isObject(t)) return ' must be {tag, holder?, waiting, manual}';
+  if (!isName(t.tag)) return '.tag must be a string without control characters';
+  if (t.holder !== undefined && !isName(t.holder)) return '.holder must be a run id';
+  if (!Array.isArray(t.waiting) || t.waiting.length > TAG_QUEUE_MAX || !t.waiting.every(isName))
+    return '.waiting must be a list of run ids';
+  if (!Array.isArray(t.manual) || t.manual.length > TAG_MANUAL_MAX) return '.manual must be a list of {run, by, at}';
+  const manual: TagView['manual'] = [];
+  for (const [i, m] of t.manual.entries()) {
+    if (!isObject(m) || !isName(m.run) || !isString(m.by) || typeof m.at !== 'number' || !Number.isFinite(m.at))
+      return `.manual[${i}] must be {run, by, at}`;
+    manual.push({ run: m.run, by: m.by, at: m.at });
+  }
+  const view: TagView = { tag: t.tag, waiting: [...t.waiting], manual };
+  if (t.holder !== undefined) view.holder = t.holder;
+  return view;
 }
 
 function parseRunRequest(kind: 'run' | 'output' | 'cancel' | 'rerun' | 'answer', body: Record<string, unknown>): PeerRequest | string {
@@ -334,11 +429,15 @@ function parseRunsReply(body: Record<string, unknown>): PeerReply {
       out[list].push(s as RunSummary);
     }
   }
-  for (const k of ['next', 'from'] as const) {
+  for (const k of ['next', 'from', 'skipped'] as const) {
     const v = body[k];
     if (v === undefined) continue;
     if (!isCount(v)) return { kind: 'error', message: `bad runs reply: ${k} must be an integer >= 0` };
     out[k] = v as number;
+  }
+  if (body.scannedTo !== undefined) {
+    if (!isTime(body.scannedTo)) return { kind: 'error', message: 'bad runs reply: scannedTo must be a number' };
+    out.scannedTo = body.scannedTo;
   }
   return out;
 }
@@ -350,6 +449,14 @@ function checkSummary(v: unknown): string | undefined {
   if (!STATUSES.includes(v.status as RunStatus)) return `status must be one of ${STATUSES.join(', ')}`;
   if (typeof v.createdAt !== 'number' || !Number.isFinite(v.createdAt)) return 'createdAt must be a number';
   for (const k of ['startTime', 'endTime'] as const) if (v[k] !== undefined && typeof v[k] !== 'number') return `${k} must be a number`;
+  const p = v.progress;
+  if (p !== undefined && !(isObject(p) && isCount(p.done) && isCount(p.total))) return 'progress must be {done, total}';
+  if (v.dataWaiting === undefined) return undefined;
+  if (!Array.isArray(v.dataWaiting) || v.dataWaiting.length > 10_000) return 'dataWaiting must be a list';
+  for (const [i, w] of v.dataWaiting.entries()) {
+    const ok = isObject(w) && isString(w.node) && isString(w.name) && isTime(w.since) && isObject(w.form) && Array.isArray(w.form.fields);
+    if (!ok) return `dataWaiting[${i}] must be {node, name, form, since}`;
+  }
   return undefined;
 }
 
@@ -407,6 +514,8 @@ function parseHello(v: unknown): HostHello | string {
     heldTags: v.heldTags,
     known,
     ...(typeof v.watching === 'boolean' && { watching: v.watching }),
+    ...(isString(v.flowsKey) && { flowsKey: v.flowsKey }),
+    ...(v.stopping === true && { stopping: true }),
   };
 }
 
@@ -487,4 +596,8 @@ function isStringArray(v: unknown): v is string[] {
 
 function isCount(v: unknown): boolean {
   return Number.isInteger(v) && (v as number) >= 0;
+}
+
+function isTime(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
 }

@@ -3,9 +3,10 @@ import type { OptsCheck } from '../nodes/node-type.js';
 import { isUrlFriendlyId } from './ids.js';
 import { didYouMean } from './suggest.js';
 import { quoteValue } from '../quote-value.js';
+import { SECRET_SHOWN } from '../model/secret-values.js';
 
 export const FORM_KEYS = ['title', 'fields'] as const;
-export const FORM_FIELD_KEYS = ['id', 'prompt', 'type', 'value', 'options', 'required'] as const;
+export const FORM_FIELD_KEYS = ['id', 'prompt', 'type', 'value', 'options', 'required', 'secret'] as const;
 export const FORM_FIELD_TYPES: readonly FormFieldType[] = ['text', 'string', 'bool', 'int', 'number'];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -36,20 +37,26 @@ function scalarText(v: unknown): string | undefined {
 function checkValue(field: FormField, value: string): { value: string } | { error: string } {
   const typed = checkType(field, value);
   if ('error' in typed || !field.options || field.options.includes(typed.value)) return typed;
-  return { error: `${quoteValue(field.id)} must be one of ${field.options.map(quoteValue).join(', ')}, got ${quoteValue(value)}` };
+  return { error: `${quoteValue(field.id)} must be one of ${field.options.map(quoteValue).join(', ')}, got ${quotedValue(field, value)}` };
+}
+
+/** A value as an error quotes it: errors go back to whoever sent it, and may be logged or relayed on the way. */
+function quotedValue(field: FormField, value: string): string {
+  return field.secret ? SECRET_SHOWN : quoteValue(value);
 }
 
 function checkType(field: FormField, value: string): { value: string } | { error: string } {
   const s = value.trim();
+  const got = quotedValue(field, value);
   switch (field.type) {
     case 'bool':
-      if (!/^(true|false)$/i.test(s)) return { error: `${quoteValue(field.id)} must be true or false, got ${quoteValue(value)}` };
+      if (!/^(true|false)$/i.test(s)) return { error: `${quoteValue(field.id)} must be true or false, got ${got}` };
       return { value: s.toLowerCase() };
     case 'int':
-      if (!/^[+-]?\d+$/.test(s)) return { error: `${quoteValue(field.id)} must be an integer, got ${quoteValue(value)}` };
+      if (!/^[+-]?\d+$/.test(s)) return { error: `${quoteValue(field.id)} must be an integer, got ${got}` };
       return { value: s };
     case 'number':
-      if (s === '' || !Number.isFinite(Number(s))) return { error: `${quoteValue(field.id)} must be a number, got ${quoteValue(value)}` };
+      if (s === '' || !Number.isFinite(Number(s))) return { error: `${quoteValue(field.id)} must be a number, got ${got}` };
       return { value: s };
     case 'text':
     case 'string':
@@ -132,10 +139,23 @@ function parseField(item: unknown, at: string, check: OptsCheck, error: (field: 
     if (typeof item.required === 'boolean') required = item.required;
     else fail('required', `required must be true or false, got ${describe(item.required)}`);
   }
+  let secret: boolean | undefined;
+  if (item.secret !== undefined && item.secret !== null) {
+    if (typeof item.secret === 'boolean') secret = item.secret;
+    else fail('secret', `secret must be true or false, got ${describe(item.secret)}`);
+  }
+  if (secret) {
+    // GET /flows shows a form's defaults and options to every client, viewers included.
+    if (item.value !== undefined && item.value !== null)
+      fail('value', 'a secret field cannot have a default value: it would be shown with the form; give it when the run starts');
+    if (item.options !== undefined && item.options !== null)
+      fail('options', 'a secret field cannot have options: they would be shown with the form');
+  }
   if (!ok || typeof id !== 'string' || typeof prompt !== 'string' || !isFieldType(type)) return undefined;
   const f: FormField = { id, prompt, type };
   if (options) f.options = options;
   if (required !== undefined) f.required = required;
+  if (secret) f.secret = true;
   if (item.value !== undefined && item.value !== null) {
     const text = scalarText(item.value);
     const checked = text === undefined ? { error: `value must be a single value, got ${describe(item.value)}` } : checkValue(f, text);

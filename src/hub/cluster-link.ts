@@ -2,7 +2,7 @@ import { FloeError } from '../errors.js';
 import type { ClusterView, HostView, TagView } from '../cluster/host-view.js';
 import { Membership } from '../cluster/membership.js';
 import { PROTOCOL_VERSION, replyProblem, type HostHello, type LockState, type PeerReply, type PeerRequest } from '../cluster/messages.js';
-import { ownerOf } from '../cluster/rendezvous.js';
+import { hash53, ownerOf } from '../cluster/rendezvous.js';
 import { LOCK_PREFIX, TagLocks, type LockWrite } from '../cluster/tag-locks.js';
 import type { RunRecord } from '../model/run.js';
 import type { MetaWrite } from '../store/store.js';
@@ -50,9 +50,15 @@ export class ClusterLink {
   private readonly unmet: Set<string>;
   /** A client here follows live events (a websocket); told to peers in every hello. */
   watching = false;
+  /** When each poll-git trigger (by its store key) was last polled, here or by the owner that told this host. */
+  private readonly polled = new Map<string, number>();
+  /** The flow versions this host runs, digested; told to peers in every hello. */
+  private readonly flowsKey: string;
 
   constructor(private readonly core: HubCore) {
     const c = core.deps.cluster;
+    const versions = core.config.flows.map((f) => `${f.id}/${f.ver}`).sort();
+    this.flowsKey = String(hash53(versions.join('\n')));
     this.membership = new Membership({
       selfUrl: c?.selfUrl ?? ALONE_URL,
       selfName: core.deps.hostName,
@@ -107,16 +113,31 @@ export class ClusterLink {
 
   /** Whether this host fires a timer or poll now: the owner among the online hosts. */
   ownsTrigger(key: string): boolean {
+    return this.triggerOwner(key) === this.selfUrl;
+  }
+
+  /** The URL of the host that fires a timer or poll now; undefined while this host cannot tell. */
+  triggerOwner(key: string): string | undefined {
     // Until every peer answered or failed once, this host cannot tell who else is online.
-    if (this.unmet.size > 0) return false;
-    return ownerOf(key, this.membership.onlineMembers()) === this.selfUrl;
+    if (this.unmet.size > 0) return undefined;
+    return ownerOf(key, this.membership.onlineMembers());
   }
 
   /** Tells every online peer what a poll-git trigger has seen (best effort: the poll's own record is local). */
-  sharePollState(key: string, seen: Record<string, string>): void {
+  sharePollState(key: string, seen: Record<string, string>, at?: number): void {
     for (const url of this.membership.peerUrls()) {
-      if (this.membership.isOnline(url)) this.sendAsync(url, { kind: 'poll-seen', from: this.selfUrl, key, seen });
+      if (this.membership.isOnline(url)) this.sendAsync(url, { kind: 'poll-seen', from: this.selfUrl, key, seen, at });
     }
+  }
+
+  /** A poll of the poll-git trigger stored under `key` happened at `at` (here, or on the owner that said so). */
+  notePoll(key: string, at: number): void {
+    if (at > (this.polled.get(key) ?? -1)) this.polled.set(key, at);
+  }
+
+  /** When the poll-git trigger stored under `key` was last polled, as far as this host knows. */
+  lastPolled(key: string): number | undefined {
+    return this.polled.get(key);
   }
 
   /** Ask the tag's owner to queue `run`; the answer reaches the placer as `lockAnswer`. */
@@ -232,7 +253,30 @@ export class ClusterLink {
       heldTags: [...held].sort(),
       known: this.membership.seen(),
       watching: this.watching,
+      flowsKey: this.flowsKey,
+      ...(this.core.stopping && { stopping: true }),
     };
+  }
+
+  /**
+   * Whether a `take` sent to `url` now, with no offer before it, starts the run there at once as
+   * far as this host can know: its hello, heard within two heartbeats, shows no -max_runs, no
+   * shutdown and the same flow versions, so an offer could only be refused for a busy
+   * reuse-space workspace (the caller's to rule out). A take is never refused anyway, so a
+   * wrong guess only delays the run on that host; it never runs it twice.
+   */
+  takesUnoffered(url: string): boolean {
+    const p = this.membership.get(url);
+    const fresh = 2 * (this.core.deps.cluster?.heartbeatMs ?? 500);
+    return (
+      p !== undefined &&
+      this.membership.isOnline(url) &&
+      p.lastContact !== undefined &&
+      this.core.deps.clock.now() - p.lastContact <= fresh &&
+      p.load?.maxRuns === null &&
+      p.stopping !== true &&
+      p.flowsKey === this.flowsKey
+    );
   }
 
   /** Sends hellos to every peer and marks the silent ones offline. */
@@ -296,7 +340,10 @@ export class ClusterLink {
       case 'poll-seen':
         // Kept for the day this host owns the trigger; a late, older copy can only make a change fire twice (at least once).
         await this.core.deps.store.putMeta(req.key, JSON.stringify(req.seen));
+        if (req.at !== undefined) this.notePoll(req.key, req.at);
         return { kind: 'poll-seen' };
+      case 'tags':
+        return { kind: 'tags', tags: this.ownedTags() };
       case 'offer':
         return this.events?.offer(req) ?? { kind: 'offer', accept: false, reason: 'not ready' };
       case 'take':
@@ -430,10 +477,19 @@ export class ClusterLink {
         known: p.known,
       });
     }
-    const tags: TagView[] = this.locks
+    return { hosts, tags: this.ownedTags() };
+  }
+
+  /** The resource tags this host owns that are held, waited for or were released by a person. */
+  ownedTags(): TagView[] {
+    return this.locks
       .all()
       .filter((s) => s.queue.length > 0 || s.manual.length > 0)
-      .map((s) => ({ tag: s.tag, holder: s.queue[0]?.run, waiting: s.queue.slice(1).map((e) => e.run), manual: s.manual }));
-    return { hosts, tags };
+      .map((s) => {
+        const view: TagView = { tag: s.tag, waiting: s.queue.slice(1).map((e) => e.run), manual: [...s.manual] };
+        const holder = s.queue[0]?.run;
+        if (holder !== undefined) view.holder = holder;
+        return view;
+      });
   }
 }

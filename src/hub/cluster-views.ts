@@ -4,7 +4,7 @@ import { FloeError } from '../errors.js';
 import type { Clock } from '../model/clock.js';
 import type { OutputLine } from '../model/output.js';
 import type { RunRef } from '../model/refs.js';
-import { isFinished, type RunRecord, type RunSummary } from '../model/run.js';
+import { isFinished, type EndStatus, type RunRecord, type RunSummary } from '../model/run.js';
 import type { OutputQuery } from '../store/store.js';
 import { decodeCursor, encodeCursor, type ArchiveCursor, type HostArchivePlace } from './archive-cursor.js';
 import { errorMessage } from './core.js';
@@ -23,6 +23,8 @@ export interface ClusterViewOptions {
   askMs?: number;
   /** How long an action (cancel, rerun, answer) waits for the host holding the run. Default 10,000 ms. */
   actMs?: number;
+  /** Archived runs this host reads for one page of a status filter, at most. Default FILTER_SCAN_MAX. */
+  scanMax?: number;
 }
 
 /** A host left out of an answer, and why: offline, refused, or silent past the time limit. */
@@ -37,6 +39,8 @@ export interface RunListQuery {
   limit: number;
   /** Where the previous page ended; from each host's newest run when absent. */
   before?: ArchiveCursor;
+  /** Only archived runs that ended so; every one when absent. */
+  status?: EndStatus[];
 }
 
 /** The runs of every host that answered, merged as one host would list them. */
@@ -47,7 +51,10 @@ export interface RunListing {
   active: RunSummary[];
   /** Newest ended first. */
   archive: RunSummary[];
-  /** Pass back as `before` for older archived runs; absent when no host that answered has more. */
+  /**
+   * Pass back as `before` for older archived runs; absent when no host that answered has more.
+   * With `status`, a page may hold fewer than `limit` runs, or none, and still have a `next`.
+   */
   next?: number | string;
   unreachable: Unreachable[];
 }
@@ -67,6 +74,7 @@ export interface LocatedRun {
 export class ClusterViews {
   private readonly askMs: number;
   private readonly actMs: number;
+  private readonly scanMax: number | undefined;
 
   constructor(
     private readonly local: LocalRuns,
@@ -77,6 +85,7 @@ export class ClusterViews {
   ) {
     this.askMs = opts.askMs ?? 2_000;
     this.actMs = opts.actMs ?? 10_000;
+    this.scanMax = opts.scanMax;
   }
 
   /** A `next` of `listRuns` given back as text; throws bad-request when it is none. */
@@ -93,12 +102,17 @@ export class ClusterViews {
     const ask = async (url: string): Promise<[string, RunsHere | undefined]> => {
       const place = cursor.get(url);
       const lists: RunList[] = place ? ['pending', 'active', 'archive'] : ['pending', 'active'];
-      const archive = place && { limit: q.limit, ...place };
-      if (url === self) return [url, await listRunsHere(this.local, lists, q.flow, archive)];
+      const archive = place && { limit: q.limit, ...place, ...(q.status && { status: q.status }) };
+      if (url === self) return [url, await listRunsHere(this.local, lists, q.flow, archive, this.scanMax)];
       try {
         const reply = await this.ask(url, { kind: 'runs', from: self, flow: q.flow, lists, archive });
-        if (reply.kind === 'runs') return [url, reply];
-        unreachable.push({ host: m.nameOf(url), reason: replyProblem(reply) });
+        // A host of an older floe ignores the filter; its places count other runs, so it is left out.
+        const unfiltered = q.status && reply.kind === 'runs' && reply.archive.some((r) => !q.status?.includes(r.status as EndStatus));
+        if (reply.kind === 'runs' && !unfiltered) return [url, reply];
+        const reason = unfiltered
+          ? 'answered archived runs of other statuses: it may run a floe without status filters'
+          : replyProblem(reply);
+        unreachable.push({ host: m.nameOf(url), reason });
       } catch (err) {
         unreachable.push({ host: m.nameOf(url), reason: errorMessage(err) });
       }
@@ -246,14 +260,17 @@ function mergeRuns(
   // Each host's slice is taken in its own order, newest ended first between hosts: a host's
   // order may differ from its end times (clocks, two runs ending at once), and where it goes
   // on must be after a prefix of what it sent.
-  const slices = [...answers].map(([url, here]) => ({ url, runs: here.archive, taken: 0 }));
+  // A host that stopped reading before its slice was full (a status filter) has runs after its
+  // slice yet unread, which may have ended after another host's next run: the page stops there.
+  const slices = [...answers].map(([url, here]) => ({ url, runs: here.archive, taken: 0, unread: here.scannedTo }));
   const page: RunSummary[] = [];
   while (page.length < limit) {
     let best: (typeof slices)[number] | undefined;
     let bestEnd = -Infinity;
     for (const s of slices) {
       const run = s.runs[s.taken];
-      if (run && (run.endTime ?? 0) > bestEnd) [best, bestEnd] = [s, run.endTime ?? 0];
+      const end = run ? (run.endTime ?? 0) : s.unread;
+      if (end !== undefined && end > bestEnd) [best, bestEnd] = [s, end];
     }
     const run = best?.runs[best.taken];
     if (!best || !run) break;
@@ -290,7 +307,7 @@ function mergeRuns(
 /** Where a host's listing goes on once `taken` of the slice it sent are shown; undefined when it has no more. */
 function placeAfter(place: HostArchivePlace, here: RunsHere, taken: number): HostArchivePlace | undefined {
   if (taken === here.archive.length) return here.next === undefined ? undefined : { before: here.next, skip: 0 };
-  if (here.from !== undefined) return { before: here.from, skip: taken };
+  if (here.from !== undefined) return { before: here.from, skip: (here.skipped ?? 0) + taken };
   // A host with one run (not taken) cannot say where it lies: it goes on from its newest.
   return taken === 0 ? place : { skip: taken };
 }

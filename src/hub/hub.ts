@@ -15,12 +15,15 @@ import { Runs } from './runs.js';
 import { Tasks } from './tasks.js';
 import { GitPollTrigger, TimerTrigger, type TriggerSource } from './trigger-sources.js';
 import type { OutputLine } from '../model/output.js';
-import type { RunRecord } from '../model/run.js';
+import type { RunRecord, RunSummary } from '../model/run.js';
 import type { PeerReply, PeerRequest } from '../cluster/messages.js';
 import type { ClusterView } from '../cluster/host-view.js';
 import { ClusterViews } from './cluster-views.js';
 import { answerRunRequest, isRunRequest } from './run-requests.js';
 import { RemoteEvents, type EventsRequest } from './remote-events.js';
+import { activeRunSummary } from './run-progress.js';
+import { readTriggerStates, triggerOwnerKey, type TriggerState } from './trigger-state.js';
+import { listClusterTags, type ClusterTags } from './cluster-tags.js';
 
 export { envName } from './runs.js';
 
@@ -99,7 +102,8 @@ export class Hub {
     const core = this.shareCore();
     this.tasks = new Tasks(core);
     this.link = new ClusterLink(core);
-    this.pends = new Pends(core, this.link);
+    // The placer is made below; the pend side asks it only when a trigger comes.
+    this.pends = new Pends(core, this.link, (flow) => this.placer.handOverAtAdoption(flow));
     this.runs = new Runs(core, this.pends, this.tasks);
     this.placer = new Placer(
       core,
@@ -175,10 +179,12 @@ export class Hub {
   private sourceFor(flow: FlowConfig, t: TriggerConfig): TriggerSource | undefined {
     // Pollers must know when adoption failed (to retry the change), so errors reach them.
     const fire = (values: Values) => this.pends.adopt(flow, t, values);
-    const key = `trigger:${flow.id}/${flow.ver}/${t.id}`;
+    const key = triggerOwnerKey(flow, t);
     const isOwner = () => this.link.ownsTrigger(key);
-    const shareSeen = (k: string, seen: Record<string, string>) => this.link.sharePollState(k, seen);
-    const ctx = { flow, trigger: t, clock: this.deps.clock, fire, isOwner, shareSeen, log: this.deps.log, store: this.deps.store };
+    const shareSeen = (k: string, seen: Record<string, string>, at: number) => this.link.sharePollState(k, seen, at);
+    const polled = (k: string, at: number) => this.link.notePoll(k, at);
+    const { clock, log, store } = this.deps;
+    const ctx = { flow, trigger: t, clock, fire, isOwner, shareSeen, polled, log, store };
     if (t.type === 'timer') return new TimerTrigger(ctx);
     if (t.type === 'poll-git' && this.deps.gitPoller) return new GitPollTrigger(ctx, this.deps.gitPoller, this.config.common.gitKey);
     return undefined;
@@ -192,6 +198,8 @@ export class Hub {
     if (this.stopping) return this.whenIdle();
     this.stopping = true;
     this.stopCtl.abort();
+    // Peers hand runs over without an offer only to hosts not stopping: tell them now, not at the next hello.
+    if (this.started) this.link.announce();
     if (this.lists.active.size > 0) {
       const grace = new AbortController();
       await Promise.race([this.whenIdle(), this.deps.clock.after(graceMs, grace.signal).catch(() => {})]);
@@ -267,6 +275,16 @@ export class Hub {
     return out;
   }
 
+  /** Summaries of the runs executing here (one flow's, or all), with progress and the data nodes waiting. */
+  activeSummaries(flow?: string): RunSummary[] {
+    const endsRun = (type: string) => this.deps.nodes.get(type)?.endsRun === true;
+    const out: RunSummary[] = [];
+    for (const ar of this.lists.active.values()) {
+      if (!flow || ar.record.ref.flowRef.id === flow) out.push(activeRunSummary(ar.record, ar.flow, endsRun));
+    }
+    return out;
+  }
+
   listArchive(q: ArchiveQuery = {}): Promise<ArchivePage> {
     return this.deps.store.listArchive(q);
   }
@@ -294,8 +312,8 @@ export class Hub {
     // Forwarded events are only shown, never routed or acted on, so they need none of the queue's state.
     if (req.kind === 'events') return Promise.resolve(this.republish(req));
     // Heartbeats skip the queue: a host busy with a burst of runs is busy, not gone, and must
-    // not be seen offline because its answer waited behind the burst.
-    if (req.kind === 'hello') return this.link.receive(req);
+    // not be seen offline because its answer waited behind the burst. A view of the tags only reads.
+    if (req.kind === 'hello' || req.kind === 'tags') return this.link.receive(req);
     return new Promise<PeerReply>((resolve, reject) => {
       this.enqueue({ kind: 'peer', req, done: { resolve, reject } });
     }).catch((err: unknown) => ({ kind: 'error', message: err instanceof Error ? err.message : String(err) }));
@@ -304,6 +322,25 @@ export class Hub {
   /** This host and every peer as this host sees them, and the resource tags it owns. */
   clusterView(): ClusterView {
     return this.link.view();
+  }
+
+  /** The resource tags every online host owns, each asked at once for at most `askMs` (default 2 s). */
+  clusterTags(askMs?: number): Promise<ClusterTags> {
+    return listClusterTags(this.link, this.deps.clock, askMs);
+  }
+
+  /** What each timer and poll-git trigger of `flow` does next and has seen, as this host knows it, by trigger id. */
+  triggerStates(flow: FlowConfig): Promise<Map<string, TriggerState>> {
+    const { link } = this;
+    return readTriggerStates(flow, {
+      now: () => this.deps.clock.now(),
+      ownerOf: (key) => {
+        const url = link.triggerOwner(key);
+        return url === undefined ? undefined : link.membership.nameOf(url);
+      },
+      lastPolled: (key) => link.lastPolled(key),
+      getMeta: (key) => this.deps.store.getMeta(key),
+    });
   }
 
   /** A person releases a resource tag held by a run whose host was lost (admin only; recorded). */

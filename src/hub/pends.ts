@@ -6,12 +6,15 @@ import type { RunRef } from '../model/refs.js';
 import type { RunStatus, RunRecord } from '../model/run.js';
 import type { Values } from '../model/values.js';
 import type { ClusterLink } from './cluster-link.js';
+import { secretFieldIds, shownValues } from '../model/secret-values.js';
 
 /** Pends: triggers adopted into runs, and placed on this host when their tags allow. */
 export class Pends {
   constructor(
     private readonly core: HubCore,
     private readonly link: ClusterLink,
+    /** Where a trigger goes at once, written with its pend (Placer.handOverAtAdoption). */
+    private readonly handOverAtAdoption: (flow: FlowConfig) => Pick<RunRecord, 'placedOn' | 'waiting'> | undefined,
   ) {}
 
   async adopt(flow: FlowConfig, trig: TriggerConfig, values: Values, by?: string): Promise<RunRef[]> {
@@ -31,21 +34,24 @@ export class Pends {
   }
 
   async handleTrigger(e: TriggerEvent, done: Deferred<RunRef[]>): Promise<void> {
-    this.core.publish(e);
-    const n = await this.core.deps.store.nextRunNumber();
-    const ref: RunRef = { flowRef: { ...e.flowRef }, run: `${this.core.deps.hostName}-${n}` };
-    const record: RunRecord = {
-      ref,
+    const flow = this.core.flowsByKey.get(`${e.flowRef.id}/${e.flowRef.ver}`);
+    // The run keeps the values as given; what is published (websocket, peers, history) hides the secret ones.
+    const secret = secretFieldIds(flow?.triggers.find((t) => t.id === e.trigger)?.form);
+    const shown = shownValues(e.values, secret);
+    this.core.publish({ ...e, values: shown });
+    const handOver = flow && this.handOverAtAdoption(flow);
+    const { ref, waiting } = await this.core.lists.adopt((n) => ({
+      ref: { flowRef: { ...e.flowRef }, run: `${this.core.deps.hostName}-${n}` },
       adoptedBy: this.core.deps.hostName,
       status: 'pending',
-      trigger: { id: e.trigger, type: e.triggerType, values: e.values, by: e.by },
+      trigger: { id: e.trigger, type: e.triggerType, values: e.values, by: e.by, ...(secret && { secret }) },
       createdAt: this.core.deps.clock.now(),
       nodes: {},
-    };
-    const flow = this.core.flowsByKey.get(`${e.flowRef.id}/${e.flowRef.ver}`);
-    if (flow && flow.resourceTags.length > 0) record.resourceTags = [...flow.resourceTags].sort();
-    await this.core.lists.addPend(record);
-    this.core.publish({ kind: 'add-pend', tag: 'sys.add-pend', ref, trigger: e.trigger, values: e.values });
+      ...(flow && flow.resourceTags.length > 0 && { resourceTags: [...flow.resourceTags].sort() }),
+      ...handOver,
+    }));
+    this.core.publish({ kind: 'add-pend', tag: 'sys.add-pend', ref, trigger: e.trigger, values: shown });
+    if (waiting !== undefined) this.core.publish({ kind: 'pend-waiting', tag: 'sys.pend-waiting', ref, reason: waiting });
     done.resolve([ref]);
     this.core.schedulePlace();
   }

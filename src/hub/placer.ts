@@ -158,7 +158,7 @@ export class Placer {
         continue;
       }
       if (st.offering !== undefined) continue;
-      const peers = this.candidates(flow, st);
+      const peers = this.candidates(flow, st.refused);
       const peerBest = peers[0];
       const selfFits = this.hasTags(this.core.deps.hostTags, flow.hostTags);
       if (selfFits && selfReason === undefined && (!peerBest || load <= peerBest.load)) {
@@ -167,6 +167,12 @@ export class Placer {
         continue;
       }
       if (peerBest) {
+        // An offer only asks what the peer's hello already answers (issue 10: one round trip
+        // less between a trigger and its task): hand the run over at once.
+        if (!flow.reuseSpace && this.link.takesUnoffered(peerBest.url)) {
+          await this.handOver(record, st, peerBest.url);
+          continue;
+        }
         st.offering = peerBest.url;
         this.link.sendAsync(peerBest.url, { kind: 'offer', from: self, run: record.ref.run, flow: { ...record.ref.flowRef } });
         continue;
@@ -176,15 +182,37 @@ export class Placer {
     }
   }
 
+  /**
+   * The hand-over of a trigger of `flow` about to be adopted, when placement has nothing to wait
+   * for: no resource tag to lock, no older pend here still to place, a peer that takes it without
+   * an offer, and this host would not keep it (placeReady's rule, for a pend with no tags and no
+   * shared workspace). Its `placedOn` is then written with the pend, in the adoption's one write,
+   * and the first pass sends `take`: one durable write fewer before the task starts (issue 10).
+   * Undefined: adopt it as it is, to be placed by the next pass.
+   */
+  handOverAtAdoption(flow: FlowConfig): Pick<RunRecord, 'placedOn' | 'waiting'> | undefined {
+    if (this.core.stopping || flow.resourceTags.length > 0 || flow.reuseSpace) return undefined;
+    const self = this.link.selfUrl;
+    if (this.core.lists.pending.some((r) => r.placedOn === undefined || r.placedOn === self)) return undefined;
+    const peerBest = this.candidates(flow, new Map())[0];
+    if (!peerBest || !this.link.takesUnoffered(peerBest.url)) return undefined;
+    const load = this.core.lists.active.size + this.reserved.size;
+    const keeps = this.hasTags(this.core.deps.hostTags, flow.hostTags) && load < (this.core.deps.maxRuns ?? Infinity);
+    if (keeps && load <= peerBest.load) return undefined;
+    // Counted now, as a yes to an offer is: the next trigger may come before the adoption's write is done.
+    this.sentSince.set(peerBest.url, (this.sentSince.get(peerBest.url) ?? 0) + 1);
+    return { placedOn: peerBest.url, waiting: `handing over to ${this.link.membership.nameOf(peerBest.url)}` };
+  }
+
   private hasTags(have: readonly string[], want: readonly string[]): boolean {
     return want.every((t) => have.includes(t));
   }
 
   /** Online peers with the flow's host-tags that have not refused it since anything changed, least loaded first. */
-  private candidates(flow: FlowConfig, st: PendPlacing): Array<{ url: string; load: number }> {
+  private candidates(flow: FlowConfig, refused: ReadonlyMap<string, string>): Array<{ url: string; load: number }> {
     const out: Array<{ url: string; load: number }> = [];
     for (const p of this.link.membership.list()) {
-      if (!this.link.membership.isOnline(p.url) || st.refused.has(p.url)) continue;
+      if (!this.link.membership.isOnline(p.url) || refused.has(p.url)) continue;
       if (!this.hasTags(p.tags, flow.hostTags)) continue;
       out.push({ url: p.url, load: (p.load?.active ?? 0) + (this.sentSince.get(p.url) ?? 0) });
     }
@@ -314,9 +342,21 @@ export class Placer {
       this.core.schedulePlace();
       return;
     }
+    await this.handOver(record, st, url);
+  }
+
+  /** Persists `url` as the one host the run may execute on, then sends it the run. */
+  private async handOver(record: RunRecord, st: PendPlacing, url: string): Promise<void> {
+    const before = { placedOn: record.placedOn, waiting: record.waiting };
     record.placedOn = url;
     record.waiting = `handing over to ${this.link.membership.nameOf(url)}`;
-    await this.core.lists.updatePend(record);
+    try {
+      await this.core.lists.updatePend(record);
+    } catch (err) {
+      // Not on disk, so not decided: a take must never go out on a choice a crash could forget.
+      Object.assign(record, before);
+      throw err;
+    }
     this.sentSince.set(url, (this.sentSince.get(url) ?? 0) + 1);
     this.core.publish({ kind: 'pend-waiting', tag: 'sys.pend-waiting', ref: record.ref, reason: record.waiting });
     this.sendTake(record, st);

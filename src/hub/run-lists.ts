@@ -51,7 +51,14 @@ export class RunLists {
     return this.store.listActive();
   }
 
-  /** A new pend, adopted here or handed here by its adopter. */
+  /** A trigger adopted here: the pend `build` makes with the next run number. */
+  async adopt(build: (runNumber: number) => RunRecord): Promise<RunRecord> {
+    const record = await this.store.adoptPend(build);
+    this.pends.push(record);
+    return record;
+  }
+
+  /** A new pend handed here by its adopter. */
   async addPend(record: RunRecord): Promise<void> {
     await this.store.addPend(record);
     this.pends.push(record);

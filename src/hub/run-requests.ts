@@ -9,14 +9,16 @@ import {
 import { FloeError } from '../errors.js';
 import type { OutputLine } from '../model/output.js';
 import type { RunRef } from '../model/refs.js';
-import { runSummary, type RunRecord, type RunSummary } from '../model/run.js';
+import { runSummary, type EndStatus, type RunRecord, type RunSummary } from '../model/run.js';
+import { shownRecord } from '../model/secret-values.js';
 import type { ArchivePage, ArchiveQuery, OutputQuery } from '../store/store.js';
 import { errorMessage } from './core.js';
 
 /** The hub's own reads and actions on the runs it holds: what a peer's run request is answered from. */
 export interface LocalRuns {
   listPending(flow?: string): RunRecord[];
-  listActive(flow?: string): RunRecord[];
+  /** Summaries of the runs executing here, with their progress and the data nodes waiting. */
+  activeSummaries(flow?: string): RunSummary[];
   listArchive(q?: ArchiveQuery): Promise<ArchivePage>;
   findRun(run: string): Promise<RunRecord | undefined>;
   getOutput(run: string, q?: OutputQuery): Promise<OutputLine[]>;
@@ -35,6 +37,12 @@ const RUN_REQUESTS: ReadonlySet<PeerRequest['kind']> = new Set<RunRequest['kind'
  */
 export const OUTPUT_REPLY_CHARS = 1024 * 1024;
 
+/**
+ * Archived runs a host reads for one filtered slice, at most, skipped ones included: a status
+ * that few runs ended with would otherwise make one page read the whole archive.
+ */
+export const FILTER_SCAN_MAX = 5_000;
+
 export function isRunRequest(req: PeerRequest): req is RunRequest {
   return RUN_REQUESTS.has(req.kind);
 }
@@ -47,15 +55,21 @@ export interface RunsHere extends ArchivePlaces {
 }
 
 /** Answers a peer's request about runs held here; never rejects (a failure is an `error` reply). */
-export async function answerRunRequest(local: LocalRuns, members: readonly string[], req: RunRequest): Promise<PeerReply> {
+export async function answerRunRequest(
+  local: LocalRuns,
+  members: readonly string[],
+  req: RunRequest,
+  scanMax = FILTER_SCAN_MAX,
+): Promise<PeerReply> {
   if (!members.includes(req.from)) return { kind: 'refused', reason: `${req.from} is not in common.hosts` };
   try {
     switch (req.kind) {
       case 'runs':
-        return { kind: 'runs', ...(await listRunsHere(local, req.lists, req.flow, req.archive)) };
+        return { kind: 'runs', ...(await listRunsHere(local, req.lists, req.flow, req.archive, scanMax)) };
       case 'run': {
         const record = await local.findRun(req.run);
-        return record ? { kind: 'run', record } : { kind: 'run' };
+        // Asked for a view (run detail, or where the run is): secret values stay here, with the run.
+        return record ? { kind: 'run', record: shownRecord(record) } : { kind: 'run' };
       }
       case 'output':
         return { kind: 'output', ...fitOutput(await local.getOutput(req.run, req.query), req.query) };
@@ -89,11 +103,15 @@ export async function listRunsHere(
   lists: readonly RunList[],
   flow: string | undefined,
   slice: ArchiveSlice | undefined,
+  scanMax = FILTER_SCAN_MAX,
 ): Promise<RunsHere> {
   const out: RunsHere = { pending: [], active: [], archive: [] };
   if (lists.includes('pending')) out.pending = local.listPending(flow).map(runSummary);
-  if (lists.includes('active')) out.active = local.listActive(flow).map(runSummary);
-  if (lists.includes('archive') && slice) Object.assign(out, await archiveSlice(local, flow, slice));
+  if (lists.includes('active')) out.active = local.activeSummaries(flow);
+  if (lists.includes('archive') && slice) {
+    const read = slice.status ? filteredSlice(local, flow, slice, slice.status, scanMax) : archiveSlice(local, flow, slice);
+    Object.assign(out, await read);
+  }
   return out;
 }
 
@@ -121,6 +139,61 @@ async function archiveSlice(
   }
   const page = await local.listArchive({ flow, before: from, limit });
   return { archive: page.runs.map(runSummary), next: page.next, from };
+}
+
+type SlicePart = ArchivePlaces & { archive: RunSummary[] };
+
+/**
+ * The runs that ended with one of `status`, after skipping the `skip` newest of them, read a
+ * page at a time from `before`. The store tells a position only at the end of a page, so the
+ * slice starts at the last page end before its first run and says how many matching runs after
+ * that it `skipped`. It ends at a page end too: with `limit` runs (more are cut to one more, so
+ * the asker sees that the slice goes on past its page), at the archive's end, or once `scanMax`
+ * runs are read, where `scannedTo` tells the asker how far it got.
+ */
+async function filteredSlice(
+  local: LocalRuns,
+  flow: string | undefined,
+  { before, skip, limit }: ArchiveSlice,
+  status: readonly EndStatus[],
+  scanMax: number,
+): Promise<SlicePart> {
+  const matches = (r: RunRecord) => status.includes(r.status as EndStatus);
+  let at = before;
+  if (at === undefined) {
+    const top = await local.listArchive({ flow, limit: 1 });
+    if (top.next === undefined) return { archive: skip > 0 ? [] : top.runs.filter(matches).map(runSummary) };
+    at = top.next + 1; // as in archiveSlice: runs archived after this read stay out
+  }
+  const out: SlicePart = { archive: [], from: at, skipped: skip };
+  let toSkip = skip;
+  let scanned = 0;
+  // A first page of `skip` runs holds no run to show, so the slice can start after it: an asker
+  // that shows part of the slice then skips a few runs next time, not more with every page.
+  let size = skip > 0 ? skip : limit;
+  for (;;) {
+    const page = await local.listArchive({ flow, before: at, limit: Math.min(size, scanMax - scanned) });
+    for (const r of page.runs) {
+      if (!matches(r)) continue;
+      if (toSkip > 0) toSkip--;
+      else out.archive.push(runSummary(r));
+    }
+    scanned += page.runs.length;
+    const last = page.runs[page.runs.length - 1];
+    if (out.archive.length > limit) {
+      out.archive.length = limit + 1;
+      return out;
+    }
+    if (page.next === undefined || !last) return out;
+    at = page.next;
+    // Every match so far was skipped: the slice can start after this page.
+    if (out.archive.length === 0) Object.assign(out, { from: at, skipped: toSkip });
+    if (out.archive.length === limit) return { ...out, next: at };
+    // A skip reaches past the limit only when it goes past what an earlier slice read (a
+    // made-up cursor): the asker then goes on from here, and shows again the runs not skipped.
+    if (scanned >= scanMax) return { ...out, next: at, scannedTo: last.endTime ?? last.createdAt };
+    size = Math.max(2 * size, limit + toSkip); // few matches so far: read further at once
+  }
 }
 
 /**

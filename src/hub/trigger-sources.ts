@@ -3,6 +3,7 @@ import type { Store } from '../store/store.js';
 import type { Clock } from '../model/clock.js';
 import type { GitPoller, GitRefState, HubLog } from './deps.js';
 import type { Values } from '../model/values.js';
+import { nextTimerFire, pollSeenKey } from './trigger-state.js';
 
 /** A timer instant reached later than this is not fired (see TimerTrigger). */
 const LATE_FIRE_MS = 1_000;
@@ -17,8 +18,10 @@ export interface TriggerSourceContext {
   fire(values: Values): Promise<unknown>;
   /** Whether this host fires this trigger now: one online host of the cluster does. */
   isOwner(): boolean;
-  /** Pass a poll's record of seen refs to the other hosts, which may own the trigger next. */
-  shareSeen?(key: string, seen: Record<string, string>): void;
+  /** Pass a poll's record of seen refs, polled at `at`, to the other hosts, which may own the trigger next. */
+  shareSeen?(key: string, seen: Record<string, string>, at: number): void;
+  /** A poll of the trigger stored under `key` got the remote's refs at `at`. */
+  polled?(key: string, at: number): void;
 }
 
 /** Something that fires a flow's trigger by itself (timers, pollers). */
@@ -35,11 +38,10 @@ export class TimerTrigger implements TriggerSource {
   constructor(private readonly ctx: TriggerSourceContext) {}
 
   start(signal: AbortSignal): void {
-    const periodMs = (this.ctx.trigger.periodSec ?? 60) * 1000;
     const loop = async () => {
       for (;;) {
         const now = this.ctx.clock.now();
-        const instant = (Math.floor(now / periodMs) + 1) * periodMs;
+        const instant = nextTimerFire(this.ctx.trigger.periodSec ?? 60, now);
         await this.ctx.clock.after(instant - now, signal);
         // Woken late (the host was paused, or its loop busy): a peer may have taken the instant
         // over meanwhile, so it is skipped. A peer takes over only after 2 s of silence.
@@ -69,7 +71,7 @@ export class GitPollTrigger implements TriggerSource {
   ) {}
 
   private get metaKey(): string {
-    return `poll-git/${this.ctx.flow.id}/${this.ctx.flow.ver}/${this.ctx.trigger.id}`;
+    return pollSeenKey(this.ctx.flow, this.ctx.trigger);
   }
 
   start(signal: AbortSignal): void {
@@ -94,12 +96,23 @@ export class GitPollTrigger implements TriggerSource {
     const refs = (await this.poller.listRefs(url, include, this.gitKey)).filter(
       (r) => include.map(globToRegExp).some((re) => re.test(r.ref)) && !exclude.some((re) => re.test(r.ref)),
     );
+    const at = this.ctx.clock.now();
+    try {
+      await this.record(refs, at);
+    } finally {
+      // Told once what it saw is stored, so a view never pairs this poll's time with the last poll's refs.
+      this.ctx.polled?.(this.metaKey, at);
+    }
+  }
+
+  /** Fires each ref that changed and stores it as seen, or (the first poll) stores what is there. */
+  private async record(refs: GitRefState[], at: number): Promise<void> {
     const raw = await this.ctx.store.getMeta(this.metaKey);
     if (!raw) {
       const baseline: Record<string, string> = {};
       for (const r of refs) baseline[r.ref] = r.hash;
       await this.ctx.store.putMeta(this.metaKey, JSON.stringify(baseline));
-      this.ctx.shareSeen?.(this.metaKey, baseline);
+      this.ctx.shareSeen?.(this.metaKey, baseline, at);
       return;
     }
     const seen = JSON.parse(raw) as Record<string, string>;
@@ -109,7 +122,7 @@ export class GitPollTrigger implements TriggerSource {
       await this.ctx.fire(valuesOf(r)); // throws when adoption fails: this ref stays unseen
       seen[r.ref] = r.hash;
       await this.ctx.store.putMeta(this.metaKey, JSON.stringify(seen));
-      this.ctx.shareSeen?.(this.metaKey, { ...seen });
+      this.ctx.shareSeen?.(this.metaKey, { ...seen }, at);
     }
   }
 }

@@ -9,6 +9,8 @@ export interface FormField {
   /** Choices for a select-like field. */
   options?: string[];
   required?: boolean;
+  /** Never shown: API answers, events and logs say `(secret)` instead of the value, and there is no default. */
+  secret?: boolean;
 }
 
 /** The form a data trigger or data node asks a person to fill in. */

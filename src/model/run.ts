@@ -1,5 +1,6 @@
 import type { FormConfig } from './form.js';
 import type { RunRef } from './refs.js';
+import { shownTrigger } from './secret-values.js';
 import type { Values } from './values.js';
 
 export type RunStatus = 'pending' | 'running' | 'good' | 'bad' | 'cancelled';
@@ -41,6 +42,8 @@ export interface TriggerRecord {
   type: TriggerType;
   values: Values;
   by?: string;
+  /** Ids of the values given in secret form fields: kept for the run, shown as `(secret)`. */
+  secret?: string[];
 }
 
 /** One run in any of its three lists: pending (a pend), active, or archive. */
@@ -72,6 +75,26 @@ export function isFinished(status: RunStatus): boolean {
   return status === 'good' || status === 'bad' || status === 'cancelled';
 }
 
+/** The statuses a run ends with: those of archived runs. */
+export type EndStatus = Extract<RunStatus, 'good' | 'bad' | 'cancelled'>;
+export const END_STATUSES: readonly EndStatus[] = ['good', 'bad', 'cancelled'];
+
+/** Of the nodes of an active run that can run (its flow's task and merge nodes but `end`), how many ended. */
+export interface RunProgress {
+  /** Ended good or bad. */
+  done: number;
+  total: number;
+}
+
+/** A data node of an active run waiting for input. */
+export interface DataWaiting {
+  node: string;
+  name: string;
+  form: FormConfig;
+  /** When the node started waiting. */
+  since: number;
+}
+
 /** The short form of a run used in every listing: the API's run summary. */
 export interface RunSummary {
   ref: RunRef;
@@ -84,6 +107,10 @@ export interface RunSummary {
   trigger: TriggerRecord;
   reason?: string;
   waiting?: string;
+  /** Active runs alone. */
+  progress?: RunProgress;
+  /** Active runs alone: what a person can answer now. */
+  dataWaiting?: DataWaiting[];
 }
 
 export function runSummary(r: RunRecord): RunSummary {
@@ -94,7 +121,7 @@ export function runSummary(r: RunRecord): RunSummary {
     startTime: r.startTime,
     endTime: r.endTime,
     createdAt: r.createdAt,
-    trigger: r.trigger,
+    trigger: shownTrigger(r.trigger),
     reason: r.reason,
     waiting: r.waiting,
   };

@@ -5,6 +5,7 @@ import type { Hub } from '../hub/hub.js';
 import type { Auth, Session } from './auth.js';
 import type { LoginLimits } from './login-limits.js';
 import type { Metrics } from './metrics.js';
+import type { WebappFiles } from './webapp/files.js';
 
 /** What this host says of itself in `GET /hosts`. */
 export interface HostSelf {
@@ -26,6 +27,8 @@ export interface ApiDeps {
   metrics: Metrics;
   /** The token peers send on `/_floe/p2p` (`-cluster_token`, by default the admin token). */
   clusterToken: string;
+  /** The dashboard's bundle, served at /app. */
+  webapp: WebappFiles;
 }
 
 export interface ApiState {

@@ -13,8 +13,10 @@ import { registerFlows } from './routes/flows.js';
 import { registerHosts } from './routes/hosts.js';
 import { createP2pRouter } from './routes/p2p.js';
 import { registerPush } from './routes/push.js';
+import { registerRuns } from './routes/runs.js';
 import { registerSession } from './routes/session.js';
 import { registerTags } from './routes/tags.js';
+import { webappRoute } from './routes/webapp.js';
 
 /**
  * The koa app of one listener: the API under common.base-url, with auth and error mapping,
@@ -58,6 +60,7 @@ export function createApp(deps: ApiDeps, roles: readonly BindRole[]): Koa<ApiSta
   // Before the API's auth: peers authenticate by the cluster token alone, and on a public-only
   // listener the route is a 404 for everyone.
   app.use(createP2pRouter(deps, roles.includes('prv')).routes());
+  app.use(webappRoute({ files: deps.webapp, apiBase: base, hostName: deps.host.name }));
 
   // Auth asks the router which route it will run (one rule, the router's), so no casing,
   // slash or encoding can reach a route that the check did not see. Under the base URL, a
@@ -108,6 +111,7 @@ export function createRouter(deps: ApiDeps, base: string): ApiRouter {
   });
   registerSession(router, deps);
   registerFlows(router, deps);
+  registerRuns(router, deps);
   registerPush(router, deps);
   registerHosts(router, deps);
   registerTags(router, deps);

@@ -7,6 +7,8 @@ import { createApp } from './app.js';
 import { closeAll, listen, type BindRole, type BindSpec } from './listen.js';
 import { LoginLimits } from './login-limits.js';
 import { Metrics } from './metrics.js';
+import { WEBAPP_DIST } from './webapp/bundle.js';
+import { webappFiles, type WebappFiles } from './webapp/files.js';
 import { attachWebsocket } from './ws.js';
 
 /** What the server uses of a started host (src/host's Host is one). */
@@ -28,6 +30,8 @@ export interface ServeOptions {
   /** Session lifetime; default `common.session-ttl` of the host's config (12 hours unless set). */
   sessionTtlMs?: number;
   now?: () => number;
+  /** The dashboard's files; default the bundle `npm run build` made. */
+  webapp?: WebappFiles;
 }
 
 export interface Serving {
@@ -55,7 +59,8 @@ export async function serveHost(opts: ServeOptions): Promise<Serving> {
   const metrics = new Metrics(host.hub);
   const self = { name: opts.hostName, tags: opts.tags, url: undefined as string | undefined };
   const clusterToken = opts.clusterToken ?? opts.adminToken;
-  const deps = { hub: host.hub, auth, limits, config: host.config, host: self, log, metrics, clusterToken };
+  const webapp = opts.webapp ?? webappFiles(WEBAPP_DIST, true);
+  const deps = { hub: host.hub, auth, limits, config: host.config, host: self, log, metrics, clusterToken, webapp };
   const handlerFor = (roles: BindRole[]) => {
     const handle = createApp(deps, roles).callback();
     // Koa's handler settles every request itself (errors go to ctx.onerror), so its promise never rejects.

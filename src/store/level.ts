@@ -118,6 +118,31 @@ export class LevelStore implements Store {
     });
   }
 
+  adoptPend(build: (runNumber: number) => RunRecord): Promise<RunRecord> {
+    return this.serial(async () => {
+      const n = this.runCounter + 1;
+      const run = build(n);
+      const record = structuredClone(run);
+      const id = record.ref.run;
+      // No read of the archive as addPend does: every number is written in the same batch as
+      // the pend it names (and before, by nextRunNumber), so no stored run of this host has it.
+      if (this.pending.has(id) || this.active.has(id)) {
+        this.runCounter = n; // taken: the next adoption gets the next number
+        throw new FloeError('conflict', `run ${id} is already stored`);
+      }
+      const seq = this.nextPendSeq;
+      await this.write([
+        { type: 'put', key: RUN_COUNTER, value: n },
+        { type: 'put', key: runKey(id), value: record },
+        { type: 'put', key: pendKey(seq), value: id },
+      ]);
+      this.runCounter = n;
+      this.nextPendSeq = seq + 1;
+      this.pending.set(id, { seq, run: record });
+      return run;
+    });
+  }
+
   addPend(run: RunRecord): Promise<void> {
     const record = structuredClone(run);
     const id = record.ref.run;

@@ -36,6 +36,13 @@ export class MemoryStore implements Store {
     return this.runCounter;
   }
 
+  async adoptPend(build: (runNumber: number) => RunRecord): Promise<RunRecord> {
+    this.runCounter += 1;
+    const run = build(this.runCounter);
+    await this.addPend(run);
+    return run;
+  }
+
   async addPend(run: RunRecord): Promise<void> {
     const id = run.ref.run;
     if (this.pending.has(id) || this.active.has(id) || this.archived.has(id)) {

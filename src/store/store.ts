@@ -39,6 +39,12 @@ export interface OutputQuery {
 export interface Store {
   /** The next run number of this host; never repeats, across restarts too. */
   nextRunNumber(): Promise<number>;
+  /**
+   * Adopt a trigger: take the next run number, and add the pend `build` makes with it to the
+   * pending list, counter and pend in one atomic write (one durable write per adoption, not
+   * two). Resolves with the pend; on a failed write neither is kept.
+   */
+  adoptPend(build: (runNumber: number) => RunRecord): Promise<RunRecord>;
   /** Add a new pend to the pending list (in arrival order), whichever host's id it has; the run counter is not touched. */
   addPend(run: RunRecord): Promise<void>;
   /** Move a pend from pending to active, atomically, saving its new state. */

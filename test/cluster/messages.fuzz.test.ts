@@ -8,7 +8,7 @@ import { fuzzParams } from '../fuzz/settings.js';
 // message (or an error reply) and never throw, and every message a host can send survives the
 // trip through JSON unchanged.
 
-const REQUEST_KINDS = ['hello', 'offer', 'take', 'lock', 'unlock', 'granted', 'events'];
+const REQUEST_KINDS = ['hello', 'offer', 'take', 'lock', 'unlock', 'granted', 'events', 'poll-seen', 'tags', 'runs'];
 const REPLY_KINDS = [...REQUEST_KINDS, 'refused', 'error'];
 
 const str = fc.string({ maxLength: 12 });
@@ -76,7 +76,63 @@ const event = fc.oneof(
   }),
 );
 
+/** A resource tag as its owner lists it for views. */
+const tagView = fc.record(
+  {
+    tag: name,
+    holder: name,
+    waiting: fc.array(name, { maxLength: 3 }),
+    manual: fc.array(fc.record({ run: name, by: str, at: fc.integer({ min: 0 }) }), { maxLength: 2 }),
+  },
+  { requiredKeys: ['tag', 'waiting', 'manual'] },
+);
+
+/** A run summary as a `runs` reply lists it; an active one with its progress and data nodes waiting. */
+const summary = fc.record(
+  {
+    ref: runRef,
+    execHost: str,
+    status: fc.constantFrom('pending', 'running', 'good', 'bad', 'cancelled'),
+    createdAt: fc.integer({ min: 0 }),
+    startTime: fc.integer({ min: 0 }),
+    endTime: fc.integer({ min: 0 }),
+    trigger: fc.record({ id: str, type: fc.constantFrom('data', 'timer'), values: fc.dictionary(str, str, { maxKeys: 2 }) }),
+    progress: fc.record({ done: count, total: count }),
+    dataWaiting: fc.array(
+      fc.record({ node: str, name: str, form: fc.record({ title: str, fields: fc.constant([]) }), since: fc.integer({ min: 0 }) }),
+      { maxLength: 2 },
+    ),
+  },
+  { requiredKeys: ['ref', 'status', 'createdAt', 'trigger'] },
+);
+
+/** A `runs` request's archive slice: a filtered one may skip more. */
+const slice = fc.oneof(
+  fc.record({ limit: fc.integer({ min: 1, max: 1000 }), skip: count, before: fc.maxSafeNat() }, { requiredKeys: ['limit', 'skip'] }),
+  fc.record(
+    {
+      limit: fc.integer({ min: 1, max: 1000 }),
+      skip: fc.nat({ max: 100_000 }),
+      before: fc.maxSafeNat(),
+      status: fc.subarray(['good', 'bad', 'cancelled'], { minLength: 1 }),
+    },
+    { requiredKeys: ['limit', 'skip', 'status'] },
+  ),
+);
+
 const request: fc.Arbitrary<PeerRequest> = fc.oneof(
+  fc
+    .record(
+      {
+        kind: fc.constant('runs' as const),
+        from: str,
+        flow: str,
+        lists: fc.subarray(['pending', 'active', 'archive']),
+        archive: slice,
+      },
+      { requiredKeys: ['kind', 'from', 'lists'] },
+    )
+    .map((r) => r as unknown as PeerRequest),
   fc.record({ kind: fc.constant('hello' as const), hello }),
   fc.record({ kind: fc.constant('offer' as const), from: str, run: str, flow: flowRef }),
   fc.record({ kind: fc.constant('take' as const), from: str, record }).map((r) => r as unknown as PeerRequest),
@@ -86,6 +142,17 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
     { requiredKeys: ['kind', 'from', 'tag', 'run'] },
   ),
   fc.record({ kind: fc.constant('granted' as const), tag: str, run: str }),
+  fc.record(
+    {
+      kind: fc.constant('poll-seen' as const),
+      from: str,
+      key: str.map((k) => `poll-git/${k}`),
+      seen: fc.dictionary(str, str, { maxKeys: 3 }),
+      at: fc.maxSafeNat(),
+    },
+    { requiredKeys: ['kind', 'from', 'key', 'seen'] },
+  ),
+  fc.record({ kind: fc.constant('tags' as const), from: str }),
   fc
     .record({ kind: fc.constant('events' as const), from: str, events: fc.array(event, { maxLength: 4 }) })
     .map((r) => r as unknown as PeerRequest),
@@ -107,6 +174,23 @@ const reply: fc.Arbitrary<PeerReply> = fc.oneof(
   fc.constant({ kind: 'unlock' as const }),
   fc.constant({ kind: 'granted' as const }),
   fc.constant({ kind: 'events' as const }),
+  fc.constant({ kind: 'poll-seen' as const }),
+  fc
+    .record(
+      {
+        kind: fc.constant('runs' as const),
+        pending: fc.array(summary, { maxLength: 2 }),
+        active: fc.array(summary, { maxLength: 2 }),
+        archive: fc.array(summary, { maxLength: 2 }),
+        next: fc.maxSafeNat(),
+        from: fc.maxSafeNat(),
+        skipped: count,
+        scannedTo: fc.integer({ min: 0 }),
+      },
+      { requiredKeys: ['kind', 'pending', 'active', 'archive'] },
+    )
+    .map((r) => r as unknown as PeerReply),
+  fc.record({ kind: fc.constant('tags' as const), tags: fc.array(tagView, { maxLength: 3 }) }),
   fc.record({ kind: fc.constant('refused' as const), reason: str }),
   fc.record({ kind: fc.constant('error' as const), message: str }),
 );
@@ -235,6 +319,16 @@ test('the parsers never throw on arbitrary values, and what they accept they acc
             'message',
             'events',
             'watching',
+            'key',
+            'seen',
+            'at',
+            'tags',
+            'lists',
+            'archive',
+            'pending',
+            'active',
+            'skipped',
+            'scannedTo',
           ),
           oddValue,
           { maxKeys: 6 },

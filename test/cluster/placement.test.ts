@@ -211,3 +211,118 @@ test('a run handed to a host with room starts there at once, without writing a p
   c.sim.release('gpu');
   assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
 });
+
+/** The kinds of placement messages h1 sends to h2 (hellos, events and locks left out). */
+function placementSends(c: Awaited<ReturnType<typeof startCluster>>): string[] {
+  const kinds: string[] = [];
+  c.net.drop = (from, to, req, leg) => {
+    if (leg === 'request' && from === c.url('h1') && to === c.url('h2') && (req.kind === 'offer' || req.kind === 'take'))
+      kinds.push(req.kind);
+    return false;
+  };
+  return kinds;
+}
+
+test('a run goes to a peer whose hello shows no -max_runs, no shutdown and the same flows with take alone, no offer', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  const sent = placementSends(c);
+  const ref = firstItem(await c.hub('h1').hub.trigger('gpu'));
+  await c.sim.whenHeld('gpu');
+  assert.deepEqual(sent, ['take']);
+  await c.settle(100);
+  assert.equal(c.hub('h1').hub.listPending().length, 0, 'handed off');
+  c.sim.release('gpu');
+  assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
+  assert.deepEqual(c.sim.started, ['work'], 'executed once');
+});
+
+test('a trigger handed straight over is written once on the adopter, its placedOn with it, before take goes', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  const store = c.hub('h1').store;
+  const writes: string[] = [];
+  for (const m of ['adoptPend', 'updatePend'] as const) {
+    const real = store[m].bind(store) as (...a: unknown[]) => Promise<unknown>;
+    Object.assign(store, { [m]: (...a: unknown[]) => (writes.push(m), real(...a)) });
+  }
+  const atTake: Array<string | undefined> = [];
+  c.net.drop = (_from, _to, req, leg) => {
+    if (req.kind === 'take' && leg === 'request') void store.getRun(req.record.ref.run).then((r) => atTake.push(r?.placedOn));
+    return false;
+  };
+  const ref = firstItem(await c.hub('h1').hub.trigger('gpu'));
+  await c.sim.whenHeld('gpu');
+  assert.deepEqual(writes, ['adoptPend'], 'one write: no updatePend for the hand-over');
+  assert.deepEqual(atTake, [c.url('h2')], 'placedOn was on disk when take went');
+  c.sim.release('gpu');
+  assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
+});
+
+test('a hand-over whose write failed sends no take: the pend stays as on disk, and the next pass hands it over', async (t) => {
+  const yaml = `${flows}
+  - id: gpu-db
+    host-tags: [gpu]
+    resource-tags: [db]
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim, opts: { hold: gpu-db } }]
+`;
+  const c = await startCluster(yaml, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  const store = c.hub('h1').store;
+  const updatePend = store.updatePend.bind(store);
+  let failing = true;
+  store.updatePend = (r) => (failing && r.placedOn !== undefined ? Promise.reject(new Error('disk full')) : updatePend(r));
+  const sent = placementSends(c);
+  const ref = firstItem(await c.hub('h1').hub.trigger('gpu-db'));
+  await c.settle(100);
+  assert.deepEqual(sent, [], 'no take on a choice that is not on disk');
+  assert.equal(firstItem(c.hub('h1').hub.listPending()).placedOn, undefined);
+  assert.equal((await store.getRun(ref.run))?.placedOn, undefined);
+  failing = false;
+  await c.hub('h1').hub.trigger('free'); // any pass
+  await c.sim.whenHeld('gpu-db');
+  assert.deepEqual(sent, ['take']);
+  c.sim.release('gpu-db');
+  c.sim.release('free');
+  assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
+});
+
+test('a peer with -max_runs, or one with other flow versions, is offered the run first', async (t) => {
+  const limited = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'], maxRuns: 4 }]);
+  t.after(() => limited.stop());
+  const sentLimited = placementSends(limited);
+  await limited.hub('h1').hub.trigger('gpu');
+  await limited.sim.whenHeld('gpu');
+  assert.deepEqual(sentLimited, ['offer', 'take']);
+  limited.sim.release('gpu');
+  await limited.stop();
+
+  const other = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }], (cfg, name) => {
+    if (name === 'h2') cfg.flows = [...cfg.flows, { ...cfg.flows.find((f) => f.id === 'free')!, id: 'only-h2' }];
+  });
+  t.after(() => other.stop());
+  const sentOther = placementSends(other);
+  await other.hub('h1').hub.trigger('gpu');
+  await other.sim.whenHeld('gpu');
+  assert.deepEqual(sentOther, ['offer', 'take']);
+  other.sim.release('gpu');
+});
+
+test('a host shutting down says so at once, and is offered runs, not handed them', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  await c.hub('h2').hub.trigger('gpu');
+  await c.sim.whenHeld('gpu');
+  // The grace period keeps h2 stopping, and answering, while its run goes on.
+  const stopped = c.hub('h2').hub.stop(60_000);
+  await c.clock.advance(1);
+  const sent = placementSends(c);
+  const ref = firstItem(await c.hub('h1').hub.trigger('gpu'));
+  await c.clock.advance(1);
+  assert.deepEqual(sent, ['offer'], 'no take before its next hello: the stop was told at once');
+  await c.until(() => /h2 is shutting down/.test(c.hub('h1').hub.listPending()[0]?.waiting ?? ''));
+  assert.equal(firstItem(c.hub('h1').hub.listPending()).ref.run, ref.run);
+  c.sim.release('gpu');
+  await stopped;
+});

@@ -110,7 +110,7 @@ test('unknown form keys are warnings with a suggestion', () => {
   assert.ok(form);
   assert.deepEqual(check.warnings, [
     'form.titel: unknown key "titel" in a form, ignored; did you mean "title"?',
-    'form.fields[0].default: unknown key "default" in a form field, ignored (known: id, prompt, type, value, options, required)',
+    'form.fields[0].default: unknown key "default" in a form field, ignored (known: id, prompt, type, value, options, required, secret)',
   ]);
 });
 

@@ -14,6 +14,7 @@ import { createApp } from '../../src/server/app.js';
 import { Auth } from '../../src/server/auth.js';
 import { LoginLimits } from '../../src/server/login-limits.js';
 import type { Metrics } from '../../src/server/metrics.js';
+import { webappFiles } from '../../src/server/webapp/files.js';
 
 const CLUSTER = 'cluster-secret-0123456789';
 const log = createLogger({ level: 'silent', pretty: false });
@@ -66,6 +67,7 @@ async function servePeer(t: TestContext, answer: (req: PeerRequest) => PeerReply
     log,
     metrics: {} as Metrics,
     clusterToken: CLUSTER,
+    webapp: webappFiles('/nonexistent', true),
   };
   const handle = createApp(deps, ['pub', 'prv']).callback();
   const s = await serve(t, (req, res) => void handle(req, res));
@@ -149,6 +151,24 @@ test('a peer stopped with SIGSTOP makes send reject, on the kept-alive connectio
   await assert.rejects(fresh.send(url, req), /within 300 ms/);
   child.kill('SIGCONT');
   assert.deepEqual(await quick.send(url, req), { kind: 'granted' }, 'answers again once continued');
+});
+
+test('a reply cut short rejects, as no answer does, and the next send gets a fresh connection', async (t) => {
+  let cut = true;
+  const s = await serve(t, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 100 });
+      if (cut) {
+        res.write('{"kind":');
+        setTimeout(() => res.socket?.destroy(), 20);
+      } else res.end(JSON.stringify({ kind: 'granted' }).padEnd(100));
+    });
+  });
+  await assert.rejects(peers.send(s.url, { kind: 'granted', tag: 'db', run: 'h1-1' }), /aborted|ECONNRESET|closed the connection/);
+  cut = false;
+  assert.deepEqual(await peers.send(s.url, { kind: 'granted', tag: 'db', run: 'h1-1' }), { kind: 'granted' });
+  assert.equal(s.connections(), 2);
 });
 
 test('nobody listening rejects', async (t) => {

@@ -5,6 +5,7 @@ import type { RunStatus } from '../../src/model/run.js';
 import { serveHost, type Serving } from '../../src/server/serve.js';
 import type { Logger } from 'pino';
 import { createLogger } from '../../src/host/logger.js';
+import type { WebappFiles } from '../../src/server/webapp/files.js';
 import { startRealHost, type RealHost } from '../e2e/harness.js';
 
 export const ADMIN = 'test-admin-token';
@@ -39,7 +40,7 @@ export interface ApiHost {
 /** A real host (LevelDB, processes) serving its API on 127.0.0.1, port 0. */
 export async function startApiHost(
   yaml: string,
-  opts: { sessionTtlMs?: number; now?: () => number; baseUrl?: string; eventHistory?: number; log?: Logger } = {},
+  opts: { sessionTtlMs?: number; now?: () => number; baseUrl?: string; eventHistory?: number; log?: Logger; webapp?: WebappFiles } = {},
 ): Promise<ApiHost> {
   const real = await startRealHost(yaml, { keepDir: true, eventHistory: opts.eventHistory });
   const serving = await serveHost({
@@ -51,6 +52,7 @@ export async function startApiHost(
     log: opts.log ?? createLogger({ level: 'silent', pretty: false }),
     sessionTtlMs: opts.sessionTtlMs,
     now: opts.now,
+    webapp: opts.webapp,
   });
   const url = serving.pubUrl;
   const api = `${url}${real.host.config.common.baseUrl.replace(/\/+$/, '')}`;

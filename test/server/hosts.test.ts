@@ -15,7 +15,7 @@ after(() => h.close());
 test('a host on its own lists itself with its run counts, then common.hosts offline', async () => {
   const r = await h.call('GET', '/hosts');
   assert.equal(r.status, 200, r.text);
-  const { hosts, tags } = r.body.payload as { hosts: Array<Record<string, unknown>>; tags: unknown[] };
+  const { hosts, tags, unreachable } = r.body.payload as { hosts: Array<Record<string, unknown>>; tags: unknown[]; unreachable: unknown[] };
   const [self, ...peers] = hosts;
   assert.ok(self);
   assert.deepEqual(
@@ -30,9 +30,10 @@ test('a host on its own lists itself with its run counts, then common.hosts offl
     ],
   );
   assert.deepEqual(tags, []);
+  assert.deepEqual(unreachable, [], 'a host on its own asks no one');
 });
 
-test("the hub's cluster view is served with each host's name as id, run counts as runs and the ids as runIds", async () => {
+test("the hub's cluster view is served with each host's name as id, run counts as runs and the ids as runIds, and the cluster's tags", async () => {
   const view: ClusterView = {
     hosts: [
       {
@@ -74,9 +75,14 @@ test("the hub's cluster view is served with each host's name as id, run counts a
     ],
     tags: [{ tag: 'db', holder: 'h2-7', waiting: ['h1-4'], manual: [{ run: 'h3-1', by: 'ana', at: 1_700_000_001_000 }] }],
   };
+  const clusterTags = {
+    tags: [{ tag: 'db', holder: 'h2-7', waiting: ['h1-4'], manual: [{ run: 'h3-1', by: 'ana', at: 1_700_000_001_000 }], owner: 'h3' }],
+    unreachable: [{ host: 'h4', reason: 'no answer within 2000 ms' }],
+  };
   const hub = h.real.host.hub;
-  const real = hub.clusterView.bind(hub);
+  const real = { view: hub.clusterView.bind(hub), tags: hub.clusterTags.bind(hub) };
   hub.clusterView = () => view;
+  hub.clusterTags = () => Promise.resolve(clusterTags);
   try {
     const r = await h.call('GET', '/hosts');
     assert.equal(r.status, 200, r.text);
@@ -121,9 +127,10 @@ test("the hub's cluster view is served with each host's name as id, run counts a
           known: [],
         },
       ],
-      tags: view.tags,
+      ...clusterTags,
     });
   } finally {
-    hub.clusterView = real;
+    hub.clusterView = real.view;
+    hub.clusterTags = real.tags;
   }
 });

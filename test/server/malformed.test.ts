@@ -287,7 +287,7 @@ const ROWS: Row[] = [
     method: 'GET',
     path: '/flows/build?limt=5',
     status: 400,
-    message: /unknown query parameter "limt" \(it takes: ver, limit, before\)/,
+    message: /unknown query parameter "limt" \(it takes: ver, limit, before, status\)/,
   },
   {
     name: 'an empty query parameter',

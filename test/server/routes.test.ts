@@ -108,16 +108,21 @@ async function pollDetail(h: ApiHost, flow: string, run: string, done: (d: Detai
 
 const isEnded = (d: Detail) => d.status === 'good' || d.status === 'bad' || d.status === 'cancelled';
 
-test('GET /flows lists each flow with its triggers and nodes', async (t) => {
+test('GET /flows lists each flow with its triggers and nodes; a timer says when it fires next, and on which host', async (t) => {
   const h = await start(t);
+  const before = Date.now();
   const res = await h.call('GET', '/flows');
+  const after = Date.now();
   assert.equal(res.status, 200);
   assert.equal(typeof res.body.message, 'string');
-  const flows = res.body.payload.flows as Array<{ id: string }>;
+  const flows = res.body.payload.flows as Array<{ id: string; triggers: Array<{ nextFire?: number }> }>;
   assert.deepEqual(
     flows.map((f) => f.id),
     ['build', 'approve', 'slow', 'chatty', 'quick'],
   );
+  const nextFire = flows[0]?.triggers[1]?.nextFire ?? NaN;
+  assert.equal(nextFire % 3_600_000, 0, 'at a multiple of the period since the epoch');
+  assert.ok(nextFire > before && nextFire <= after + 3_600_000, `the first such instant after the call: ${nextFire}`);
   assert.deepEqual(flows[0], {
     id: 'build',
     ver: 1,
@@ -138,7 +143,7 @@ test('GET /flows lists each flow with its triggers and nodes', async (t) => {
           ],
         },
       },
-      { id: 'nightly', name: 'nightly', type: 'timer', period: 3600 },
+      { id: 'nightly', name: 'nightly', type: 'timer', period: 3600, nextFire, owner: 'h1' },
     ],
     nodes: [
       { id: 'say', name: 'say', class: 'task', type: 'exec', listen: 'trigger.good' },

@@ -102,6 +102,34 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const again = await reopen();
         assert.ok((await again.nextRunNumber()) > last);
       });
+
+      it('adoptPend names a new pend with the next number, in step with nextRunNumber', async ({ store }) => {
+        const before = await store.nextRunNumber();
+        const adopted = await store.adoptPend((n) => runRecord(`h1-${n}`));
+        assert.equal(adopted.ref.run, `h1-${before + 1}`);
+        assert.deepEqual(ids(await store.listPending()), [`h1-${before + 1}`]);
+        assert.equal(await store.nextRunNumber(), before + 2);
+        assert.equal((await store.adoptPend((n) => runRecord(`h1-${n}`))).ref.run, `h1-${before + 3}`);
+      });
+
+      it('an adopted pend and its number are on disk together after a reopen', async ({ store, reopen }, t) => {
+        if (!reopen) return t.skip('this store does not outlive close');
+        await store.adoptPend((n) => runRecord(`h1-${n}`));
+        const last = await store.adoptPend((n) => runRecord(`h1-${n}`));
+        const again = await reopen();
+        assert.deepEqual(ids(await again.listPending()), ['h1-1', last.ref.run]);
+        assert.equal((await again.adoptPend((n) => runRecord(`h1-${n}`))).ref.run, 'h1-3');
+      });
+
+      it('adoptPend of an id already pending rejects with conflict, and the next adoption takes the next number', async ({ store }) => {
+        await store.addPend(runRecord('h1-1'));
+        await assert.rejects(
+          store.adoptPend((n) => runRecord(`h1-${n}`)),
+          isCode('conflict'),
+        );
+        assert.equal((await store.adoptPend((n) => runRecord(`h1-${n}`))).ref.run, 'h1-2');
+        assert.deepEqual(ids(await store.listPending()), ['h1-1', 'h1-2']);
+      });
     });
 
     describe('pending', () => {

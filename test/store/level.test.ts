@@ -234,12 +234,19 @@ const run = (id, status) => ({
   trigger: { id: 'start', type: 'data', values: {} },
 });
 
-async function writer() {
+// Half the writers adopt as the hub does (number and pend in one write), half in two writes.
+async function writer(adopts) {
   for (;;) {
-    const n = await store.nextRunNumber();
-    ack('num ' + n);
+    let n;
+    if (adopts) {
+      n = Number((await store.adoptPend((k) => run('h1-' + k, 'pending'))).ref.run.slice(3));
+      ack('num ' + n);
+    } else {
+      n = await store.nextRunNumber();
+      ack('num ' + n);
+      await store.addPend(run('h1-' + n, 'pending'));
+    }
     const id = 'h1-' + n;
-    await store.addPend(run(id, 'pending'));
     ack('pending ' + id);
     if (n % 5 === 0) {
       await store.archive(run(id, 'cancelled'), [{ key: 'done:' + id, value: '1' }]);
@@ -256,6 +263,6 @@ async function writer() {
   }
 }
 
-for (let w = 0; w < 4; w++) writer().catch((err) => { console.error(err); process.exit(3); });
+for (let w = 0; w < 4; w++) writer(w % 2 === 0).catch((err) => { console.error(err); process.exit(3); });
 `;
 }

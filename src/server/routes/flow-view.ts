@@ -1,9 +1,12 @@
 import type { FlowConfig, MergeType, NodeConfig, TriggerConfig } from '../../config/schema.js';
 import type { FormConfig } from '../../model/form.js';
-import type { TriggerType, NodeStatus, RunRecord, RunSummary } from '../../model/run.js';
+import type { DataWaiting, TriggerType, NodeStatus, RunRecord, RunSummary } from '../../model/run.js';
 import type { OutputLine } from '../../model/output.js';
 import { runSummary } from '../../model/run.js';
+import { secretFieldIds, shownValues } from '../../model/secret-values.js';
 import type { Values } from '../../model/values.js';
+import type { TriggerState } from '../../hub/trigger-state.js';
+import { dataWaitingOf } from '../../hub/run-progress.js';
 
 /** A flow as `GET /flows` lists it: what a dashboard needs to draw it, without opts. */
 export interface FlowListing {
@@ -18,7 +21,7 @@ export interface FlowListing {
   nodes: NodeListing[];
 }
 
-export interface TriggerListing {
+export interface TriggerListing extends TriggerState {
   id: string;
   name: string;
   type: TriggerType;
@@ -26,6 +29,9 @@ export interface TriggerListing {
   /** timer and poll-git: seconds between firings. */
   period?: number;
 }
+
+/** What the hub knows of each timer and poll-git trigger of a flow, by trigger id. */
+export type TriggerStates = ReadonlyMap<string, TriggerState>;
 
 export interface NodeListing {
   id: string;
@@ -65,7 +71,7 @@ export interface RunDetail extends RunSummary {
   workspace?: string;
   nodes: RunNodeView[];
   /** Forms of the data nodes waiting for input, answered through `POST /push/data` with `run`. */
-  dataWaiting: Array<{ node: string; form: FormConfig }>;
+  dataWaiting: DataWaiting[];
   output: OutputPage;
 }
 
@@ -75,7 +81,7 @@ export interface OutputPage {
   next?: number;
 }
 
-export function flowListing(f: FlowConfig): FlowListing {
+export function flowListing(f: FlowConfig, states?: TriggerStates): FlowListing {
   return {
     id: f.id,
     ver: f.ver,
@@ -83,17 +89,17 @@ export function flowListing(f: FlowConfig): FlowListing {
     hostTags: f.hostTags,
     resourceTags: f.resourceTags,
     reuseSpace: f.reuseSpace,
-    triggers: f.triggers.map(triggerListing),
+    triggers: f.triggers.map((t) => triggerListing(t, states)),
     flowFile: f.flowFile,
     nodes: f.nodes.map(nodeListing),
   };
 }
 
-export function flowDetail(f: FlowConfig): FlowDetail {
+export function flowDetail(f: FlowConfig, states?: TriggerStates): FlowDetail {
   return {
     ...flowListing(f),
     env: f.env,
-    triggers: f.triggers.map((t) => ({ ...triggerListing(t), opts: t.opts })),
+    triggers: f.triggers.map((t) => ({ ...triggerListing(t, states), opts: t.opts })),
     nodes: f.nodes.map((n) =>
       n.class === 'task'
         ? { ...nodeListing(n), opts: n.opts, good: n.good, ignoreFail: n.ignoreFail, useStatus: n.useStatus }
@@ -102,8 +108,8 @@ export function flowDetail(f: FlowConfig): FlowDetail {
   };
 }
 
-function triggerListing(t: TriggerConfig): TriggerListing {
-  return { id: t.id, name: t.name, type: t.type, form: t.form, period: t.periodSec };
+function triggerListing(t: TriggerConfig, states: TriggerStates | undefined): TriggerListing {
+  return { id: t.id, name: t.name, type: t.type, form: t.form, period: t.periodSec, ...states?.get(t.id) };
 }
 
 function nodeListing(n: NodeConfig): NodeListing {
@@ -122,9 +128,7 @@ export function runDetail(r: RunRecord, flow: FlowConfig | undefined, output: Ou
   for (const id of Object.keys(r.nodes)) {
     if (!known.has(id)) nodes.push(runNodeView({ id, name: id, class: 'task' }, r));
   }
-  const dataWaiting: RunDetail['dataWaiting'] = [];
-  for (const n of Object.values(r.nodes)) if (n.status === 'waiting-data' && n.form) dataWaiting.push({ node: n.id, form: n.form });
-  return { ...runSummary(r), workspace: r.workspace, nodes, dataWaiting, output };
+  return { ...runSummary(r), workspace: r.workspace, nodes, dataWaiting: dataWaitingOf(r, flow), output };
 }
 
 function runNodeView(listing: NodeListing, r: RunRecord): RunNodeView {
@@ -142,6 +146,6 @@ function runNodeView(listing: NodeListing, r: RunRecord): RunNodeView {
     reason: rec.reason,
     answeredBy: rec.answeredBy,
     answeredAt: rec.answeredAt,
-    values: rec.values,
+    values: rec.values && shownValues(rec.values, secretFieldIds(rec.form)),
   };
 }

@@ -1,5 +1,4 @@
 import { FloeError } from '../../errors.js';
-import type { ArchiveCursor } from '../../hub/archive-cursor.js';
 import type { LocatedRun } from '../../hub/cluster-views.js';
 import type { OutputQuery } from '../../store/store.js';
 import type { ApiContext, ApiDeps, ApiRouter } from '../api.js';
@@ -7,11 +6,8 @@ import { sessionOf } from '../api.js';
 import { Query, takesNoQuery } from '../query.js';
 import { respond } from '../respond.js';
 import { flowDetail, flowListing, runDetail, type OutputPage } from './flow-view.js';
+import { RUN_LIST_PARAMS, runListQuery } from './run-list-query.js';
 
-/** Archive page size without `?limit=`. */
-const ARCHIVE_PAGE = 50;
-/** Largest `?limit=` for the archive: a page is read in one go, so it stays small. */
-const ARCHIVE_PAGE_MAX = 500;
 /** Output lines of a run detail without `?tail=` or `?limit=`: the last ones, as a log view starts. */
 const OUTPUT_TAIL = 200;
 /** Largest `?tail=` or `?limit=` for output lines. */
@@ -23,24 +19,23 @@ const COUNT = { min: 0, max: Number.MAX_SAFE_INTEGER };
 export function registerFlows(router: ApiRouter, deps: ApiDeps): void {
   const { hub } = deps;
 
-  router.get('/flows', (ctx) => {
+  router.get('/flows', async (ctx) => {
     takesNoQuery(ctx.query);
-    const flows = hub.flows().map(flowListing);
+    const flows = await Promise.all(hub.flows().map(async (f) => flowListing(f, await hub.triggerStates(f))));
     respond(ctx, `${flows.length} flows`, { flows });
   });
 
   router.get('/flows/:id', async (ctx) => {
-    const q = new Query(ctx.query, ['ver', 'limit', 'before']);
+    const q = new Query(ctx.query, ['ver', ...RUN_LIST_PARAMS]);
     const id = routeParam(ctx, 'id');
     const ver = q.int('ver', COUNT);
-    const limit = q.int('limit', { min: 1, max: ARCHIVE_PAGE_MAX }) ?? ARCHIVE_PAGE;
-    const before = archiveCursor(q, deps);
+    const list = runListQuery(q, hub.views);
     const flow = hub.findFlow(id, ver);
     if (!flow) throw new FloeError('not-found', `no flow ${id}${ver === undefined ? '' : ` version ${ver}`}`);
     // Runs are listed for the flow id, every version: the archive is kept per flow id.
-    const { pending, active, archive, next, unreachable } = await hub.views.listRuns({ flow: id, limit, before });
+    const { pending, active, archive, next, unreachable } = await hub.views.listRuns({ ...list, flow: id });
     respond(ctx, `flow ${flow.id} version ${flow.ver}`, {
-      config: flowDetail(flow),
+      config: flowDetail(flow, await hub.triggerStates(flow)),
       runs: { pending, active, archive },
       next,
       unreachable,
@@ -83,15 +78,6 @@ async function runOfFlow(deps: ApiDeps, ctx: ApiContext): Promise<LocatedRun> {
     throw new FloeError('not-found', `no run ${runId} in flow ${id}${other}`);
   }
   return at;
-}
-
-/** `?before=`: a previous page's `next`, a cursor string, or (from a host alone) an archive position. */
-function archiveCursor(q: Query, deps: ApiDeps): ArchiveCursor | undefined {
-  const text = q.string('before');
-  if (text === undefined) return undefined;
-  // What looks like a number keeps the integer checks and messages it always had.
-  if (/^[+-]?\d|^\./.test(text)) return deps.hub.views.readCursor(String(q.int('before', COUNT)));
-  return deps.hub.views.readCursor(text);
 }
 
 /** `?tail=N` (default 200), or `?from=&limit=` paging; `?node=` filters either. */

@@ -23,9 +23,15 @@ interface HostEntry {
   known: PeerSeen[];
 }
 
-/** GET /hosts: this host, then every peer as this host sees it, and the resource tags this host owns. */
+/**
+ * GET /hosts: this host, then every peer as this host sees it, and the resource tags every
+ * online host owns (asked of each at once, as run lists are).
+ */
 export function registerHosts(router: ApiRouter, deps: ApiDeps): void {
-  router.get('/hosts', (ctx) => {
+  router.get('/hosts', async (ctx) => {
+    // Tags first: asking a silent peer takes up to 2 s, and the hosts' states must be as of the
+    // answer, not of the request (a peer that went offline meanwhile shows so).
+    const { tags, unreachable } = await deps.hub.clusterTags();
     const view = deps.hub.clusterView();
     const hosts = view.hosts.map((v) => entryOf(v, deps));
     // A host that runs alone (not in common.hosts, or with none) has no peers in its view; it
@@ -34,7 +40,7 @@ export function registerHosts(router: ApiRouter, deps: ApiDeps): void {
       if (hosts.some((h) => h.url === url) || url === deps.host.url) continue;
       hosts.push({ url, self: false, tags: [], online: false, heldTags: [], known: [] });
     }
-    respond(ctx, 'hosts', { hosts, tags: view.tags });
+    respond(ctx, 'hosts', { hosts, tags, unreachable });
   });
 }
 

@@ -10,7 +10,7 @@ import { anyRole, publicRoute } from '../route-access.js';
 /** Credentials are small; a big body would only make scrypt work longer. */
 const LOGIN_BODY_LIMIT = 16 * 1024;
 
-/** POST /login, POST /logout. */
+/** POST /login, GET /session, POST /logout. */
 export function registerSession(router: ApiRouter, deps: ApiDeps): void {
   router.post('/login', publicRoute, async (ctx) => {
     const body = new Fields('body', await readJson(ctx, LOGIN_BODY_LIMIT));
@@ -34,6 +34,12 @@ export function registerSession(router: ApiRouter, deps: ApiDeps): void {
       overwrite: true,
     });
     respond(ctx, 'logged in', { user: session.user, role: session.role, token: session.token });
+  });
+
+  // Who the caller is: the dashboard asks at start, to show the user and what its role may do.
+  router.get('/session', (ctx) => {
+    const s = sessionOf(ctx);
+    respond(ctx, `logged in as ${s.user}`, { user: s.user, role: s.role, expires: Number.isFinite(s.expires) ? s.expires : undefined });
   });
 
   router.post('/logout', anyRole, (ctx) => {

@@ -1,0 +1,262 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import WebSocket from 'ws';
+import { call, triggerRun } from './api-client.js';
+import { makeTempDir, removeTempDir } from './cleanup.js';
+import { startCliHost, type CliHost } from './cli-host.js';
+import { within } from './deadline.js';
+import { pick, TOKEN, type BenchContext, type Group } from './group.js';
+import { makeRow, type Row } from './row.js';
+import { quantile } from './stats.js';
+import type { ClientsJob, ClientsMessage } from './ws-fanout-clients.js';
+
+/*
+ * 100 websocket clients (on a worker thread) hear 4 runs each printing 20,000 lines of 100
+ * characters, while this thread times GET /health every 10 ms: the API's p99 during the flood,
+ * against its p99 on the same host idle just before. Delivery: when a client got a line, less
+ * the time its task printed it (the line starts with it), so time spent in a pipe the host was
+ * too busy to read counts too. One more client never reads: the host must drop it
+ * (floe_websocket_dropped_total{reason="too-slow"}), and its RSS is sampled throughout.
+ */
+
+const RUNS = 4;
+const PROBE_GAP_MS = 10;
+
+/**
+ * The task: `n` lines of 100 characters, each starting with the epoch ms it is written at.
+ * Written synchronously, so a line is stamped only once the pipe has taken the one before.
+ */
+const PRINTER = `import { writeSync } from 'node:fs';
+const n = Number(process.argv[2]);
+const pad = 'x'.repeat(80);
+for (let i = 0; i < n; i++) {
+  const line = Buffer.from(\`\${Date.now()} \${String(i).padStart(6, '0')} \${pad}\\n\`);
+  for (let off = 0; off < line.length; ) {
+    try {
+      off += writeSync(1, line, off);
+    } catch (err) {
+      if (err.code !== 'EAGAIN') throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+`;
+
+/** A session token per 15 clients: a token may hold 16 sockets. */
+async function sessionTokens(host: CliHost, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const a = await call('POST', `${host.api}/login`, { body: { user: 'admin', password: TOKEN } });
+    if (a.status !== 200) throw new Error(`POST /login answered ${a.status}: ${a.text.slice(0, 200)}`);
+    tokens.push((JSON.parse(a.text) as { payload: { token: string } }).payload.token);
+  }
+  return tokens;
+}
+
+async function healthMs(host: CliHost): Promise<number> {
+  const t0 = performance.now();
+  const a = await call('GET', `${host.api}/health`, { timeoutMs: 60_000 });
+  if (a.status !== 200) throw new Error(`GET /health answered ${a.status}`);
+  return performance.now() - t0;
+}
+
+/** GET /health every PROBE_GAP_MS until `stop` resolves: each latency, ms. */
+async function probeUntil(host: CliHost, stop: Promise<void>): Promise<number[]> {
+  let stopped = false;
+  void stop.then(() => (stopped = true));
+  const out: number[] = [];
+  while (!stopped) {
+    out.push(await healthMs(host));
+    await new Promise((r) => setTimeout(r, PROBE_GAP_MS));
+  }
+  return out;
+}
+
+async function tooSlowDrops(host: CliHost): Promise<number> {
+  const a = await call('GET', `${host.api}/metrics`, { token: TOKEN });
+  const m = /^floe_websocket_dropped_total\{reason="too-slow"\} (\d+)/m.exec(a.text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** A client that reads nothing after the upgrade: its frames pile up on the host. */
+async function connectNonReader(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url, { headers: { 'X-Floe-Auth': TOKEN }, localAddress: '127.0.0.9' });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => {
+      ws.pause();
+      resolve();
+    });
+    ws.once('error', reject);
+  });
+  return ws;
+}
+
+export const wsFanout: Group = {
+  id: 'ws-fanout',
+  rows: [
+    { id: 'ws-api-p99', measure: 'GET /health p99 while 100 clients watch 4 runs' },
+    { id: 'ws-delivery-p99', measure: 'websocket delivery p99' },
+    { id: 'ws-slow-client', measure: 'a client that never reads is dropped' },
+    { id: 'ws-rss', measure: 'host RSS peak during the flood' },
+  ],
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const clients = pick(ctx, 100, 10);
+    const lines = pick(ctx, 20_000, 2_000);
+    const atTargetScale = clients === 100 && lines === 20_000;
+    const dir = await makeTempDir('ws');
+    let worker: Worker | undefined;
+    let nonReader: WebSocket | undefined;
+    let host: CliHost | undefined;
+    try {
+      await writeFile(path.join(dir, 'print-lines.mjs'), PRINTER);
+      await writeFile(
+        path.join(dir, 'floe.yml'),
+        [
+          'common: { store-type: local }',
+          'flows:',
+          '  - id: print',
+          '    triggers: [{ name: start, type: data }]',
+          `    tasks: [{ id: t0, listen: trigger.good, type: exec, opts: { cmd: '${process.execPath} ${path.join(dir, 'print-lines.mjs')} ${lines}' } }]`,
+          '',
+        ].join('\n'),
+      );
+      host = await startCliHost({ dir, token: TOKEN });
+      const h = host;
+      const idle: number[] = [];
+      for (let i = 0; i < pick(ctx, 100, 30); i++) {
+        idle.push(await healthMs(h));
+        await new Promise((r) => setTimeout(r, PROBE_GAP_MS));
+      }
+      const job: ClientsJob = {
+        url: h.ws,
+        tokens: await sessionTokens(h, Math.ceil(clients / 15)),
+        addresses: ['127.0.0.2', '127.0.0.3'],
+        clients,
+        lines: RUNS * lines,
+      };
+      const w = new Worker(new URL('./ws-fanout-clients.js', import.meta.url), { workerData: job });
+      worker = w;
+      const messages: ClientsMessage[] = [];
+      let next: () => void = () => {};
+      w.on('message', (m: ClientsMessage) => {
+        messages.push(m);
+        next();
+      });
+      const message = async (): Promise<ClientsMessage> => {
+        while (messages.length === 0) await new Promise<void>((r) => (next = r));
+        const m = messages.shift()!;
+        if (m.type === 'failed') throw new Error(`websocket clients: ${m.message}`);
+        return m;
+      };
+      w.on('error', (err) => {
+        messages.push({ type: 'failed', message: err.message });
+        next();
+      });
+      await within(message(), 60_000, `${clients} websocket clients connecting`);
+      nonReader = await connectNonReader(h.ws);
+      const dropsBefore = await tooSlowDrops(h);
+      const rssBefore = h.rssMb();
+
+      ctx.say(`ws-fanout: ${clients} clients watch ${RUNS} runs printing ${lines.toLocaleString('en')} lines each`);
+      const done = within(message(), 600_000, 'the websocket clients getting every line');
+      done.catch(() => {}); // awaited below, after the triggers
+      let stopProbing: () => void = () => {};
+      const probeStop = new Promise<void>((r) => (stopProbing = r));
+      void done.then(stopProbing, stopProbing);
+      let peakRss = rssBefore;
+      const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, h.rssMb())), 100);
+      const probes = probeUntil(h, probeStop);
+      probes.catch(() => {}); // awaited below
+      try {
+        for (let i = 0; i < RUNS; i++) await triggerRun(h.api, TOKEN, 'print');
+        const result = await done;
+        if (result.type !== 'done') throw new Error(`websocket clients said ${result.type}`);
+        const api = await probes;
+        clearInterval(rssTimer);
+        const drops = (await tooSlowDrops(h)) - dropsBefore;
+        // Reading now, a dropped client gets its frames and then the host's close; one the host
+        // kept (no drop counted) would wait for nothing.
+        const closeCode =
+          drops === 0
+            ? 0
+            : await within(
+                new Promise<number>((resolve) => {
+                  nonReader?.once('close', (code) => resolve(code));
+                  nonReader?.resume();
+                }),
+                40_000,
+                'the non-reading client being closed',
+              ).catch(() => -1);
+        const fastDropped = result.dropped;
+        return [
+          makeRow({
+            id: 'ws-api-p99',
+            measure: `GET /health p99 while ${clients} clients watch ${RUNS} runs x ${lines.toLocaleString('en')} lines`,
+            unit: 'ms',
+            value: quantile(api, 0.99),
+            p90: quantile(api, 0.9),
+            floor: quantile(idle, 0.99),
+            floorWhat: 'its p99 on the same host, idle',
+            target: '<= 50 ms',
+            meets: quantile(api, 0.99) <= 50,
+            atTargetScale,
+            n: api.length,
+            extra: { maxMs: Math.max(...api) },
+          }),
+          makeRow({
+            id: 'ws-delivery-p99',
+            measure: 'websocket delivery p99, line printed -> client',
+            unit: 'ms',
+            value: result.printed.p99,
+            target: '<= 100 ms',
+            meets: result.printed.p99 <= 100 && fastDropped === 0,
+            atTargetScale,
+            n: result.complete,
+            extra: {
+              p50Ms: result.printed.p50,
+              maxMs: result.printed.max,
+              hostReadToClientP99Ms: result.hostRead.p99,
+              hostReadToClientMaxMs: result.hostRead.max,
+              readingClientsDropped: fastDropped,
+              dropCodes: result.closeCodes.join(','),
+            },
+          }),
+          makeRow({
+            id: 'ws-slow-client',
+            measure: 'a client that never reads is dropped',
+            unit: 'clients',
+            value: drops,
+            target: 'dropped: 1',
+            // Its close code is 4008 if it reads within 30 s of the drop, else 1006 (api.md).
+            meets: drops === 1,
+            atTargetScale,
+            n: 1,
+            extra: { closeCode },
+          }),
+          makeRow({
+            id: 'ws-rss',
+            measure: 'host RSS peak during the flood',
+            unit: 'MB',
+            value: peakRss,
+            floor: rssBefore,
+            floorWhat: 'host RSS before it',
+            target: 'bounded (info)',
+            atTargetScale,
+            n: 1,
+          }),
+        ];
+      } finally {
+        stopProbing();
+        clearInterval(rssTimer);
+        await probes.catch(() => []);
+      }
+    } finally {
+      nonReader?.terminate();
+      await worker?.terminate();
+      await host?.stop();
+      await removeTempDir(dir);
+    }
+  },
+};
