@@ -26,3 +26,23 @@ export interface ClusterView {
   /** Tags this host owns (by rendezvous hashing over common.hosts). */
   tags: TagView[];
 }
+
+/** One host in `GET /hosts`: HostView with the names this route has always used (`id`, `runs` as counts). */
+export interface HostEntry {
+  id?: string;
+  url: string;
+  self: boolean;
+  tags: string[];
+  online: boolean;
+  /** How many runs are pending and active there, when known. */
+  runs?: { pending: number; active: number };
+  lastContact?: number;
+  offlineSince?: number;
+  refused?: string;
+  version?: string;
+  load?: HostLoad;
+  /** Ids of those runs (at most 100 of each). */
+  runIds?: { pending: string[]; active: string[] };
+  heldTags: string[];
+  known: PeerSeen[];
+}

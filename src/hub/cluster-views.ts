@@ -1,4 +1,4 @@
-import type { Membership, PeerState } from '../cluster/membership.js';
+import type { Membership } from '../cluster/membership.js';
 import type { AnswerValues, PeerReply, PeerRequest, RunList } from '../cluster/messages.js';
 import { FloeError } from '../errors.js';
 import type { Clock } from '../model/clock.js';
@@ -7,6 +7,7 @@ import type { RunRef } from '../model/refs.js';
 import { isFinished, type EndStatus, type RunRecord, type RunSummary } from '../model/run.js';
 import type { OutputQuery } from '../store/store.js';
 import { decodeCursor, encodeCursor, type ArchiveCursor, type HostArchivePlace } from './archive-cursor.js';
+import { askPeer, offlineReason, replyReason } from './ask-peer.js';
 import { errorMessage } from './core.js';
 import { listRunsHere, type LocalRuns, type RunsHere } from './run-requests.js';
 
@@ -111,7 +112,7 @@ export class ClusterViews {
         if (reply.kind === 'runs' && !unfiltered) return [url, reply];
         const reason = unfiltered
           ? 'answered archived runs of other statuses: it may run a floe without status filters'
-          : replyProblem(reply);
+          : replyReason(reply);
         unreachable.push({ host: m.nameOf(url), reason });
       } catch (err) {
         unreachable.push({ host: m.nameOf(url), reason: errorMessage(err) });
@@ -121,7 +122,7 @@ export class ClusterViews {
     const asked: string[] = [self];
     for (const p of m.list()) {
       if (m.isOnline(p.url)) asked.push(p.url);
-      else unreachable.push({ host: m.nameOf(p.url), reason: whyOffline(p) });
+      else unreachable.push({ host: m.nameOf(p.url), reason: offlineReason(p) });
     }
     const answers = new Map<string, RunsHere>();
     for (const [url, here] of await Promise.all(asked.map(ask))) if (here) answers.set(url, here);
@@ -149,13 +150,13 @@ export class ClusterViews {
       const p = m.get(url);
       if (!p) return undefined;
       if (!m.isOnline(url)) {
-        silent.set(url, whyOffline(p));
+        silent.set(url, offlineReason(p));
         return undefined;
       }
       try {
         const reply = await this.ask(url, { kind: 'run', from: self, run });
         if (reply.kind === 'run') return reply.record;
-        silent.set(url, replyProblem(reply));
+        silent.set(url, replyReason(reply));
       } catch (err) {
         silent.set(url, errorMessage(err));
       }
@@ -232,17 +233,8 @@ export class ClusterViews {
   }
 
   /** A peer's reply, or a rejection once `ms` pass on the clock without one. */
-  private async ask(url: string, req: PeerRequest, ms = this.askMs): Promise<PeerReply> {
-    const timer = new AbortController();
-    const timeout = this.clock.after(ms, timer.signal).then(() => {
-      throw new Error(`no answer within ${ms} ms`);
-    });
-    try {
-      return await Promise.race([this.peers.sendNow(url, req), timeout]);
-    } finally {
-      timer.abort();
-      timeout.catch(() => {}); // the aborted timer rejects; the race has its answer
-    }
+  private ask(url: string, req: PeerRequest, ms = this.askMs): Promise<PeerReply> {
+    return askPeer((u, q) => this.peers.sendNow(u, q), this.clock, url, req, ms);
   }
 }
 
@@ -329,20 +321,8 @@ function adopterName(run: string): string {
   return dash > 0 ? run.slice(0, dash) : run;
 }
 
-function whyOffline(p: PeerState): string {
-  if (p.refused) return `refused: ${p.refused}`;
-  if (p.lastContact === undefined) return 'offline: not heard from since this host started';
-  return `offline since ${new Date(p.offlineSince ?? p.lastContact).toISOString()}`;
-}
-
-function replyProblem(reply: PeerReply): string {
-  if (reply.kind === 'refused') return `refused: ${reply.reason}`;
-  if (reply.kind === 'error') return reply.message;
-  return `answered ${reply.kind}`;
-}
-
 function unexpected(at: LocatedRun, reply: PeerReply): FloeError {
-  return new FloeError('unreachable', `${at.host}, which holds run ${at.record.ref.run}, failed: ${replyProblem(reply)}`);
+  return new FloeError('unreachable', `${at.host}, which holds run ${at.record.ref.run}, failed: ${replyReason(reply)}`);
 }
 
 function compare(a: string, b: string): number {

@@ -1,5 +1,4 @@
 // The API's shapes, taken from the server's own types so the page and the host cannot drift.
-import type { HostLoad, PeerSeen } from '../../src/cluster/messages.js';
 import type { TagView } from '../../src/cluster/host-view.js';
 import type { RunSummary } from '../../src/model/run.js';
 export type { FormConfig, FormField } from '../../src/model/form.js';
@@ -9,7 +8,8 @@ export type { NodeStatus, RunStatus, RunSummary, TriggerRecord } from '../../src
 export type { PublishedEvent } from '../../src/model/events.js';
 export type { DataWaiting, RunProgress } from '../../src/model/run.js';
 export type { HostLoad, PeerSeen } from '../../src/cluster/messages.js';
-export type { TagView } from '../../src/cluster/host-view.js';
+export type { HostEntry, TagView } from '../../src/cluster/host-view.js';
+import type { HostEntry } from '../../src/cluster/host-view.js';
 export type {
   FlowDetail,
   FlowListing,
@@ -44,26 +44,6 @@ export interface RunList {
   /** Give back as `before` for older archived runs; absent on the last page. */
   next?: number | string;
   unreachable: Unreachable[];
-}
-
-/** One host in `GET /hosts` (src/server/routes/hosts.ts, whose module the page cannot import). */
-export interface HostEntry {
-  /** Absent for a peer never heard from. */
-  id?: string;
-  url: string;
-  self: boolean;
-  tags: string[];
-  online: boolean;
-  runs?: { pending: number; active: number };
-  lastContact?: number;
-  offlineSince?: number;
-  refused?: string;
-  version?: string;
-  load?: HostLoad;
-  /** At most 100 of each; without their flows. */
-  runIds?: { pending: string[]; active: string[] };
-  heldTags: string[];
-  known: PeerSeen[];
 }
 
 /** A resource tag in `GET /hosts`: its queue on the host that owns it. */

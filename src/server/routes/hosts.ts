@@ -1,27 +1,6 @@
-import type { HostView } from '../../cluster/host-view.js';
-import type { HostLoad, PeerSeen } from '../../cluster/messages.js';
+import type { HostEntry, HostView } from '../../cluster/host-view.js';
 import type { ApiDeps, ApiRouter } from '../api.js';
 import { respond } from '../respond.js';
-
-/** One host in `GET /hosts`: HostView with the names this route has always used (`id`, `runs` as counts). */
-interface HostEntry {
-  id?: string;
-  url: string;
-  self: boolean;
-  tags: string[];
-  online: boolean;
-  /** How many runs are pending and active there, when known. */
-  runs?: { pending: number; active: number };
-  lastContact?: number;
-  offlineSince?: number;
-  refused?: string;
-  version?: string;
-  load?: HostLoad;
-  /** Ids of those runs (at most 100 of each). */
-  runIds?: { pending: string[]; active: string[] };
-  heldTags: string[];
-  known: PeerSeen[];
-}
 
 /**
  * GET /hosts: this host, then every peer as this host sees it, and the resource tags every
