@@ -8,9 +8,19 @@ import { procStatusMb } from './cli-host.js';
  * multiple of its floor, measured in the same process, interleaved with its samples.
  */
 
-/** Wall-clock time in ms with sub-ms digits: comparable with `date +%s%N` in a task. */
+/**
+ * A reading of the wall clock with sub-ms digits, comparable with `date +%s%N` in a task.
+ * `performance.timeOrigin + performance.now()` is not: its wall part is read once at start, so
+ * a clock stepped since (NTP on a CI machine moved it 46 ms within 6 s) puts every later
+ * reading off. Each call anchors anew: it waits for `Date.now()` to tick (< 1 ms) and adds the
+ * monotonic time since that tick.
+ */
 export function wallNowMs(): number {
-  return performance.timeOrigin + performance.now();
+  const start = Date.now();
+  let tick = start;
+  while (tick === start) tick = Date.now();
+  const atTick = performance.now();
+  return tick + (performance.now() - atTick);
 }
 
 /** `date +%s%N` output -> epoch ms with sub-ms digits (ns do not fit a double whole). */
@@ -41,7 +51,20 @@ export interface ShDate {
  * Node spawns `sh -c 'date +%s%N'`. The printed time must fall between the spawn and the exit
  * by this process's clock, or a task's printed time cannot be compared with it either.
  */
-export function spawnShDate(): Promise<ShDate> {
+class ClockDisagrees extends Error {}
+
+export async function spawnShDate(): Promise<ShDate> {
+  // A clock step during one sample is retried; a clock that disagrees every time is an error.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnShDateOnce();
+    } catch (e) {
+      if (attempt === 3 || !(e instanceof ClockDisagrees)) throw e;
+    }
+  }
+}
+
+function spawnShDateOnce(): Promise<ShDate> {
   const wall0 = wallNowMs();
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
@@ -53,7 +76,11 @@ export function spawnShDate(): Promise<ShDate> {
       const ms = performance.now() - t0;
       const firstMs = dateLineMs(out) - wall0;
       if (firstMs < -1 || firstMs > ms + 1) {
-        reject(new Error(`date printed a time ${firstMs.toFixed(2)} ms after the spawn, outside 0..${ms.toFixed(2)}: the clocks disagree`));
+        reject(
+          new ClockDisagrees(
+            `date printed a time ${firstMs.toFixed(2)} ms after the spawn, outside 0..${ms.toFixed(2)}: the clocks disagree`,
+          ),
+        );
       } else resolve({ ms, firstMs });
     });
   });
