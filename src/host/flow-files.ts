@@ -2,7 +2,6 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdtemp, open, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import fetch, { FetchError } from 'node-fetch';
 import type { Config, FlowConfig } from '../config/schema.js';
 import { parseFlowFile } from '../config/validate.js';
 import { formatProblem } from '../errors.js';
@@ -61,6 +60,7 @@ export class LocalFlowFiles implements FlowFileLoader {
       }
       case 'fetch': {
         // Aborted once done, so that a body left unread does not hold the connection open.
+        const { default: fetch, FetchError } = await import('node-fetch'); // only hosts with fetched flow-files need it
         const done = new AbortController();
         const signal = AbortSignal.any([done.signal, AbortSignal.timeout(LOAD_TIMEOUT_MS)]);
         try {

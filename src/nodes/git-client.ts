@@ -1,4 +1,5 @@
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { createRequire } from 'node:module';
+import type { SimpleGit, simpleGit as SimpleGitFactory } from 'simple-git';
 import { LineSplitter } from './process-group.js';
 import { shellQuote } from './shell-scanner.js';
 
@@ -34,6 +35,14 @@ export function processEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   return env;
+}
+
+// Loaded on first use: most hosts never run git, and simple-git costs an idle host 1.3 MB of
+// heap (issue 10's idle RSS target). Its CommonJS build loads synchronously, so gitClient stays sync.
+let loadedSimpleGit: typeof SimpleGitFactory | undefined;
+function simpleGit(...args: Parameters<typeof SimpleGitFactory>): SimpleGit {
+  loadedSimpleGit ??= (createRequire(import.meta.url)('simple-git') as { simpleGit: typeof SimpleGitFactory }).simpleGit;
+  return loadedSimpleGit(...args);
 }
 
 /** One way to run git everywhere in floe: the checkout node, poll-git and flow-file loading. */
