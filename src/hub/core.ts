@@ -23,7 +23,9 @@ export type QueueItem =
   | { kind: 'node-result'; run: string; node: string; token: number; result: NodeResult }
   | { kind: 'data-request'; run: string; node: string; form: FormConfig; timeoutMs?: number; waiter: Deferred<DataAnswer | undefined> }
   | { kind: 'data-expired'; run: string; node: string; timer: AbortController }
-  | { kind: 'persist'; run: string }
+  | { kind: 'persist'; run: string; node: string }
+  /** Progress waits to be saved and nothing else is queued to save it. */
+  | { kind: 'flush' }
   | { kind: 'answer'; run: string; node: string; values: Record<string, unknown>; by: string; done: Deferred<void> }
   | { kind: 'cancel'; run: string; by: string; done: Deferred<void> }
   | { kind: 'flow-loaded'; run: string; flow?: FlowConfig; error?: string }

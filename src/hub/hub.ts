@@ -95,10 +95,20 @@ export class Hub {
     // to resync instead of being replayed this boot's unrelated events of the same numbers.
     this.seq = deps.clock.now() * 1000;
     // The releases are the cluster link's, made just below; they are only called later.
-    this.lists = new RunLists(deps.store, {
-      ops: (r) => this.link.releaseOps(r),
-      sent: (r) => this.link.released(r),
-    });
+    this.lists = new RunLists(
+      deps.store,
+      {
+        ops: (r) => this.link.releaseOps(r),
+        sent: (r) => this.link.released(r),
+      },
+      {
+        // A busy queue flushes after its current item anyway; an idle one needs an item.
+        waiting: () => {
+          if (!this.pumping) this.enqueue({ kind: 'flush' });
+        },
+        failed: (err) => this.deps.log?.error({ err }, 'could not save the progress of runs; trying again at the next flush'),
+      },
+    );
     const core = this.shareCore();
     this.tasks = new Tasks(core);
     this.link = new ClusterLink(core);
@@ -417,7 +427,8 @@ export class Hub {
       for (let item = this.queue.shift(); item; item = this.queue.shift()) {
         try {
           await this.handle(item);
-          await this.flushDirty();
+          // Not awaited: progress writes go on while the queue does (issue 10).
+          this.lists.flushDirty();
         } catch (err) {
           this.fail(item, err);
         }
@@ -456,9 +467,11 @@ export class Hub {
         return this.tasks.dataExpired(item.run, item.node, item.timer);
       case 'persist': {
         const ar = this.lists.active.get(item.run);
-        if (ar) this.lists.markDirty(ar);
+        if (ar) this.lists.markDirty(ar, item.node);
         return;
       }
+      case 'flush':
+        return; // the flush after every item does it
       case 'answer':
         return this.tasks.answer(item);
       case 'cancel':
@@ -500,10 +513,6 @@ export class Hub {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
-  }
-
-  private async flushDirty(): Promise<void> {
-    if (this.lists.dirty.size > 0) await this.lists.flushDirty();
   }
 
   private publish(e: HubEvent): void {

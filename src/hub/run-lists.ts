@@ -1,6 +1,6 @@
 import type { FlowConfig } from '../config/schema.js';
 import type { RunRecord } from '../model/run.js';
-import type { MetaWrite, Store } from '../store/store.js';
+import type { MetaWrite, RunChange, Store } from '../store/store.js';
 import { ActiveRun } from './active-run.js';
 
 /** How a run's resource tags are given back when it is archived (the cluster link does it). */
@@ -11,6 +11,14 @@ export interface Releases {
   sent(record: RunRecord): void;
 }
 
+/** What the hub hears of progress writes, which go on while its queue does. */
+export interface ProgressHooks {
+  /** A write finished and more changes wait: the queue should flush once more, even if idle. */
+  waiting(): void;
+  /** A write failed; its changes stay marked for the next flush. */
+  failed(err: unknown): void;
+}
+
 /**
  * The one owner of this host's run lists: pending (pends, some offered and handed to a peer),
  * active, and the archive. Every move between them goes through here with its store write,
@@ -19,11 +27,15 @@ export interface Releases {
 export class RunLists {
   private readonly pends: RunRecord[] = [];
   private readonly running = new Map<string, ActiveRun>();
-  private readonly changed = new Set<ActiveRun>();
+  /** Active runs changed since their last save, with the ids of the nodes that changed. */
+  private readonly changed = new Map<ActiveRun, Set<string>>();
+  /** A progress write is in flight: changes made meanwhile wait for the next one. */
+  private writing = false;
 
   constructor(
     private readonly store: Store,
     private readonly releases: Releases,
+    private readonly progress?: ProgressHooks,
   ) {}
 
   /** Adopted (or handed-over) runs not yet active here, oldest first. */
@@ -36,8 +48,8 @@ export class RunLists {
     return this.running;
   }
 
-  /** Active runs whose record changed since it was last written. */
-  get dirty(): ReadonlySet<ActiveRun> {
+  /** Active runs whose record changed since it was last handed to the store, with the nodes that changed. */
+  get dirty(): ReadonlyMap<ActiveRun, ReadonlySet<string>> {
     return this.changed;
   }
 
@@ -95,22 +107,51 @@ export class RunLists {
     return ar;
   }
 
-  /** Writes an active run's record now (an answer is acknowledged only once it is on disk). */
+  /**
+   * Writes an active run's whole record now, durably (an answer is acknowledged only once it is
+   * on disk). Rare enough that the whole record costs nothing that matters.
+   */
   async saveActive(ar: ActiveRun): Promise<void> {
     await this.store.updateRun(ar.record);
     this.changed.delete(ar);
   }
 
-  markDirty(ar: ActiveRun): void {
-    this.changed.add(ar);
+  /** The run's top-level fields changed, and the record of `node` if one is named. */
+  markDirty(ar: ActiveRun, node?: string): void {
+    let nodes = this.changed.get(ar);
+    if (!nodes) this.changed.set(ar, (nodes = new Set()));
+    if (node !== undefined) nodes.add(node);
   }
 
-  /** Writes every changed active run; one that fails stays marked (with those after it) for the next flush. */
-  async flushDirty(): Promise<void> {
-    for (const ar of [...this.changed]) {
-      if (this.running.has(ar.record.ref.run)) await this.store.updateRun(ar.record);
-      this.changed.delete(ar);
-    }
+  /**
+   * Hands what changed in active runs to the store in one progress write and returns at once:
+   * the queue does not wait for the disk (issue 10). The store copies what it writes before
+   * this returns and keeps it in order with the moves between lists. While a write is in flight
+   * changes gather for the next, started by the flush after it settles; a failed write is
+   * reported and its changes stay marked for the next flush.
+   */
+  flushDirty(): void {
+    if (this.writing || this.changed.size === 0) return;
+    const taken = [...this.changed].filter(([ar]) => this.running.has(ar.record.ref.run));
+    this.changed.clear();
+    if (taken.length === 0) return;
+    const changes: RunChange[] = taken.map(([ar, nodes]) => ({ run: ar.record, nodes: [...nodes] }));
+    this.writing = true;
+    this.store.saveProgress(changes).then(
+      () => {
+        this.writing = false;
+        if (this.changed.size > 0) this.progress?.waiting();
+      },
+      (err: unknown) => {
+        this.writing = false;
+        for (const [ar, nodes] of taken) {
+          if (!this.running.has(ar.record.ref.run)) continue; // archived meanwhile, with its whole record
+          this.markDirty(ar);
+          for (const node of nodes) this.markDirty(ar, node);
+        }
+        this.progress?.failed(err);
+      },
+    );
   }
 
   /** A pend ends without running here (cancelled, refused, its flow gone). */

@@ -122,6 +122,7 @@ export class Runs {
       const now = this.core.deps.clock.now();
       // Recorded so a run's detail shows where it ended.
       ar.record.nodes[task.id] = { id: task.id, status: e.good ? 'good' : 'bad', startTime: now, endTime: now, attempts: 1 };
+      this.core.lists.markDirty(ar, task.id);
       return this.endRun(ar, e.good ? 'good' : 'bad', e.good ? undefined : `end node ${task.id} reached by ${e.tag}`);
     }
     for (const task of tasks) this.tasks.startNode(ar, task);
@@ -130,7 +131,7 @@ export class Runs {
         const now = this.core.deps.clock.now();
         const tag = `merge.${m.id}.good`;
         ar.record.nodes[m.id] = { id: m.id, status: 'good', startTime: now, endTime: now, attempts: 1, emitted: tag };
-        this.core.lists.markDirty(ar);
+        this.core.lists.markDirty(ar, m.id);
         this.emit(ar, { kind: 'node', tag, ref: ar.record.ref, node: m.id, good: true });
       }
     }
@@ -156,6 +157,7 @@ export class Runs {
     if (ar.ending) {
       rec.status = 'stopped';
       rec.reason = ar.ending.status === 'cancelled' ? 'run cancelled' : 'run ended';
+      this.core.lists.markDirty(ar, node);
       if (ar.running.size === 0) await this.finishRun(ar);
       return;
     }
@@ -168,7 +170,7 @@ export class Runs {
       ar.vars[node] = result.values;
     }
     if (result.reason && !succeeded) this.tasks.output(ar, node, 'floe', result.reason);
-    this.core.lists.markDirty(ar);
+    this.core.lists.markDirty(ar, node);
     this.core.publish({
       kind: 'node-end',
       tag: 'sys.node-end',

@@ -26,7 +26,7 @@ export class Tasks {
     const prev = ar.record.nodes[task.id];
     const rec: NodeRecord = { id: task.id, status: 'running', startTime: this.core.deps.clock.now(), attempts: (prev?.attempts ?? 0) + 1 };
     ar.record.nodes[task.id] = rec;
-    this.core.lists.markDirty(ar);
+    this.core.lists.markDirty(ar, task.id);
     this.core.publish({ kind: 'node-start', tag: 'sys.node-start', ref: ar.record.ref, node: task.id, attempt: rec.attempts });
     const token = ++this.execToken;
     const controller = new AbortController();
@@ -56,8 +56,8 @@ export class Tasks {
       onProcess: (pgid) => {
         const rec = ar.record.nodes[task.id];
         if (rec) (rec.procs ??= []).push({ pgid, id: this.core.deps.reaper?.identify(pgid) });
-        // Persisted through the queue at once, so a restart after kill -9 can find the group.
-        this.core.enqueue({ kind: 'persist', run });
+        // Handed to the store through the queue at once, so a restart after kill -9 finds the group.
+        this.core.enqueue({ kind: 'persist', run, node: task.id });
       },
       requestData: (form, timeoutMs) =>
         new Promise<DataAnswer | undefined>((resolve, reject) => {
@@ -113,7 +113,7 @@ export class Tasks {
     const rec = ar.startedNode(node);
     rec.status = 'waiting-data';
     rec.form = form;
-    this.core.lists.markDirty(ar);
+    this.core.lists.markDirty(ar, node);
     this.core.publish({ kind: 'data-required', tag: 'sys.data-required', ref: ar.record.ref, node, form });
   }
 

@@ -2,13 +2,15 @@ import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { FloeError } from '../errors.js';
 import type { OutputLine } from '../model/output.js';
-import type { RunRecord } from '../model/run.js';
+import type { NodeRecord, RunRecord } from '../model/run.js';
 import { checkMetaWrites, type ArchivePage, type ArchiveQuery, type MetaWrite, type OutputQuery, type Store } from './store.js';
+import type { RunChange } from './store.js';
 
 /*
  * Keys (one LevelDB, JSON values; `<id>` is a run id, `<flow>` a flow id):
  *
- *   run!<id>                  -> RunRecord, whichever list the run is in
+ *   run!<id>                  -> RunRecord, whichever list the run is in; an active run's without its nodes
+ *   node!<id>!<node>          -> NodeRecord of an active run, one key per node
  *   pend!<arrival seq>        -> run id; key order is the pending list's arrival order
  *   act!<id>                  -> run id
  *   arc!<archive seq>         -> run id; read in reverse for newest first
@@ -25,6 +27,12 @@ import { checkMetaWrites, type ArchivePage, type ArchiveQuery, type MetaWrite, t
  * the range from `meta!<prefix>`, stopped at the first key without the prefix and never
  * read past the end of `meta!`, whatever the prefix holds.
  *
+ * An active run's nodes have a key each, so saving a task's progress writes that node and,
+ * if they changed, the run's few top-level fields: the same bytes whatever the run's length
+ * (issue 10; the whole record once made a run of n tasks write O(n^2) bytes). Reads merge
+ * them back. The archive holds the whole record under `run!<id>` again, written in the batch
+ * that deletes the node keys, so a page of the archive stays one getMany.
+ *
  * Paging the archive is one reverse range read bounded by `lt <prefix><before>` with
  * `limit + 1`, then one getMany of the run records: the cost depends on the page size,
  * not on how many runs are archived.
@@ -38,6 +46,11 @@ import { checkMetaWrites, type ArchivePage, type ArchiveQuery, type MetaWrite, t
  * - A promise resolves only after its batch is written (fsynced unless `sync: false`), and
  *   the in-memory pending/active/counters change only after that, so memory never gets
  *   ahead of disk and the hub never acknowledges what a crash could lose.
+ * - `saveProgress` is written without fsync. LevelDB hands every record of its log to the OS
+ *   before the write returns, so progress survives kill -9 of the host (and with it the
+ *   process groups tasks reported, which the reaper looks for after a restart), not a power
+ *   cut. It goes through the same queue as every other write, and the log is one file: the
+ *   next synced write (the archive, at the latest) makes it durable with everything before it.
  * - Writes run one at a time. Concurrent LevelDB writes may finish in any order, so two
  *   counter puts in flight could leave the smaller number on disk after the larger one
  *   was handed out; queuing them also lets each write decide on a settled cache.
@@ -46,7 +59,7 @@ import { checkMetaWrites, type ArchivePage, type ArchiveQuery, type MetaWrite, t
  *   continues after the last `pend!` key, and only the order of pending keys matters.
  */
 
-type Stored = RunRecord | OutputLine | string | number;
+type Stored = RunRecord | NodeRecord | OutputLine | string | number;
 type Op = { type: 'put'; key: string; value: Stored } | { type: 'del'; key: string };
 
 /** Page size of `listArchive` when the query gives none. */
@@ -68,6 +81,26 @@ interface Pend {
   run: RunRecord;
 }
 
+/** An active run as stored: the record without its nodes, and each node apart. */
+interface ActiveEntry {
+  top: RunRecord;
+  /** `top` as last written, so a save that changed none of its fields does not write it again. */
+  topJson: string;
+  /** In the order the nodes first appeared, as the hub's record has them. */
+  nodes: Map<string, NodeRecord>;
+}
+
+/** A copy of what a save writes, taken when the save is asked for: the hub changes the record on. */
+interface RunSnapshot {
+  id: string;
+  top: RunRecord;
+  topJson: string;
+  /** A node absent from the record is deleted. */
+  nodes: Array<[string, NodeRecord | undefined]>;
+  /** Every node of the run is in `nodes`: stored nodes not among them are deleted. */
+  whole: boolean;
+}
+
 /** The store for `store-type: local`: LevelDB in one directory under store-root. */
 export class LevelStore implements Store {
   private readonly outputWrites = new Set<Promise<void>>();
@@ -81,7 +114,7 @@ export class LevelStore implements Store {
     private nextPendSeq: number,
     /** Map order is insertion order, which is the pending list's arrival order. */
     private readonly pending: Map<string, Pend>,
-    private readonly active: Map<string, RunRecord>,
+    private readonly active: Map<string, ActiveEntry>,
   ) {}
 
   /** Opens (creating if needed) the store in `dir` and loads the pending and active lists. */
@@ -101,7 +134,8 @@ export class LevelStore implements Store {
 
       const pending = new Map<string, Pend>((await readRuns(db, pends, (p) => p.id)).map(([{ id, seq }, run]) => [id, { seq, run }]));
       const nextPendSeq = (pends.at(-1)?.seq ?? 0) + 1; // keys come in ascending order
-      const active = new Map(await readRuns(db, activeIds, (id) => id));
+      const active = new Map<string, ActiveEntry>();
+      for (const [id, run] of await readRuns(db, activeIds, (id) => id)) active.set(id, await readActive(db, run));
       return new LevelStore(db, opts.sync ?? true, runCounter, archiveSeq, nextPendSeq, pending, active);
     } catch (err) {
       await db.close();
@@ -162,11 +196,12 @@ export class LevelStore implements Store {
   }
 
   activate(run: RunRecord): Promise<void> {
-    const record = structuredClone(run);
-    const id = record.ref.run;
+    const snap = snapshot(run);
+    const id = snap.id;
     return this.serial(async () => {
       const pend = this.pending.get(id);
-      const ops: Op[] = [{ type: 'put', key: runKey(id), value: record }];
+      const stored = this.active.get(id);
+      const ops: Op[] = [{ type: 'put', key: runKey(id), value: snap.top }, ...nodeOps(snap, stored)];
       if (pend) {
         ops.push({ type: 'del', key: pendKey(pend.seq) }, { type: 'put', key: actKey(id), value: id });
       } else if (!this.active.has(id)) {
@@ -178,18 +213,32 @@ export class LevelStore implements Store {
       }
       await this.write(ops);
       this.pending.delete(id);
-      this.active.set(id, record);
+      this.active.set(id, applySnapshot(snap, { top: snap.top, topJson: snap.topJson, nodes: new Map() }));
     });
   }
 
-  updateRun(run: RunRecord): Promise<void> {
-    const record = structuredClone(run);
-    const id = record.ref.run;
-    return this.serial(async () => {
-      if (!this.active.has(id)) throw new FloeError('not-found', `run ${id} is not active`);
-      await this.write([{ type: 'put', key: runKey(id), value: record }]);
-      this.active.set(id, record);
-    });
+  updateRun(run: RunRecord, nodes?: readonly string[]): Promise<void> {
+    const snap = snapshot(run, nodes);
+    return this.serial(() => this.saveSnapshots([snap], this.sync));
+  }
+
+  saveProgress(changes: readonly RunChange[]): Promise<void> {
+    const snaps = changes.map((c) => snapshot(c.run, c.nodes));
+    if (snaps.length === 0) return Promise.resolve();
+    return this.serial(() => this.saveSnapshots(snaps, false));
+  }
+
+  /** Writes what changed of active runs in one batch; a run that is not active writes none. */
+  private async saveSnapshots(snaps: readonly RunSnapshot[], sync: boolean): Promise<void> {
+    const ops: Op[] = [];
+    for (const snap of snaps) {
+      const stored = this.active.get(snap.id);
+      if (!stored) throw new FloeError('not-found', `run ${snap.id} is not active`);
+      if (snap.topJson !== stored.topJson) ops.push({ type: 'put', key: runKey(snap.id), value: snap.top });
+      ops.push(...nodeOps(snap, stored));
+    }
+    if (ops.length > 0) await this.write(ops, sync);
+    for (const snap of snaps) applySnapshot(snap, this.active.get(snap.id) as ActiveEntry);
   }
 
   updatePend(run: RunRecord): Promise<void> {
@@ -209,10 +258,14 @@ export class LevelStore implements Store {
     const metaOps = toMetaOps(meta); // checked before queuing: a bad write archives nothing
     return this.serial(async () => {
       const pend = this.pending.get(id);
+      const stored = this.active.get(id);
       const ops: Op[] = [{ type: 'put', key: runKey(id), value: record }, ...metaOps];
       if (pend) ops.push({ type: 'del', key: pendKey(pend.seq) });
-      else if (this.active.has(id)) ops.push({ type: 'del', key: actKey(id) });
-      else if ((await this.db.get(runKey(id))) !== undefined) {
+      else if (stored) {
+        // The whole record now holds the nodes: their keys go in the same batch.
+        ops.push({ type: 'del', key: actKey(id) });
+        for (const node of stored.nodes.keys()) ops.push({ type: 'del', key: nodeKey(id, node) });
+      } else if ((await this.db.get(runKey(id))) !== undefined) {
         // Archived already (a retry after a crash): save the newer state, keep its place.
         await this.write(ops);
         return;
@@ -261,7 +314,7 @@ export class LevelStore implements Store {
   }
 
   async listActive(): Promise<RunRecord[]> {
-    return [...this.active.values()].map((r) => structuredClone(r));
+    return [...this.active.values()].map(wholeRecord);
   }
 
   async listArchive(q: ArchiveQuery = {}): Promise<ArchivePage> {
@@ -281,8 +334,10 @@ export class LevelStore implements Store {
   }
 
   async getRun(run: string): Promise<RunRecord | undefined> {
-    const cached = this.pending.get(run)?.run ?? this.active.get(run);
-    if (cached) return structuredClone(cached);
+    const pend = this.pending.get(run);
+    if (pend) return structuredClone(pend.run);
+    const active = this.active.get(run);
+    if (active) return wholeRecord(active);
     const stored = await this.db.get(runKey(run));
     return stored === undefined ? undefined : asRun(stored, runKey(run));
   }
@@ -354,8 +409,8 @@ export class LevelStore implements Store {
     });
   }
 
-  private write(ops: Op[]): Promise<void> {
-    return this.db.batch(ops, { sync: this.sync });
+  private write(ops: Op[], sync = this.sync): Promise<void> {
+    return this.db.batch(ops, { sync });
   }
 
   /** Runs `op` after every earlier write has settled; a failed write does not stop later ones. */
@@ -383,9 +438,65 @@ function prefixEnd(prefix: string): string {
 const runKey = (id: string): string => `run!${keyPart(id)}`;
 const pendKey = (seq: number): string => PEND + pad(seq);
 const actKey = (id: string): string => ACT + keyPart(id);
+const nodePrefix = (run: string): string => `node!${keyPart(run)}!`;
+const nodeKey = (run: string, node: string): string => nodePrefix(run) + keyPart(node);
 const archiveFlowPrefix = (flow: string): string => `arcf!${keyPart(flow)}!`;
 const outputPrefix = (run: string): string => `out!${keyPart(run)}!`;
 const metaKey = (key: string): string => META + key;
+
+/** A copy of `run` as a save writes it: top-level fields apart, and the nodes named (all when none are). */
+function snapshot(run: RunRecord, nodes?: readonly string[]): RunSnapshot {
+  const top = structuredClone({ ...run, nodes: {} });
+  const ids = nodes ?? Object.keys(run.nodes);
+  const copied = ids.map((n): [string, NodeRecord | undefined] => [n, run.nodes[n] && structuredClone(run.nodes[n])]);
+  return { id: run.ref.run, top, topJson: JSON.stringify(top), nodes: copied, whole: nodes === undefined };
+}
+
+/** The puts and deletes of the node keys that make the stored nodes of `stored` those of `snap`. */
+function nodeOps(snap: RunSnapshot, stored: ActiveEntry | undefined): Op[] {
+  const ops = snap.nodes.map(([node, rec]): Op => {
+    const key = nodeKey(snap.id, node);
+    return rec ? { type: 'put', key, value: rec } : { type: 'del', key };
+  });
+  if (snap.whole && stored) {
+    const kept = new Set(snap.nodes.map(([node]) => node));
+    for (const node of stored.nodes.keys()) if (!kept.has(node)) ops.push({ type: 'del', key: nodeKey(snap.id, node) });
+  }
+  return ops;
+}
+
+/** Makes `entry` what `snap` wrote (once it is written); returns it. */
+function applySnapshot(snap: RunSnapshot, entry: ActiveEntry): ActiveEntry {
+  entry.top = snap.top;
+  entry.topJson = snap.topJson;
+  if (snap.whole) entry.nodes.clear();
+  for (const [node, rec] of snap.nodes) {
+    if (rec) entry.nodes.set(node, rec);
+    else entry.nodes.delete(node);
+  }
+  return entry;
+}
+
+/** The run as the hub knows it: a copy of the stored record with its nodes back in it. */
+function wholeRecord(entry: ActiveEntry): RunRecord {
+  return structuredClone({ ...entry.top, nodes: Object.fromEntries(entry.nodes) });
+}
+
+/**
+ * An active run read back at open: its record, whose nodes (a store written before the node
+ * keys had them there) the node keys override. Key order is not the order the nodes started
+ * in, which a run's detail shows, so they are put back in order of start time.
+ */
+async function readActive(db: Level<string, Stored>, run: RunRecord): Promise<ActiveEntry> {
+  const prefix = nodePrefix(run.ref.run);
+  const nodes = new Map(Object.entries(run.nodes));
+  for await (const [key, value] of db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
+    nodes.set(decodeURIComponent(key.slice(prefix.length)), asNode(value, key));
+  }
+  const ordered = [...nodes].sort(([, a], [, b]) => a.startTime - b.startTime);
+  // The old record's JSON, nodes and all, so the first save writes the record without them.
+  return { top: { ...run, nodes: {} }, topJson: JSON.stringify(run), nodes: new Map(ordered) };
+}
 
 /** The batch ops of checked meta writes: a write without a value deletes its key. */
 function toMetaOps(writes: readonly MetaWrite[]): Op[] {
@@ -407,6 +518,11 @@ async function readRuns<T>(db: Level<string, Stored>, items: readonly T[], idOf:
 
 function asRun(value: Stored | undefined, key: string): RunRecord {
   if (typeof value !== 'object' || value === null || !('ref' in value)) throw corrupt(key);
+  return value;
+}
+
+function asNode(value: Stored | undefined, key: string): NodeRecord {
+  if (typeof value !== 'object' || value === null || !('startTime' in value) || !('id' in value)) throw corrupt(key);
   return value;
 }
 

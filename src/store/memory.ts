@@ -2,6 +2,7 @@ import { FloeError } from '../errors.js';
 import type { OutputLine } from '../model/output.js';
 import type { RunRecord } from '../model/run.js';
 import { checkMetaWrites, type ArchivePage, type ArchiveQuery, type MetaWrite, type OutputQuery, type Store } from './store.js';
+import type { RunChange } from './store.js';
 
 /** Page size of `listArchive` when the query gives none. */
 const DEFAULT_ARCHIVE_LIMIT = 50;
@@ -59,10 +60,33 @@ export class MemoryStore implements Store {
     this.active.set(id, structuredClone(run));
   }
 
-  async updateRun(run: RunRecord): Promise<void> {
-    const id = run.ref.run;
-    if (!this.active.has(id)) throw new FloeError('not-found', `run ${id} is not active`);
-    this.active.set(id, structuredClone(run));
+  async updateRun(run: RunRecord, nodes?: readonly string[]): Promise<void> {
+    if (nodes === undefined) {
+      const id = run.ref.run;
+      if (!this.active.has(id)) throw new FloeError('not-found', `run ${id} is not active`);
+      this.active.set(id, structuredClone(run));
+      return;
+    }
+    return this.saveProgress([{ run, nodes }]);
+  }
+
+  async saveProgress(changes: readonly RunChange[]): Promise<void> {
+    // All or nothing, as LevelStore's one batch: check every run before changing any.
+    for (const { run } of changes) {
+      if (!this.active.has(run.ref.run)) throw new FloeError('not-found', `run ${run.ref.run} is not active`);
+    }
+    for (const { run, nodes } of changes) {
+      const id = run.ref.run;
+      const stored = this.active.get(id) as RunRecord;
+      // Only the named nodes are copied, so a save costs what changed, as on disk.
+      const saved: RunRecord = { ...structuredClone({ ...run, nodes: {} }), nodes: stored.nodes };
+      for (const node of nodes) {
+        const rec = run.nodes[node];
+        if (rec) saved.nodes[node] = structuredClone(rec);
+        else delete saved.nodes[node];
+      }
+      this.active.set(id, saved);
+    }
   }
 
   async updatePend(run: RunRecord): Promise<void> {

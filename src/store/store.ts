@@ -32,9 +32,19 @@ export interface OutputQuery {
   tail?: number;
 }
 
+/** What changed in an active run since it was last saved: its top-level fields and the nodes named. */
+export interface RunChange {
+  run: RunRecord;
+  /** Ids of the node records to save from `run.nodes`; an id absent there deletes that node's record. */
+  nodes: readonly string[];
+}
+
 /**
- * The run store speaks the hub's words. Every method resolves only once the change is
- * durable, so the hub acknowledges nothing that a crash could lose.
+ * The run store speaks the hub's words. Every method that changes state resolves only once
+ * the change is durable (fsynced where the store is on disk), so the hub acknowledges nothing
+ * that a crash could lose. The exceptions are `saveProgress` and `appendOutput`, which the hub
+ * acknowledges to no one: on return they survive a crash of the process (kill -9), not a power
+ * cut, and the next durable write makes them durable along with it.
  */
 export interface Store {
   /** The next run number of this host; never repeats, across restarts too. */
@@ -49,8 +59,21 @@ export interface Store {
   addPend(run: RunRecord): Promise<void>;
   /** Move a pend from pending to active, atomically, saving its new state. */
   activate(run: RunRecord): Promise<void>;
-  /** Save the new state of an active run. */
-  updateRun(run: RunRecord): Promise<void>;
+  /**
+   * Save the new state of an active run, durably: its top-level fields and the records of
+   * `nodes` (every node of the run when absent). The cost is that of what is saved, not of
+   * the run's length.
+   */
+  updateRun(run: RunRecord, nodes?: readonly string[]): Promise<void>;
+  /**
+   * Save the progress of active runs (a node started, ended, recorded a process group) in one
+   * write that is not fsynced, ordered after every write asked for before it and before every
+   * one asked for after. Resolves once the write is with the OS: it survives kill -9, not a power
+   * cut. What `changes` holds is copied before this returns, so the caller may change the records
+   * at once. Costs what changed, whatever the length of the run; a run that is not active rejects
+   * the whole write with not-found.
+   */
+  saveProgress(changes: readonly RunChange[]): Promise<void>;
   /** Save the new state of a pending run (e.g. why it waits). */
   updatePend(run: RunRecord): Promise<void>;
   /**

@@ -4,7 +4,7 @@ import type { FlowConfig } from '../../src/config/schema.js';
 import { RunLists } from '../../src/hub/run-lists.js';
 import type { RunRecord } from '../../src/model/run.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import type { MetaWrite } from '../../src/store/store.js';
+import type { MetaWrite, RunChange } from '../../src/store/store.js';
 
 function pend(run: string): RunRecord {
   return {
@@ -90,4 +90,53 @@ test('a hand-over the store did not record keeps the pend here', async () => {
   assert.equal(lists.findPend('h1-1'), r);
   await lists.handOff(r);
   assert.equal(lists.findPend('h1-1'), undefined);
+});
+
+test('progress writes go one at a time: changes made during one go together in the next, and a failed one keeps its changes marked', async () => {
+  const store = new MemoryStore();
+  const calls: Array<{ nodes: string[]; settle: (err?: Error) => void }> = [];
+  store.saveProgress = (changes: readonly RunChange[]) =>
+    new Promise<void>((resolve, reject) => {
+      calls.push({ nodes: changes.flatMap((c) => c.nodes), settle: (err) => (err ? reject(err) : resolve()) });
+    });
+  const hooks = { waiting: 0, failed: [] as unknown[] };
+  const lists = new RunLists(
+    store,
+    { ops: () => [], sent: () => {} },
+    { waiting: () => void hooks.waiting++, failed: (err) => void hooks.failed.push(err) },
+  );
+  const r = pend('h1-1');
+  await lists.addPend(r);
+  const ar = await lists.activate(r, flow, { status: 'running' });
+  const settled = async (i: number, err?: Error): Promise<void> => {
+    calls[i]?.settle(err);
+    await new Promise((res) => setImmediate(res));
+  };
+
+  lists.markDirty(ar, 'x');
+  lists.flushDirty();
+  lists.markDirty(ar, 'y');
+  lists.markDirty(ar, 'z');
+  lists.flushDirty();
+  assert.deepEqual(
+    calls.map((c) => c.nodes),
+    [['x']],
+    'one write in flight',
+  );
+  await settled(0);
+  assert.equal(hooks.waiting, 1, 'told that changes wait');
+  lists.flushDirty();
+  assert.deepEqual(
+    calls.map((c) => c.nodes),
+    [['x'], ['y', 'z']],
+  );
+
+  await settled(1, new Error('disk full'));
+  assert.equal(hooks.failed.length, 1);
+  assert.deepEqual([...(lists.dirty.get(ar) ?? [])], ['y', 'z'], 'kept for the next flush');
+  lists.flushDirty();
+  assert.deepEqual(calls[2]?.nodes, ['y', 'z']);
+  await settled(2);
+  assert.equal(lists.dirty.size, 0);
+  assert.equal(hooks.waiting, 1, 'nothing waited this time');
 });

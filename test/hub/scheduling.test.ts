@@ -303,17 +303,19 @@ flows:
   assert.equal((await t.ended(r2.run)).status, 'good');
 });
 
-test('a run whose state could not be saved stays marked and is saved by the next flush', async () => {
+test('a run whose progress could not be saved stays marked, is logged, and is saved by the next flush', async () => {
   const store = new MemoryStore();
-  const realUpdate = store.updateRun.bind(store);
+  const realSave = store.saveProgress.bind(store);
   let refuse = 0;
-  store.updateRun = async (run) => {
+  store.saveProgress = async (changes) => {
     if (refuse > 0) {
       refuse--;
       throw new Error('disk full');
     }
-    return realUpdate(run);
+    return realSave(changes);
   };
+  const logged: string[] = [];
+  const log = { info: () => {}, warn: () => {}, error: (_: object, msg: string) => void logged.push(msg) };
   const t = await startHub(
     `
 flows:
@@ -324,13 +326,14 @@ flows:
     triggers: [{ name: start, type: data }]
     tasks: [{ name: o, listen: trigger.good, type: sim, opts: { hold: o } }]
 `,
-    { store },
+    { store, deps: { log } },
   );
   refuse = 1;
   const ref = firstItem(await t.hub.trigger('f'));
   await t.sim.whenHeld('a');
   await t.hub.drained();
   assert.deepEqual((await store.getRun(ref.run))?.nodes, {}, 'the write of a starting failed');
+  assert.deepEqual(logged, ['could not save the progress of runs; trying again at the next flush']);
   // Nothing in run f changes now; only another run's events give the hub a chance to flush.
   await t.hub.trigger('other');
   await t.sim.whenHeld('o');
@@ -338,5 +341,66 @@ flows:
   assert.equal((await store.getRun(ref.run))?.nodes.a?.status, 'running', 'saved by a later flush');
   t.sim.release('a');
   t.sim.release('o');
+  await t.ended(ref.run);
+});
+
+test('the queue does not wait for a progress write: with one that never ends, a chain still runs to its end', async () => {
+  const store = new MemoryStore();
+  let asked = 0;
+  store.saveProgress = () => {
+    asked++;
+    return new Promise<void>(() => {});
+  };
+  const t = await startHub(
+    `
+flows:
+  - id: f
+    triggers: [{ name: start, type: data }]
+    tasks:
+      - { name: a, listen: trigger.good, type: sim }
+      - { name: b, listen: task.a.good, type: sim }
+      - { name: c, listen: task.b.good, type: sim }
+`,
+    { store },
+  );
+  const ref = firstItem(await t.hub.trigger('f'));
+  assert.equal((await t.ended(ref.run)).status, 'good');
+  assert.deepEqual(t.sim.started, ['a', 'b', 'c']);
+  assert.equal(asked, 1, 'one write in flight; later changes wait for it, then go with the archive');
+  assert.deepEqual(Object.keys((await store.getRun(ref.run))?.nodes ?? {}), ['a', 'b', 'c']);
+});
+
+test('a process group reported while a progress write is in flight is saved once it settles, though nothing else happens', async () => {
+  const store = new MemoryStore();
+  const realSave = store.saveProgress.bind(store);
+  let openGate = (): void => {};
+  const gate = new Promise<void>((r) => (openGate = r));
+  const writes: Array<Promise<void>> = [];
+  store.saveProgress = (changes) => {
+    const copy = structuredClone(changes); // a store copies what it saves before it returns
+    const write = gate.then(() => realSave(copy));
+    writes.push(write);
+    return write;
+  };
+  const t = await startHub(
+    `
+flows:
+  - id: f
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: a, listen: trigger.good, type: sim, opts: { pgid: 4242, hold: a } }]
+`,
+    { store, deps: { reaper: { identify: () => 'boot/1', kill: () => {} } } },
+  );
+  const ref = firstItem(await t.hub.trigger('f'));
+  await t.sim.whenHeld('a');
+  await t.hub.drained();
+  assert.equal(writes.length, 1, 'the group waits for the write in flight');
+  openGate();
+  await writes[0];
+  await t.hub.drained();
+  assert.equal(writes.length, 2);
+  await writes[1];
+  assert.deepEqual((await store.getRun(ref.run))?.nodes.a?.procs, [{ pgid: 4242, id: 'boot/1' }]);
+  t.sim.release('a');
   await t.ended(ref.run);
 });

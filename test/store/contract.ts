@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { FloeError, type ErrorCode } from '../../src/errors.js';
 import type { OutputLine } from '../../src/model/output.js';
-import type { RunRecord, RunStatus } from '../../src/model/run.js';
+import type { NodeRecord, RunRecord, RunStatus } from '../../src/model/run.js';
 import type { MetaWrite, Store } from '../../src/store/store.js';
 import { entry, firstItem, itemAt } from '../items.js';
 
@@ -65,6 +65,17 @@ function malformed(op: Record<string, unknown>): MetaWrite {
 /** Every meta entry, key -> value, as listMeta gives it. */
 async function allMeta(store: Store): Promise<Array<[string, string]>> {
   return (await store.listMeta('')).map(({ key, value }) => [key, value]);
+}
+
+/** A node record that started at `startTime`. */
+function node(id: string, startTime = 1): NodeRecord {
+  return { id, status: 'running', startTime, attempts: 1 };
+}
+
+/** `run` with a running node of each id, started in that order. */
+function withNodes(run: RunRecord, ...nodes: string[]): RunRecord {
+  nodes.forEach((id, i) => (run.nodes[id] = node(id, i + 1)));
+  return run;
 }
 
 function line(node: string, n: number, text = `line ${n}`): OutputLine {
@@ -216,6 +227,106 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.updateRun(run);
         assert.deepEqual((await store.getRun('a'))?.nodes, run.nodes);
         assert.deepEqual(await listsOf(store, 'a'), ['active']);
+      });
+    });
+
+    describe('progress', () => {
+      it('saveProgress saves the top-level fields and the nodes named, and leaves the other nodes as stored', async ({ store }) => {
+        const run = withNodes(runRecord('a', 'build', 'running'), 'one', 'two');
+        await store.activate(run);
+        run.nodes.one = { ...node('one'), status: 'good', endTime: 9 };
+        run.nodes.two = { ...node('two'), status: 'bad' }; // changed, but not named: not saved
+        run.nodes.three = node('three');
+        run.workspace = '/ws/a';
+        await store.saveProgress([{ run, nodes: ['one', 'three'] }]);
+        const got = await store.getRun('a');
+        assert.equal(got?.workspace, '/ws/a');
+        assert.deepEqual(got?.nodes, { one: run.nodes.one, two: node('two', 2), three: node('three') });
+        assert.deepEqual(await store.listActive(), [got]);
+      });
+
+      it('a node named but gone from the record is deleted; updateRun with nodes saves just those, durably', async ({ store }) => {
+        const run = withNodes(runRecord('a', 'build', 'running'), 'one', 'two');
+        await store.activate(run);
+        delete run.nodes.one;
+        await store.saveProgress([{ run, nodes: ['one'] }]);
+        assert.deepEqual(Object.keys((await store.getRun('a'))?.nodes ?? {}), ['two']);
+        run.nodes.two = { ...node('two'), answeredBy: 'ann' };
+        await store.updateRun(run, ['two']);
+        assert.equal((await store.getRun('a'))?.nodes.two?.answeredBy, 'ann');
+      });
+
+      it('saveProgress of several runs saves each; one that is not active rejects them all with not-found', async ({ store }) => {
+        const a = withNodes(runRecord('a', 'build', 'running'), 'x');
+        const b = withNodes(runRecord('b', 'build', 'running'), 'y');
+        await store.activate(a);
+        await store.activate(b);
+        await store.addPend(runRecord('p'));
+        a.nodes.x = { ...node('x'), status: 'good' };
+        b.nodes.y = { ...node('y'), status: 'bad' };
+        await assert.rejects(
+          store.saveProgress([
+            { run: a, nodes: ['x'] },
+            { run: runRecord('p'), nodes: [] },
+          ]),
+          isCode('not-found'),
+        );
+        assert.equal((await store.getRun('a'))?.nodes.x?.status, 'running', 'nothing of the rejected write is kept');
+        await store.saveProgress([
+          { run: a, nodes: ['x'] },
+          { run: b, nodes: ['y'] },
+        ]);
+        assert.equal((await store.getRun('a'))?.nodes.x?.status, 'good');
+        assert.equal((await store.getRun('b'))?.nodes.y?.status, 'bad');
+        await store.saveProgress([]);
+      });
+
+      it('saveProgress copies what it saves before it returns', async ({ store }) => {
+        const run = withNodes(runRecord('a', 'build', 'running'), 'x');
+        await store.activate(run);
+        const saved = store.saveProgress([{ run, nodes: ['x'] }]);
+        run.nodes.x = { ...node('x'), status: 'bad' };
+        run.reason = 'changed after the save';
+        await saved;
+        assert.deepEqual(await store.getRun('a'), withNodes(runRecord('a', 'build', 'running'), 'x'));
+      });
+
+      it('a progress save not awaited before an archive is in the archive, which has the last word', async ({ store }) => {
+        const run = withNodes(runRecord('a', 'build', 'running'), 'x');
+        await store.activate(run);
+        run.nodes.y = node('y');
+        const order: string[] = [];
+        const progress = store.saveProgress([{ run, nodes: ['y'] }]).then(() => order.push('progress'));
+        const done = structuredClone(run);
+        done.status = 'good';
+        done.nodes.x = { ...node('x'), status: 'good' };
+        const archived = store.archive(done).then(() => order.push('archive'));
+        await Promise.all([progress, archived]);
+        assert.deepEqual(order, ['progress', 'archive']);
+        assert.deepEqual(await store.getRun('a'), done);
+        assert.deepEqual((await store.listArchive()).runs, [done]);
+        assert.deepEqual(await listsOf(store, 'a'), ['archive']);
+      });
+
+      it('an active run comes back after a reopen with every node saved, by activate, updateRun or saveProgress', async ({
+        store,
+        reopen,
+      }, t) => {
+        if (!reopen) return t.skip('this store does not outlive close');
+        const run = withNodes(runRecord('a', 'build', 'running'), 'one');
+        await store.activate(run);
+        run.nodes.two = node('two', 2);
+        await store.updateRun(run, ['two']);
+        run.nodes.three = { ...node('three', 3), procs: [{ pgid: 42, id: 'boot 1' }] };
+        run.nodes.one = { ...node('one'), status: 'good' };
+        run.execHost = 'h1';
+        await store.saveProgress([{ run, nodes: ['three', 'one'] }]);
+        const again = await reopen();
+        assert.deepEqual(await again.listActive(), [run]);
+        assert.deepEqual(Object.keys((await again.getRun('a'))?.nodes ?? {}), ['one', 'two', 'three'], 'in the order they started');
+        run.status = 'bad';
+        await again.archive(run);
+        assert.deepEqual(await (await reopen()).getRun('a'), run);
       });
     });
 

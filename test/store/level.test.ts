@@ -4,6 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { Level } from 'level';
+import type { NodeRecord, RunRecord } from '../../src/model/run.js';
 import { LevelStore } from '../../src/store/level.js';
 import { archivedIds, listsOf, runRecord, storeContract, type List } from './contract.js';
 
@@ -111,6 +113,7 @@ describe('LevelStore on disk', () => {
       const script = path.join(dir, 'writer.mjs');
       await writeFile(script, writerScript(new URL('../../src/store/level.js', import.meta.url).href));
       const lastState = new Map<string, List>();
+      const progressed = new Set<string>();
       let maxNumber = 0;
       // The kill lands right after the ack the parent counted, so a varying count puts it in
       // varying places of the write cycle; later rounds also restart on a crashed store.
@@ -120,6 +123,7 @@ describe('LevelStore on disk', () => {
           const [what, value] = ack.split(' ');
           assert.ok(value !== undefined, `an ack is "<what> <value>", got ${JSON.stringify(ack)}`);
           if (what === 'num') maxNumber = Math.max(maxNumber, Number(value));
+          else if (what === 'node') progressed.add(value);
           else lastState.set(value, what as List);
         }
         assert.ok(lastState.size > 20, `only ${lastState.size} runs acknowledged before the kill`);
@@ -141,6 +145,10 @@ describe('LevelStore on disk', () => {
             assert.ok(found !== undefined && order.indexOf(found) >= order.indexOf(acked), `${id} acknowledged ${acked}, found ${found}`);
           }
           assert.ok((await store.nextRunNumber()) > maxNumber, `counter not past ${maxNumber}`);
+          // Progress is written without fsync, yet a kill -9 cannot lose it once it was handed over.
+          for (const id of progressed) {
+            assert.ok((await store.getRun(id))?.nodes.build?.procs?.length === 1, `the progress of ${id} was lost`);
+          }
 
           // The writer releases a run's lock and marks it done in its archive's batch, so the
           // runs marked done are exactly the archived ones, and no archived run holds a lock.
@@ -154,6 +162,70 @@ describe('LevelStore on disk', () => {
         } finally {
           await store.close();
         }
+      }
+    }));
+
+  test('an active run keeps each node under its own key, and the archive holds the whole record again', () =>
+    inTempDir(async (dir) => {
+      const store = await LevelStore.open(dir);
+      const run = chain('h1!1', 3);
+      await store.activate(run);
+      run.nodes.t1 = { ...nodeRec('t1', 1), status: 'good' };
+      await store.saveProgress([{ run, nodes: ['t1'] }]);
+      await store.close();
+      const raw = await rawEntries(dir);
+      assert.deepEqual(
+        Object.keys(raw).filter((k) => k.startsWith('node!')),
+        ['node!h1%211!t0', 'node!h1%211!t1', 'node!h1%211!t2'],
+      );
+      assert.deepEqual(raw['node!h1%211!t1'], run.nodes.t1);
+      assert.deepEqual((raw['run!h1%211'] as RunRecord).nodes, {}, 'the run key holds the record without its nodes');
+
+      const again = await LevelStore.open(dir);
+      assert.deepEqual(await again.getRun('h1!1'), run);
+      await again.archive({ ...run, status: 'good' });
+      await again.close();
+      const archived = await rawEntries(dir);
+      assert.deepEqual(
+        Object.keys(archived).filter((k) => k.startsWith('node!')),
+        [],
+        'the node keys go in the archive batch',
+      );
+      assert.deepEqual((archived['run!h1%211'] as RunRecord).nodes, run.nodes);
+    }));
+
+  test('a progress save writes the nodes named, unsynced, and the same bytes whatever the length of the run', (t) =>
+    inTempDir(async (dir) => {
+      const store = await LevelStore.open(dir);
+      try {
+        const short = chain('short', 10);
+        const long = chain('long', 1_000);
+        await store.activate(short);
+        await store.activate(long);
+        const batch = t.mock.method(Level.prototype, 'batch');
+        const written = async (run: RunRecord): Promise<{ keys: string[]; bytes: number; sync: unknown }> => {
+          run.nodes.t5 = { ...nodeRec('t5', 5), status: 'good', endTime: 99 };
+          await store.saveProgress([{ run, nodes: ['t5'] }]);
+          const call = batch.mock.calls.at(-1);
+          const [ops, options] = (call?.arguments ?? []) as unknown as [Array<{ key: string }>, { sync?: boolean }];
+          return { keys: ops.map((op) => op.key), bytes: JSON.stringify(ops).length - run.ref.run.length, sync: options.sync };
+        };
+        const a = await written(short);
+        const b = await written(long);
+        assert.deepEqual(a.keys, ['node!short!t5'], 'the run key is written only when its fields change');
+        assert.deepEqual(b.keys, ['node!long!t5']);
+        assert.equal(a.bytes, b.bytes);
+        assert.equal(a.sync, false);
+
+        long.reason = 'top-level field changed';
+        await store.saveProgress([{ run: long, nodes: [] }]);
+        assert.deepEqual(
+          (batch.mock.calls.at(-1)?.arguments as unknown as [Array<{ key: string }>])[0].map((op) => op.key),
+          ['run!long'],
+        );
+        assert.equal(batch.mock.callCount(), 3);
+      } finally {
+        await store.close();
       }
     }));
 
@@ -192,6 +264,27 @@ describe('LevelStore on disk', () => {
       }
     }));
 });
+
+function nodeRec(id: string, startTime: number): NodeRecord {
+  return { id, status: 'running', startTime, attempts: 1 };
+}
+
+/** An active run of `length` nodes, each started after the one before. */
+function chain(id: string, length: number): RunRecord {
+  const run = runRecord(id, 'build', 'running');
+  for (let i = 0; i < length; i++) run.nodes[`t${i}`] = nodeRec(`t${i}`, i);
+  return run;
+}
+
+/** Every key and value in the closed store at `dir`, in key order, as LevelDB holds them. */
+async function rawEntries(dir: string): Promise<Record<string, unknown>> {
+  const db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
+  try {
+    return Object.fromEntries(await db.iterator().all());
+  } finally {
+    await db.close();
+  }
+}
 
 /**
  * Starts the writer, SIGKILLs it once it has acknowledged `killAfter` writes, and returns
@@ -233,6 +326,7 @@ const run = (id, status) => ({
   adoptedBy: 'h1', status, createdAt: 0, nodes: {},
   trigger: { id: 'start', type: 'data', values: {} },
 });
+const withNode = (r) => ({ ...r, nodes: { build: { id: 'build', status: 'running', startTime: 1, attempts: 1, procs: [{ pgid: 7 }] } } });
 
 // Half the writers adopt as the hub does (number and pend in one write), half in two writes.
 async function writer(adopts) {
@@ -255,10 +349,13 @@ async function writer(adopts) {
     }
     await store.activate(run(id, 'running'));
     ack('active ' + id);
+    const started = withNode(run(id, 'running'));
+    await store.saveProgress([{ run: started, nodes: ['build'] }]);
+    ack('node ' + id);
     await store.writeMeta([{ key: 'lock:' + id, value: id }]);
     await store.appendOutput(id, [{ node: 'build', stream: 'stdout', line: 'x', at: 0, n: 0 }]);
     if (n % 3 === 0) continue;
-    await store.archive(run(id, 'good'), [{ key: 'lock:' + id }, { key: 'done:' + id, value: '1' }]);
+    await store.archive(withNode(run(id, 'good')), [{ key: 'lock:' + id }, { key: 'done:' + id, value: '1' }]);
     ack('archive ' + id);
   }
 }
