@@ -10,6 +10,8 @@ import { Hub } from '../hub/hub.js';
 import type { ClusterDeps } from '../hub/deps.js';
 import { createNodeRegistry } from '../nodes/index.js';
 import type { NodeRegistry } from '../nodes/node-type.js';
+import { currentSpawner } from '../nodes/process-group.js';
+import type { SpawnerName } from '../nodes/spawner.js';
 import { LevelStore } from '../store/level.js';
 import { MemoryStore } from '../store/memory.js';
 import type { Store } from '../store/store.js';
@@ -20,6 +22,7 @@ import { HttpPeers } from './http-peers.js';
 import { realClock } from './real-clock.js';
 import { processReaper } from './reaper.js';
 import { findSelfUrl, type SelfBind } from './self-url.js';
+import { chooseSpawner } from './spawner-choice.js';
 import { LocalWorkspaces } from './workspaces.js';
 
 export interface HostOptions {
@@ -54,6 +57,8 @@ export interface Host {
   config: Config;
   store: Store;
   workspaceRoot: string;
+  /** How tasks start now: `helper` (posix_spawn) or `node`, which it falls back to if the helper dies. */
+  spawner(): SpawnerName;
   /** Graceful stop: no new runs, running tasks get the grace period, state is persisted. */
   stop(): Promise<void>;
 }
@@ -78,6 +83,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     config.common.storeType === 'memory' ? new MemoryStore() : await LevelStore.open(path.join(storeRoot, opts.hostName));
   const log = opts.log.child({ host: opts.hostName });
   const cluster = opts.cluster && (await clusterDeps(config.common.hosts, opts.cluster, log));
+  await chooseSpawner(log);
   const hub = new Hub(config, {
     hostName: opts.hostName,
     hostTags: opts.tags,
@@ -112,6 +118,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     config,
     store,
     workspaceRoot,
+    spawner: () => currentSpawner().name,
     stop: () =>
       (stopping ??= (async () => {
         await hub.stop();

@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { execa } from 'execa';
+import { nodeSpawner } from './node-spawner.js';
+import type { ProcessStream, Spawned, Spawner } from './spawner.js';
 
-export type ProcessStream = 'stdout' | 'stderr';
+export type { ProcessStream } from './spawner.js';
 
 /** One process to run in a fresh process group. */
 export interface ProcessSpec {
@@ -34,8 +35,20 @@ export interface ProcessExit {
   reason?: string;
 }
 
-// execa ignores `cleanup` for detached processes, so groups still running when this
-// process exits are killed here; a crash (SIGKILL of floe) is covered by onStart + the reaper.
+let spawner: Spawner = nodeSpawner;
+
+/** Makes `s` start every later process of this host (the host picks one at start; Node's until then). */
+export function useSpawner(s: Spawner): void {
+  spawner = s;
+}
+
+/** The spawner later processes start with. */
+export function currentSpawner(): Spawner {
+  return spawner;
+}
+
+// Detached groups do not die with this process, so groups still running when it exits are
+// killed here; a crash (SIGKILL of floe) is covered by onStart + the reaper.
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
 
@@ -166,80 +179,90 @@ export function signalStatus(sig: string): number {
 /**
  * Runs one process as the leader of a new process group, streaming its output line by
  * line. Aborting `signal` kills the whole group (SIGTERM, then SIGKILL after the grace).
- * Always resolves, once the process has exited and its output is read.
+ * Always resolves, once the process has exited and its output is read. `using` defaults to
+ * the host's spawner (`useSpawner`).
  */
-export async function runInProcessGroup(spec: ProcessSpec, signal: AbortSignal): Promise<ProcessExit> {
-  if (signal.aborted) return { status: signalStatus('SIGTERM'), signal: 'SIGTERM', reason: 'cancelled before it started' };
+export function runInProcessGroup(spec: ProcessSpec, signal: AbortSignal, using: Spawner = spawner): Promise<ProcessExit> {
+  if (signal.aborted) return Promise.resolve({ status: signalStatus('SIGTERM'), signal: 'SIGTERM', reason: 'cancelled before it started' });
 
-  const child = execa(spec.file, [...spec.args], {
-    cwd: spec.cwd,
-    env: spec.env,
-    extendEnv: false,
-    detached: true, // setsid: the child leads a new group, so -pid reaches its whole tree
-    cleanup: false,
-    stdin: 'ignore',
-    buffer: false,
-    reject: false,
+  return new Promise((resolve) => {
+    const splitters = {
+      stdout: new LineSplitter((line) => spec.onLine('stdout', line)),
+      stderr: new LineSplitter((line) => spec.onLine('stderr', line)),
+    };
+    let pgid: number | undefined;
+    let exit: { code: number | null; signal: string | null } | undefined;
+    let pipesClosed = false;
+    let settled = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    const onAbort = (): void => {
+      if (pgid === undefined) return; // not started yet: `started` calls this again
+      const group = pgid;
+      killGroup(group, 'SIGTERM');
+      killTimer ??= setTimeout(() => killGroup(group, 'SIGKILL'), spec.killGraceMs ?? 2000);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    const settle = (result: ProcessExit | Promise<ProcessExit>): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      clearTimeout(drainTimer);
+      clearTimeout(killTimer);
+      if (pgid !== undefined) {
+        // After an abort nothing of the tree may outlive the task, even what ignored SIGTERM.
+        if (signal.aborted) killGroup(pgid, 'SIGKILL');
+        liveGroups.delete(pgid);
+      }
+      resolve(result);
+    };
+    const settleIfDone = (): void => {
+      if (exit === undefined || !pipesClosed) return;
+      if (exit.signal !== null) settle({ status: signalStatus(exit.signal), signal: exit.signal });
+      else settle({ status: exit.code ?? 1 });
+    };
+
+    const spawned: Spawned = using.start(spec, {
+      started(pid) {
+        pgid = pid;
+        trackGroup(pid);
+        spec.onStart?.(pid);
+        if (signal.aborted) onAbort();
+      },
+      failed: (code) => settle(spawnFailure(spec, code)),
+      data: (stream, chunk) => splitters[stream].push(chunk),
+      exited(code, sig) {
+        exit = { code, signal: sig };
+        // A background grandchild may hold the pipes open forever; stop waiting for it
+        // (Go's exec.Cmd.WaitDelay does the same).
+        if (!pipesClosed) drainTimer = setTimeout(() => spawned.closePipes(), spec.drainMs ?? 2000);
+        settleIfDone();
+      },
+      closed() {
+        pipesClosed = true;
+        clearTimeout(drainTimer);
+        splitters.stdout.flush();
+        splitters.stderr.flush();
+        settleIfDone();
+      },
+      lost(reason) {
+        if (pgid === undefined) {
+          settle({ status: 127, reason: `could not start ${spec.file}: ${reason}` });
+          return;
+        }
+        splitters.stdout.flush();
+        splitters.stderr.flush();
+        // Nobody is left to see the process end, so it may not outlive the task.
+        killGroup(pgid, 'SIGKILL');
+        settle({ status: signalStatus('SIGKILL'), signal: 'SIGKILL', reason: `${reason}; its process group was killed` });
+      },
+    });
   });
-
-  const pgid = child.pid;
-  if (pgid === undefined) {
-    const result = await child;
-    return spawnFailure(spec, result.code);
-  }
-  trackGroup(pgid);
-  spec.onStart?.(pgid);
-
-  const splitters: LineSplitter[] = [];
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const readable = child[stream];
-    const splitter = new LineSplitter((line) => spec.onLine(stream, line));
-    splitters.push(splitter);
-    // Bytes, not text: the splitter cuts long lines between characters and decodes each piece.
-    readable.on('data', (chunk: Buffer) => splitter.push(chunk));
-  }
-
-  let exitCode: number | null = null;
-  let exitSignal: string | null = null;
-  let drainTimer: NodeJS.Timeout | undefined;
-  let killTimer: NodeJS.Timeout | undefined;
-
-  child.once('exit', (code, sig) => {
-    exitCode = code;
-    exitSignal = sig;
-    // A background grandchild may hold the pipes open forever; stop waiting for it
-    // (Go's exec.Cmd.WaitDelay does the same). Destroyed pipes let execa settle.
-    drainTimer = setTimeout(() => {
-      child.stdout.destroy();
-      child.stderr.destroy();
-    }, spec.drainMs ?? 2000);
-  });
-
-  const onAbort = (): void => {
-    killGroup(pgid, 'SIGTERM');
-    killTimer = setTimeout(() => killGroup(pgid, 'SIGKILL'), spec.killGraceMs ?? 2000);
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-
-  try {
-    const result = await child;
-    for (const s of splitters) s.flush();
-    exitCode ??= result.exitCode ?? null;
-    exitSignal ??= result.signal ?? null;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    clearTimeout(drainTimer);
-    clearTimeout(killTimer);
-    // After an abort nothing of the tree may outlive the task, even what ignored SIGTERM.
-    if (signal.aborted) killGroup(pgid, 'SIGKILL');
-    liveGroups.delete(pgid);
-  }
-
-  if (exitSignal !== null) return { status: signalStatus(exitSignal), signal: exitSignal };
-  return { status: exitCode ?? 1 };
 }
 
-async function spawnFailure(spec: ProcessSpec, code: string | undefined): Promise<ProcessExit> {
+async function spawnFailure(spec: ProcessSpec, code: string): Promise<ProcessExit> {
   // spawn reports a missing cwd as ENOENT too; say which one is missing.
   const cwdExists = await stat(spec.cwd).then(
     (s) => s.isDirectory(),
@@ -248,5 +271,5 @@ async function spawnFailure(spec: ProcessSpec, code: string | undefined): Promis
   if (!cwdExists) return { status: 127, reason: `working directory not found: ${spec.cwd}` };
   if (code === 'EACCES') return { status: 126, reason: `permission denied: ${spec.file}` };
   if (code === 'ENOENT') return { status: 127, reason: `command not found: ${spec.file}` };
-  return { status: 127, reason: `could not start ${spec.file}: ${code ?? 'unknown error'}` };
+  return { status: 127, reason: `could not start ${spec.file}: ${code}` };
 }

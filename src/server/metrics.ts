@@ -9,7 +9,8 @@ export class Metrics {
   readonly wsClients: Gauge;
   private readonly created = new Map<string, number>();
 
-  constructor(hub: Hub) {
+  /** `spawner` says how tasks start now (it changes if the helper dies). */
+  constructor(hub: Hub, spawner?: () => string) {
     this.runs = new Counter({
       name: 'floe_runs_total',
       help: 'Runs that ended, by flow and status',
@@ -39,6 +40,18 @@ export class Metrics {
         this.set(hub.listActive().length);
       },
     });
+    if (spawner) {
+      new Gauge({
+        name: 'floe_task_spawner',
+        help: 'How tasks start: 1 for the spawner in use (helper: posix_spawn helper; node: Node spawn)',
+        labelNames: ['spawner'],
+        registers: [this.registry],
+        collect() {
+          const now = spawner();
+          for (const s of new Set(['helper', 'node', now])) this.set({ spawner: s }, s === now ? 1 : 0);
+        },
+      });
+    }
     this.wsClients = new Gauge({ name: 'floe_websocket_clients', help: 'Connected websocket clients', registers: [this.registry] });
     hub.subscribe((e) => {
       // Another host's events, forwarded for the websocket, are counted by that host.

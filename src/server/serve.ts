@@ -15,6 +15,8 @@ import { attachWebsocket } from './ws.js';
 export interface ServedHost {
   hub: Hub;
   config: Config;
+  /** How its tasks start now (`helper` or `node`), for `floe_task_spawner`. */
+  spawner?(): string;
 }
 
 export interface ServeOptions {
@@ -56,7 +58,7 @@ export async function serveHost(opts: ServeOptions): Promise<Serving> {
     now,
   });
   const limits = new LoginLimits({ now, log });
-  const metrics = new Metrics(host.hub);
+  const metrics = new Metrics(host.hub, host.spawner?.bind(host));
   const self = { name: opts.hostName, tags: opts.tags, url: undefined as string | undefined };
   const clusterToken = opts.clusterToken ?? opts.adminToken;
   const webapp = opts.webapp ?? webappFiles(WEBAPP_DIST, true);
