@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { OutputLine } from '../src/model/output.js';
 import type { RunRecord } from '../src/model/run.js';
 import { LevelStore } from '../src/store/level.js';
 import { call } from './api-client.js';
@@ -67,11 +66,10 @@ async function fillStore(dir: string, runs: number, lines: number, alternate: bo
     await Promise.all(pending);
     const logRun = `h1-${runs + 1}`;
     const at = 1_790_000_000_000 + (runs + 1) * 1_000;
-    for (let from = 0; from < lines; from += 1_000) {
-      const batch: OutputLine[] = [];
-      for (let n = from; n < Math.min(lines, from + 1_000); n++)
-        batch.push({ node: 't0', stream: 'stdout', line: `line ${n} of the build log`, at, n });
-      await store.appendOutput(logRun, batch);
+    for (let first = 0; first < lines; first += 1_000) {
+      const batch: string[] = [];
+      for (let n = first; n < Math.min(lines, first + 1_000); n++) batch.push(`line ${n} of the build log`);
+      await store.appendOutput(logRun, [{ node: 't0', stream: 'stdout', at, first, lines: batch }]);
     }
     await store.archive(archivedRun(runs + 1, 'build'));
     return logRun;

@@ -10,10 +10,21 @@ export interface TapOptions {
 
 const OUTPUT_PREFIX = '{"type":"event","event":{"kind":"node-output"';
 
+/**
+ * Lines of a node-output frame, read from its `first` and `last` without parsing the frame: those
+ * keys come before its lines, and no string in JSON holds `"first":` unescaped.
+ */
+export function outputFrameLines(text: string): number {
+  const first = text.indexOf('"first":');
+  const last = text.indexOf('"last":', first);
+  if (first < 0 || last < 0) return 0;
+  return parseInt(text.slice(last + 7, last + 27), 10) - parseInt(text.slice(first + 8, first + 28), 10) + 1;
+}
+
 /** One websocket client on a host's event stream, keeping what the benchmarks wait for. */
 export class EventTap {
-  /** node-output frames received. */
-  outputFrames = 0;
+  /** Output lines received (in node-output frames). */
+  outputLines = 0;
   /** `end` events received, and performance.now() of the last. */
   endCount = 0;
   lastEndAt = 0;
@@ -73,21 +84,22 @@ export class EventTap {
   private frame(text: string): void {
     // Output frames can come by the million: count them without parsing unless lines are wanted.
     if (!this.opts.firstLines && text.startsWith(OUTPUT_PREFIX)) {
-      this.outputFrames++;
+      this.outputLines += outputFrameLines(text);
       return;
     }
     const f = JSON.parse(text) as {
       type: string;
-      event?: { kind: string; host?: string; ref?: { run: string }; status?: string; line?: string };
+      event?: { kind: string; host?: string; ref?: { run: string }; status?: string; lines?: string[] };
     };
     const e = f.event;
     if (f.type !== 'event' || !e?.ref || (this.opts.host !== undefined && e.host !== this.opts.host)) return;
     const run = e.ref.run;
     if (e.kind === 'node-output') {
-      this.outputFrames++;
+      this.outputLines += e.lines?.length ?? 0;
       if (this.lines.has(run)) return;
-      this.lines.set(run, e.line ?? '');
-      for (const w of this.lineWaiters.get(run) ?? []) w(e.line ?? '');
+      const line = e.lines?.[0] ?? '';
+      this.lines.set(run, line);
+      for (const w of this.lineWaiters.get(run) ?? []) w(line);
       this.lineWaiters.delete(run);
     } else if (e.kind === 'end') {
       this.endCount++;

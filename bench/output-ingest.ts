@@ -39,14 +39,14 @@ async function lastStoredLine(host: CliHost, flow: string, run: string): Promise
 
 /** Runs `flow` (printing `lines` lines) once: lines per second, stored and streamed. */
 async function ingest(host: CliHost, tap: EventTap, flow: string, lines: number): Promise<number> {
-  const framesBefore = tap.outputFrames;
+  const linesBefore = tap.outputLines;
   const t0 = performance.now();
   const run = await triggerRun(host.api, TOKEN, flow);
   const status = await within(tap.end(run), 600_000, `run ${run} printing ${lines} lines`);
   if (status !== 'good') throw new Error(`run ${run} printing ${lines} lines ended ${status}`);
   // Frames come in seq order, so every line's frame came before the run's end, unless the host
   // dropped this client as too slow.
-  const streamed = tap.outputFrames - framesBefore;
+  const streamed = tap.outputLines - linesBefore;
   if (streamed !== lines) throw new Error(`the websocket client got ${streamed} of ${lines} lines (close code ${tap.closeCode ?? 'none'})`);
   await until(async () => (await lastStoredLine(host, flow, run)) === lines - 1, 60_000, `run ${run}'s last line in the store`);
   return lines / ((performance.now() - t0) / 1000);

@@ -17,7 +17,9 @@ import type { ClientsJob, ClientsMessage } from './ws-fanout-clients.js';
  * characters, while this thread times GET /health every 10 ms: the API's p99 during the flood,
  * against its p99 on the same host idle just before. Delivery: when a client got a line, less
  * the time its task printed it (the line starts with it), so time spent in a pipe the host was
- * too busy to read counts too. One more client never reads: the host must drop it
+ * too busy to read counts too; the lines of a frame count the delay of its first (printed
+ * earliest), which bounds theirs, so the clients need not read 880 MB line by line to keep up
+ * (they fell seconds behind doing so). One more client never reads: the host must drop it
  * (floe_websocket_dropped_total{reason="too-slow"}), and its RSS is sampled throughout.
  */
 

@@ -4,7 +4,7 @@ import type { DataAnswer } from '../nodes/node-type.js';
 import type { NodeRecord, RunStatus, RunRecord } from '../model/run.js';
 import { FloeError } from '../errors.js';
 import { listenersOf, type ListenerIndex } from './listeners.js';
-import type { OutputLine } from '../model/output.js';
+import { RunOutput } from './output-batches.js';
 
 export interface RunningNode {
   task: TaskConfig;
@@ -37,16 +37,15 @@ export class ActiveRun {
   readonly onArchived: Array<() => void> = [];
   vars: Record<string, unknown> = {};
   env: Record<string, string> = {};
-  outputN = 0;
-  outBuf: OutputLine[] = [];
-  outFlush: Promise<void> = Promise.resolve();
-  outScheduled = false;
+  /** Its output lines on their way to events and the store. */
+  readonly output: RunOutput;
 
   constructor(
     readonly record: RunRecord,
     public flow: FlowConfig,
   ) {
     this.listeners = listenersOf(flow);
+    this.output = new RunOutput(record.ref);
   }
 
   setFlow(flow: FlowConfig): void {

@@ -3,7 +3,7 @@ import type { FormConfig } from '../model/form.js';
 import type { DataAnswer, NodeResult } from '../nodes/node-type.js';
 import type { RunLists } from './run-lists.js';
 import type { HubDeps } from './deps.js';
-import type { HubEvent } from '../model/events.js';
+import type { HubEvent, PublishedEvent } from '../model/events.js';
 import type { RunRef } from '../model/refs.js';
 import type { PeerReply, PeerRequest } from '../cluster/messages.js';
 
@@ -57,8 +57,8 @@ export interface HubCore {
   readonly stopSignal: AbortSignal;
   /** Queue work for the hub loop. */
   enqueue(item: QueueItem): void;
-  /** Number, keep and hand an event to the subscribers. */
-  publish(e: HubEvent): void;
+  /** Number, keep and hand an event to the subscribers; answers it as published. */
+  publish(e: HubEvent): PublishedEvent;
   /** Queue a placement pass, unless one is queued already or the hub has not started. */
   schedulePlace(): void;
   /** Resolve the whenIdle() waiters; called once the last active run is archived. */

@@ -1,7 +1,13 @@
 import type { PublishedEvent } from '../model/events.js';
 
-/** Default cap on the JSON the history keeps; 256 output lines of the longest kind, fewer when escapes swell them. */
-export const MAX_HISTORY_BYTES = 16 * 1024 * 1024;
+/**
+ * Default cap on the JSON the history keeps: 64 output lines of the longest kind, fewer when escapes
+ * swell them. A flood of output fills it in a fraction of a second whatever its size, and after a
+ * run it stays held (with each event's websocket frame) until other events push it out, so it is
+ * kept small (issue 10: at 16 MiB a host stayed some 25 MB further up after a 1,000,000-line run than
+ * at 4 MiB). A client further behind resyncs.
+ */
+export const MAX_HISTORY_BYTES = 4 * 1024 * 1024;
 
 /**
  * The last published events, in order: at most `size` of them and about `maxBytes` of their

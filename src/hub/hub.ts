@@ -309,7 +309,11 @@ export class Hub {
 
   async getOutput(run: string, q?: OutputQuery): Promise<OutputLine[]> {
     const ar = this.lists.active.get(run);
-    if (ar) await ar.outFlush;
+    if (ar) {
+      // Every line printed so far, published and stored: a reader sees what the events showed.
+      this.tasks.flushOutput();
+      await ar.output.saved;
+    }
     return this.deps.store.getOutput(run, q);
   }
 
@@ -515,10 +519,14 @@ export class Hub {
     for (const w of waiters) w();
   }
 
-  private publish(e: HubEvent): void {
-    this.deliver({ ...e, seq: ++this.seq, at: this.deps.clock.now(), host: this.deps.hostName });
+  private publish(e: HubEvent): PublishedEvent {
+    // Output lines gathered in this turn happened before this event: they go first.
+    if (e.kind !== 'node-output') this.tasks.flushOutput();
+    const published: PublishedEvent = { ...e, seq: ++this.seq, at: this.deps.clock.now(), host: this.deps.hostName };
+    this.deliver(published);
     const msg = LOG_STATES[e.kind];
     if (msg && 'ref' in e) this.deps.log?.info(logFields(e), msg);
+    return published;
   }
 
   /** Keeps a numbered event for catching up and hands it to the subscribers. */

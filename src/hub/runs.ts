@@ -222,7 +222,8 @@ export class Runs {
     r.status = ending.status;
     r.reason = ending.reason;
     r.endTime = this.core.deps.clock.now();
-    await ar.outFlush;
+    // Not awaited: the store writes the archive after the output it was given before it.
+    this.tasks.endOutput(ar);
     await this.core.lists.archiveActive(ar);
     this.killLeftovers(r);
     this.core.publish({ kind: 'end', tag: 'sys.end', ref: r.ref, status: r.status, reason: r.reason });

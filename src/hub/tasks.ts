@@ -5,6 +5,7 @@ import type { DataAnswer, NodeContext, NodeResult, OptsCheck } from '../nodes/no
 import type { ActiveRun } from './active-run.js';
 import { errorMessage, type HubCore, type QueueItem } from './core.js';
 import type { OutputStream } from '../model/output.js';
+import { OutputBatches } from './output-batches.js';
 import type { NodeRecord } from '../model/run.js';
 
 /**
@@ -13,8 +14,15 @@ import type { NodeRecord } from '../model/run.js';
  */
 export class Tasks {
   private execToken = 0;
+  private readonly batches: OutputBatches;
 
-  constructor(private readonly core: HubCore) {}
+  constructor(private readonly core: HubCore) {
+    this.batches = new OutputBatches({
+      publish: (e) => core.publish(e),
+      store: core.deps.store,
+      saveFailed: (err, run) => core.deps.log?.error({ err, run }, 'could not save output'),
+    });
+  }
 
   startNode(ar: ActiveRun, task: TaskConfig): void {
     const run = ar.record.ref.run;
@@ -81,21 +89,20 @@ export class Tasks {
     };
   }
 
+  /** Takes a line of a task's output; it is published and stored with the others of its turn. */
   output(ar: ActiveRun, node: string, stream: OutputStream, line: string): void {
     if (!this.core.lists.active.has(ar.record.ref.run)) return;
-    const n = ar.outputN++;
-    ar.outBuf.push({ node, stream, line, at: this.core.deps.clock.now(), n });
-    this.core.publish({ kind: 'node-output', tag: 'sys.node-output', ref: ar.record.ref, node, stream, line, n });
-    if (ar.outScheduled) return;
-    ar.outScheduled = true;
-    // Lines that arrive while a write is under way go out together in the next one.
-    ar.outFlush = ar.outFlush
-      .then(async () => {
-        ar.outScheduled = false;
-        const lines = ar.outBuf.splice(0);
-        if (lines.length > 0) await this.core.deps.store.appendOutput(ar.record.ref.run, lines);
-      })
-      .catch((err: unknown) => this.core.deps.log?.error({ err, run: ar.record.ref.run }, 'could not save output'));
+    this.batches.add(ar.output, node, stream, line);
+  }
+
+  /** Publishes the output lines gathered so far: called before any other event is published. */
+  flushOutput(): void {
+    this.batches.flush();
+  }
+
+  /** The run is ending: its last lines are published and handed to the store, before its archive. */
+  endOutput(ar: ActiveRun): void {
+    this.batches.end(ar.output);
   }
 
   async dataRequested(item: Extract<QueueItem, { kind: 'data-request' }>): Promise<void> {

@@ -30,7 +30,10 @@ import { TokenBucket } from './token-bucket.js';
  *   {"type":"event","event":<PublishedEvent>}      one per matching hub event, in seq order; the
  *                                                   events of runs on other hosts too, forwarded
  *                                                   while a client is connected here, numbered here
- *                                                   and named by their `host` (issue 8)
+ *                                                   and named by their `host` (issue 8). Output is
+ *                                                   an event per node and stream per turn of the
+ *                                                   loop (hub/output-batches.ts), so a flood costs
+ *                                                   a client a frame per pipe read, not per line
  *   {"type":"subscribed","flow"?:id,"run"?:id,"since"?:S,"lastSeq":N,"replayed":K}
  *                                                   answers a subscribe; it is followed by the K
  *                                                   replayed events with S < seq <= N, then live

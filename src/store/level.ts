@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { FloeError } from '../errors.js';
-import type { OutputLine } from '../model/output.js';
+import type { OutputBatch, OutputLine, OutputStream } from '../model/output.js';
 import type { NodeRecord, RunRecord } from '../model/run.js';
 import { checkMetaWrites, type ArchivePage, type ArchiveQuery, type MetaWrite, type OutputQuery, type Store } from './store.js';
 import type { RunChange } from './store.js';
@@ -15,7 +15,7 @@ import type { RunChange } from './store.js';
  *   act!<id>                  -> run id
  *   arc!<archive seq>         -> run id; read in reverse for newest first
  *   arcf!<flow>!<archive seq> -> run id; the same, one range per flow
- *   out!<id>!<n>              -> OutputLine
+ *   out!<id>!<last n>         -> OutputChunk: consecutive lines of the run, up to line <last n>
  *   meta!<key>                -> string, the hub's own bookkeeping; `<key>` as the hub gave it
  *   sys!run-counter           -> last run number handed out
  *   sys!archive-seq           -> last archive seq used
@@ -32,6 +32,13 @@ import type { RunChange } from './store.js';
  * (issue 10; the whole record once made a run of n tasks write O(n^2) bytes). Reads merge
  * them back. The archive holds the whole record under `run!<id>` again, written in the batch
  * that deletes the node keys, so a page of the archive stays one getMany.
+ *
+ * Output is kept in chunks of up to OUTPUT_CHUNK_LINES lines or about OUTPUT_CHUNK_CHARS of text,
+ * a key each, named by the chunk's last line (issue 10: a key per line made a put per line). The
+ * chunk holding line `from` is the first key at or after `pad(from)`; `tail` reads keys backwards
+ * from the end: either reads what it returns plus at most a chunk (with `node`, the other nodes'
+ * lines among them too). A store written before chunks holds an OutputLine per key, named by its
+ * `n`: it reads as a chunk of one.
  *
  * Paging the archive is one reverse range read bounded by `lt <prefix><before>` with
  * `limit + 1`, then one getMany of the run records: the cost depends on the page size,
@@ -57,13 +64,30 @@ import type { RunChange } from './store.js';
  * - The archive seq is saved in the same batch as the archive keys it numbers, so after a
  *   restart it is at least every stored one. The arrival seq is not saved: reopening
  *   continues after the last `pend!` key, and only the order of pending keys matters.
+ * - Output is the exception: progress, acknowledged to no one, so its batches are neither
+ *   synced nor queued behind the other writes. A crash of the process keeps what was written;
+ *   a power cut may lose the output since the last synced batch, which the run's archive is
+ *   at the latest (it waits for the run's output writes under way).
  */
 
-type Stored = RunRecord | NodeRecord | OutputLine | string | number;
+/** A stretch of a chunk's lines of one node, stream and time: [first n, count, node, stream, at]. */
+type OutputSpan = [n: number, count: number, node: string, stream: OutputStream, at: number];
+
+/** Lines of a run's output under one key: `lines[i]` is described by the span it falls in. */
+interface OutputChunk {
+  spans: OutputSpan[];
+  lines: string[];
+}
+
+type Stored = RunRecord | NodeRecord | OutputChunk | OutputLine | string | number;
 type Op = { type: 'put'; key: string; value: Stored } | { type: 'del'; key: string };
 
 /** Page size of `listArchive` when the query gives none. */
 const DEFAULT_ARCHIVE_LIMIT = 50;
+/** Lines in one output key, at most: a tail of a long log parses this much more than it returns. */
+export const OUTPUT_CHUNK_LINES = 1024;
+/** Characters of line text in one output key, about (a chunk holds at least one line). */
+export const OUTPUT_CHUNK_CHARS = 64 * 1024;
 const RUN_COUNTER = 'sys!run-counter';
 const ARCHIVE_SEQ = 'sys!archive-seq';
 const PEND = 'pend!';
@@ -103,7 +127,8 @@ interface RunSnapshot {
 
 /** The store for `store-type: local`: LevelDB in one directory under store-root. */
 export class LevelStore implements Store {
-  private readonly outputWrites = new Set<Promise<void>>();
+  /** Output writes under way, by run: reads of the run and its archive wait for them. */
+  private readonly outputWrites = new Map<string, Set<Promise<void>>>();
   private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -257,6 +282,8 @@ export class LevelStore implements Store {
     const id = record.ref.run;
     const metaOps = toMetaOps(meta); // checked before queuing: a bad write archives nothing
     return this.serial(async () => {
+      // Given before the archive, the run's output is stored before it, and made durable with it.
+      await this.outputSaved(id);
       const pend = this.pending.get(id);
       const stored = this.active.get(id);
       const ops: Op[] = [{ type: 'put', key: runKey(id), value: record }, ...metaOps];
@@ -296,16 +323,21 @@ export class LevelStore implements Store {
     });
   }
 
-  appendOutput(run: string, lines: OutputLine[]): Promise<void> {
+  appendOutput(run: string, batches: OutputBatch[]): Promise<void> {
     const prefix = outputPrefix(run);
-    // Cloned now: the batch encodes later, and the caller may reuse its line objects meanwhile.
-    const ops: Op[] = lines.map((line) => ({ type: 'put', key: prefix + pad(line.n), value: structuredClone(line) }));
+    const ops: Op[] = chunksOf(batches).map((chunk) => ({ type: 'put', key: prefix + pad(lastN(chunk)), value: chunk }));
     if (ops.length === 0) return Promise.resolve();
-    // Output is acknowledged to no one and keyed by line number, so it skips the fsync and the
-    // serial chain: a chatty task never delays a trigger's acknowledgement. The next synced
-    // batch (the archive, at the latest) makes it durable along with everything before it.
-    const write = this.db.batch(ops, { sync: false }).finally(() => this.outputWrites.delete(write));
-    this.outputWrites.add(write);
+    // Output is acknowledged to no one (it is progress, not a transition) and keyed by line
+    // number, so it skips the fsync and the serial chain: a chatty task never delays a trigger's
+    // acknowledgement. The run's archive waits for it and, synced, makes it durable too.
+    let writes = this.outputWrites.get(run);
+    if (!writes) this.outputWrites.set(run, (writes = new Set()));
+    const pending = writes;
+    const write: Promise<void> = this.db.batch(ops, { sync: false }).finally(() => {
+      pending.delete(write);
+      if (pending.size === 0 && this.outputWrites.get(run) === pending) this.outputWrites.delete(run);
+    });
+    pending.add(write);
     return write;
   }
 
@@ -346,33 +378,31 @@ export class LevelStore implements Store {
     const from = checkCount('from', q.from ?? 0, 0);
     const limit = q.limit === undefined ? Infinity : checkCount('limit', q.limit, 0);
     if (limit === 0) return [];
+    const tail = q.tail === undefined ? undefined : checkCount('tail', q.tail, 0);
+    if (tail === 0) return [];
+    await this.outputSaved(run);
     const prefix = outputPrefix(run);
-    if (q.tail !== undefined) return this.tailOutput(prefix, checkCount('tail', q.tail, 0), q.node);
-    const range = { gte: prefix + pad(from), lt: prefixEnd(prefix) };
     const lines: OutputLine[] = [];
-    // With a node filter the limit counts matching lines, so the read cannot be limited.
-    const values = this.db.values(q.node === undefined ? { ...range, limit } : range);
-    for await (const value of values) {
-      const line = asLine(value, prefix);
-      if (q.node !== undefined && line.node !== q.node) continue;
-      lines.push(line);
+    if (tail !== undefined) {
+      // Backwards, so a long log costs what is returned and at most a chunk more.
+      for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefixEnd(prefix), reverse: true })) {
+        readBackward(asChunk(value, key), q.node, tail, lines);
+        if (lines.length >= tail) break;
+      }
+      return lines.reverse();
+    }
+    // The chunk holding line `from` is the first whose last line is `from` or later.
+    for await (const [key, value] of this.db.iterator({ gte: prefix + pad(from), lt: prefixEnd(prefix) })) {
+      readForward(asChunk(value, key), from, q.node, limit, lines);
       if (lines.length >= limit) break;
     }
     return lines;
   }
 
-  /** The last `n` lines, read backwards so a long log costs only what is returned. */
-  private async tailOutput(prefix: string, n: number, node: string | undefined): Promise<OutputLine[]> {
-    if (n === 0) return [];
-    const lines: OutputLine[] = [];
-    const range = { gte: prefix, lt: prefixEnd(prefix), reverse: true };
-    for await (const value of this.db.values(node === undefined ? { ...range, limit: n } : range)) {
-      const line = asLine(value, prefix);
-      if (node !== undefined && line.node !== node) continue;
-      lines.push(line);
-      if (lines.length >= n) break;
-    }
-    return lines.reverse();
+  /** Settles once the output writes of `run` under way now are done: reads see every line given before. */
+  private async outputSaved(run: string): Promise<void> {
+    const writes = this.outputWrites.get(run);
+    if (writes) await Promise.allSettled([...writes]);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -404,7 +434,7 @@ export class LevelStore implements Store {
   /** Waits for queued writes, then closes the database. */
   close(): Promise<void> {
     return this.serial(async () => {
-      await Promise.allSettled([...this.outputWrites]);
+      await Promise.allSettled([...this.outputWrites.values()].flatMap((w) => [...w]));
       await this.db.close();
     });
   }
@@ -526,9 +556,66 @@ function asNode(value: Stored | undefined, key: string): NodeRecord {
   return value;
 }
 
-function asLine(value: Stored | undefined, key: string): OutputLine {
-  if (typeof value !== 'object' || value === null || !('n' in value)) throw corrupt(key);
-  return value;
+/** A chunk as stored; an OutputLine (a key of a store written before chunks) is a chunk of one. */
+function asChunk(value: Stored | undefined, key: string): OutputChunk {
+  if (typeof value !== 'object' || value === null) throw corrupt(key);
+  if ('spans' in value && Array.isArray(value.spans) && Array.isArray(value.lines)) return value;
+  if ('n' in value && 'line' in value) return { spans: [[value.n, 1, value.node, value.stream, value.at]], lines: [value.line] };
+  throw corrupt(key);
+}
+
+/** The lines of `batches` as chunks of at most OUTPUT_CHUNK_LINES lines and about OUTPUT_CHUNK_CHARS characters. */
+function chunksOf(batches: readonly OutputBatch[]): OutputChunk[] {
+  const chunks: OutputChunk[] = [];
+  let chunk: OutputChunk | undefined;
+  let chars = 0;
+  for (const { node, stream, at, first, lines } of batches) {
+    for (let i = 0; i < lines.length; i++) {
+      if (!chunk || chunk.lines.length >= OUTPUT_CHUNK_LINES || chars >= OUTPUT_CHUNK_CHARS) {
+        chunks.push((chunk = { spans: [], lines: [] }));
+        chars = 0;
+      }
+      const span = chunk.spans[chunk.spans.length - 1];
+      const n = first + i;
+      if (span && span[0] + span[1] === n && span[2] === node && span[3] === stream && span[4] === at) span[1]++;
+      else chunk.spans.push([n, 1, node, stream, at]);
+      const line = lines[i]!;
+      chunk.lines.push(line);
+      chars += line.length;
+    }
+  }
+  return chunks;
+}
+
+function lastN(chunk: OutputChunk): number {
+  const span = chunk.spans[chunk.spans.length - 1];
+  return span ? span[0] + span[1] - 1 : 0;
+}
+
+/** Appends to `into` the chunk's lines from line `from` on (only `node`'s, when given), until it holds `limit`. */
+function readForward(chunk: OutputChunk, from: number, node: string | undefined, limit: number, into: OutputLine[]): void {
+  let start = 0;
+  for (const [n, count, spanNode, stream, at] of chunk.spans) {
+    if ((node === undefined || spanNode === node) && n + count > from) {
+      for (let k = Math.max(0, from - n); k < count && into.length < limit; k++)
+        into.push({ node: spanNode, stream, line: chunk.lines[start + k] ?? '', at, n: n + k });
+    }
+    start += count;
+  }
+}
+
+/** Appends to `into` the chunk's lines, last first (only `node`'s, when given), until it holds `limit`. */
+function readBackward(chunk: OutputChunk, node: string | undefined, limit: number, into: OutputLine[]): void {
+  let end = chunk.lines.length;
+  for (let s = chunk.spans.length - 1; s >= 0 && into.length < limit; s--) {
+    const [n, count, spanNode, stream, at] = chunk.spans[s]!;
+    const start = end - count;
+    if (node === undefined || spanNode === node) {
+      for (let k = count - 1; k >= 0 && into.length < limit; k--)
+        into.push({ node: spanNode, stream, line: chunk.lines[start + k] ?? '', at, n: n + k });
+    }
+    end = start;
+  }
 }
 
 function asString(value: Stored | undefined, key: string): string {

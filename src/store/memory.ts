@@ -1,5 +1,5 @@
 import { FloeError } from '../errors.js';
-import type { OutputLine } from '../model/output.js';
+import type { OutputBatch, OutputLine } from '../model/output.js';
 import type { RunRecord } from '../model/run.js';
 import { checkMetaWrites, type ArchivePage, type ArchiveQuery, type MetaWrite, type OutputQuery, type Store } from './store.js';
 import type { RunChange } from './store.js';
@@ -121,13 +121,15 @@ export class MemoryStore implements Store {
     this.pending.delete(run);
   }
 
-  async appendOutput(run: string, lines: OutputLine[]): Promise<void> {
+  async appendOutput(run: string, batches: OutputBatch[]): Promise<void> {
     let stored = this.output.get(run);
     if (!stored) {
       stored = [];
       this.output.set(run, stored);
     }
-    for (const line of lines) insertByN(stored, structuredClone(line));
+    for (const { node, stream, at, first, lines } of batches) {
+      lines.forEach((line, i) => insertByN(stored, { node, stream, line, at, n: first + i }));
+    }
   }
 
   async listPending(): Promise<RunRecord[]> {

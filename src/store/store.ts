@@ -1,6 +1,6 @@
 import { FloeError } from '../errors.js';
 import type { RunRecord } from '../model/run.js';
-import type { OutputLine } from '../model/output.js';
+import type { OutputBatch, OutputLine } from '../model/output.js';
 
 export interface ArchiveQuery {
   /** Only runs of this flow id. */
@@ -87,7 +87,13 @@ export interface Store {
    * atomic write; a run that is not pending here (active, archived or unknown) is left alone.
    */
   handOff(run: string): Promise<void>;
-  appendOutput(run: string, lines: OutputLine[]): Promise<void>;
+  /**
+   * Add lines to a run's output: in ascending `n`, after every line added before (the hub numbers
+   * them so). Output is progress, acknowledged to no one: this may resolve before the lines are
+   * durable, but a later getOutput sees them, and a later `archive` of the run stores (and makes
+   * durable) them first. The batches' arrays are not changed, nor kept.
+   */
+  appendOutput(run: string, batches: OutputBatch[]): Promise<void>;
   listPending(): Promise<RunRecord[]>;
   listActive(): Promise<RunRecord[]>;
   listArchive(q?: ArchiveQuery): Promise<ArchivePage>;

@@ -44,10 +44,21 @@ test('random data is counted at no less than its encoded JSON', () => {
 test('an output event with random text is counted at no less than its frame, and ASCII at no more than twice it', () => {
   fc.assert(
     fc.property(text, ascii, (line, plain) => {
-      const e = { kind: 'node-output', tag: 'sys.node-output', node: 'build', stream: 'stdout', line, n: 1, seq: 1, at: 0 };
+      const event = (l: string) => ({
+        kind: 'node-output',
+        tag: 'sys.node-output',
+        node: 'build',
+        stream: 'stdout',
+        first: 1,
+        last: 2,
+        lines: [l, l],
+        seq: 1,
+        at: 0,
+      });
+      const e = event(line);
       const frame = { type: 'event', event: e };
       assert.ok(approxBytes(e) >= jsonBytes(frame), `${approxBytes(e)} < ${jsonBytes(frame)}`);
-      const p = { ...e, line: plain };
+      const p = event(plain);
       assert.ok(approxBytes(p) <= 2 * jsonBytes(p) + 512, `${approxBytes(p)} for ${jsonBytes(p)} bytes of JSON`);
     }),
     fuzzParams(2000),

@@ -6,7 +6,19 @@ import type { PublishedEvent } from '../../src/model/events.js';
 const ref = { flowRef: { id: 'f', ver: 1 }, run: 'h1-1' };
 
 function output(seq: number, line: string): PublishedEvent {
-  return { kind: 'node-output', tag: 'sys.node-output', ref, node: 'build', stream: 'stdout', line, n: seq, seq, at: 0, host: 'h1' };
+  return {
+    kind: 'node-output',
+    tag: 'sys.node-output',
+    ref,
+    node: 'build',
+    stream: 'stdout',
+    first: seq,
+    last: seq,
+    lines: [line],
+    seq,
+    at: 0,
+    host: 'h1',
+  };
 }
 
 /** Pushes events numbered first..last (as the hub numbers them: one more each) and returns them. */

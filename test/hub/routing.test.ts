@@ -407,15 +407,15 @@ test('a trigger before start() is refused', async () => {
   await assert.rejects(cold.trigger('f'), /has not started/);
 });
 
-test('task output lines are published as they come and kept with the run', async () => {
+test('task output lines printed together are published in one event and kept with the run', async () => {
   const t = await startHub(
     flow(`
       - { name: a, listen: trigger.good, type: sim, opts: { lines: [one, two] } }`),
   );
   const ref = firstItem(await t.hub.trigger('f'));
   await t.ended(ref.run);
-  const published = t.events.filter((e) => e.kind === 'node-output').map((e) => (e.kind === 'node-output' ? e.line : ''));
-  assert.deepEqual(published, ['one', 'two']);
+  const published = t.events.flatMap((e) => (e.kind === 'node-output' ? [[e.first, e.last, ...e.lines]] : []));
+  assert.deepEqual(published, [[0, 1, 'one', 'two']]);
   const kept = await t.hub.getOutput(ref.run);
   assert.deepEqual(
     kept.map((l) => [l.node, l.line, l.n]),

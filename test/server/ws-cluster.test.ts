@@ -77,7 +77,7 @@ test("a run placed on h2 is followed live over h1's websocket, each event named 
     "h1's own trigger, as before",
   );
   assert.deepEqual(
-    got.filter((e) => e.kind === 'node-output').map((e) => [e.host, e.kind === 'node-output' && e.line]),
+    got.flatMap((e) => (e.kind === 'node-output' ? e.lines.map((l) => [e.host, l]) : [])),
     [
       ['h2', 'one'],
       ['h2', 'two'],

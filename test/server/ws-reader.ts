@@ -70,7 +70,7 @@ function read(port: MessagePort, opts: { url: string; token: string }): void {
     s.events++;
     if (f.event.seq !== s.lastSeq + 1) s.gapless = false;
     s.lastSeq = f.event.seq;
-    if (f.event.kind === 'node-output' && f.event.stream === 'stdout') s.stdoutLines++;
+    if (f.event.kind === 'node-output' && f.event.stream === 'stdout') s.stdoutLines += f.event.lines.length;
     if (f.event.kind === 'end') post({ type: 'end', run: f.event.ref.run, summary: { ...s } });
   });
   ws.on('close', (code) => post({ type: 'close', code }));

@@ -33,15 +33,21 @@ flows:
         type: exec
         opts: { shell: 'echo before; while [ ! -f go1 ]; do sleep 0.02; done; echo middle; while [ ! -f go2 ]; do sleep 0.02; done; echo after' }
       - { name: done, listen: task.one.good, type: end }
+  - id: bursts
+    triggers: [{ name: start, type: data }]
+    tasks:
+      - name: one
+        listen: trigger.good
+        type: exec
+        opts: { shell: 'seq 1 30000; while [ ! -f go ]; do sleep 0.02; done; seq 30001 60000' }
+      - { name: done, listen: task.one.good, type: end }
   - id: loud
     triggers: [{ name: start, type: data }]
     tasks:
-      - { name: one, listen: trigger.good, type: exec, opts: { cmd: seq 1 200000 } }
-      - { name: done, listen: task.one.good, type: end }
-  - id: many
-    triggers: [{ name: start, type: data }]
-    tasks:
-      - { name: one, listen: trigger.good, type: exec, opts: { cmd: seq 1 5000 } }
+      - name: one
+        listen: trigger.good
+        type: exec
+        opts: { shell: "awk 'BEGIN { s = sprintf(\\"%100s\\", \\"\\"); gsub(/ /, \\"x\\", s); for (i = 0; i < 400000; i++) print i s }'" }
       - { name: done, listen: task.one.good, type: end }
   - id: wide
     triggers: [{ name: start, type: data }]
@@ -49,7 +55,7 @@ flows:
       - name: one
         listen: trigger.good
         type: exec
-        opts: { shell: "awk 'BEGIN { s = sprintf(\\"%4000s\\", \\"\\"); gsub(/ /, \\"x\\", s); for (i = 0; i < 3000; i++) print i s }'" }
+        opts: { shell: "awk 'BEGIN { s = sprintf(\\"%4000s\\", \\"\\"); gsub(/ /, \\"x\\", s); for (i = 0; i < 800; i++) print i s }'" }
       - { name: done, listen: task.one.good, type: end }
 `;
 
@@ -229,6 +235,7 @@ async function login(h: ApiHost): Promise<{ token: string; cookie: string }> {
 }
 
 const isEnd = (run: string) => (e: PublishedEvent) => e.kind === 'end' && e.ref.run === run;
+const hasLine = (e: PublishedEvent, line: string): boolean => e.kind === 'node-output' && e.lines.includes(line);
 
 test('an upgrade without a good token is refused with 401 and never upgraded; other paths get 404', async (t) => {
   const h = await host(t);
@@ -322,7 +329,7 @@ test('a flow triggered through POST /push/data is followed to its end, every eve
   const kinds = new Set(got.map((e) => e.kind));
   for (const k of ['add-pend', 'activate', 'node-start', 'node-output', 'node', 'node-end', 'end'] as const)
     assert.ok(kinds.has(k), `saw ${k}`);
-  const lines = got.flatMap((e) => (e.kind === 'node-output' && e.stream === 'stdout' ? [e.line] : []));
+  const lines = got.flatMap((e) => (e.kind === 'node-output' && e.stream === 'stdout' ? e.lines : []));
   assert.deepEqual(lines, ['one', 'two']);
   const tags = got.flatMap((e) => (e.kind === 'node' ? [e.tag] : []));
   assert.deepEqual(tags, ['trigger.good', 'task.one.good']);
@@ -375,7 +382,7 @@ test('a client that reconnects with since gets exactly what it missed: the repla
   const first = await open(t, `${h.api}/ws`, asAdmin);
   const run = await pushData(h, 'gated');
   first.send({ type: 'subscribe', run, since: first.frames[0]?.lastSeq });
-  const before = await first.event('the line before', (e) => e.kind === 'node-output' && e.line === 'before');
+  const before = await first.event('the line before', (e) => hasLine(e, 'before'));
   first.ws.close();
   await first.whenClosed();
   const lastSeen = first.events.at(-1)!.seq;
@@ -384,7 +391,7 @@ test('a client that reconnects with since gets exactly what it missed: the repla
   // While away: the run goes on, and another flow's run interleaves its events.
   const { workspace } = (await h.real.host.hub.findRun(run))!;
   await writeFile(path.join(workspace!, 'go1'), '');
-  await hubEvent(h, (e) => e.kind === 'node-output' && e.ref.run === run && e.line === 'middle');
+  await hubEvent(h, (e) => 'ref' in e && e.ref.run === run && hasLine(e, 'middle'));
   await h.ended(await pushData(h, 'f'));
 
   const again = await open(t, `${h.api}/ws`, asAdmin);
@@ -398,12 +405,53 @@ test('a client that reconnects with since gets exactly what it missed: the repla
   const replayed = again.events.filter((e) => e.seq <= subscribed.lastSeq);
   assert.equal(subscribed.replayed, replayed.length);
   assert.ok(
-    replayed.some((e) => e.kind === 'node-output' && e.line === 'middle'),
+    replayed.some((e) => hasLine(e, 'middle')),
     'middle came in the replay',
   );
   assert.ok(
-    again.events.some((e) => e.seq > subscribed.lastSeq && e.kind === 'node-output' && e.line === 'after'),
+    again.events.some((e) => e.seq > subscribed.lastSeq && hasLine(e, 'after')),
     'after came live',
+  );
+});
+
+test('output comes a turn of lines to an event, and a client that drops mid-run and resubscribes with since gets every line once', async (t) => {
+  const h = await host(t);
+  const first = await open(t, `${h.api}/ws`, asAdmin);
+  const run = await pushData(h, 'bursts');
+  first.send({ type: 'subscribe', run, since: first.frames[0]?.lastSeq });
+  await first.event('the first burst', (e) => hasLine(e, '30000'));
+  first.ws.close();
+  await first.whenClosed();
+  const lastSeen = first.events.at(-1)!.seq;
+
+  const { workspace } = (await h.real.host.hub.findRun(run))!;
+  await writeFile(path.join(workspace!, 'go'), '');
+  await hubEvent(h, (e) => hasLine(e, '45000'));
+  const again = await open(t, `${h.api}/ws`, asAdmin);
+  again.send({ type: 'subscribe', run, since: lastSeen });
+  await again.event('the end', isEnd(run));
+
+  const outputs = [...first.events, ...again.events].filter((e) => e.kind === 'node-output');
+  const lines = outputs.flatMap((e) => (e.kind === 'node-output' ? e.lines : []));
+  assert.deepEqual(
+    lines,
+    Array.from({ length: 60_000 }, (_, i) => String(i + 1)),
+    'every line once, in order',
+  );
+  let next = 0;
+  for (const e of outputs) {
+    assert.ok(e.kind === 'node-output' && e.first === next && e.last === next + e.lines.length - 1, `lines ${next} on`);
+    next += e.lines.length;
+  }
+  assert.ok(outputs.length < 60_000 / 10, `${outputs.length} events for 60,000 lines`);
+  assert.deepEqual(
+    (await h.real.host.hub.getOutput(run, { from: 29_998, limit: 4 })).map((l) => [l.n, l.line]),
+    [
+      [29_998, '29999'],
+      [29_999, '30000'],
+      [30_000, '30001'],
+      [30_001, '30002'],
+    ],
   );
 });
 
@@ -602,7 +650,7 @@ test('a client that stops reading is closed with 4008 and stalls neither the hub
   assert.ok(seen.gapless, 'the reading client got every event, in order');
   assert.equal(seen.lastSeq, h.real.host.hub.lastSeq());
   assert.equal(seen.events, seen.lastSeq - seen.helloSeq);
-  assert.equal(seen.stdoutLines, 200_000);
+  assert.equal(seen.stdoutLines, 400_000);
   await gaugeBecomes(h, 1);
 });
 
@@ -639,7 +687,7 @@ test('a client that never reads and floods subscribes with since is closed 4008,
   assert.equal(await metric(h, ENCODED), 0);
 
   const slow = await pausedClient(t, `${h.api}/ws`);
-  // The burst the subscribe rate allows, each asking for the whole history (~12 MB) again.
+  // The burst the subscribe rate allows, each asking for the whole history (~3 MB) again.
   for (let i = 0; i < 10; i++) slow.ws.send(JSON.stringify({ type: 'subscribe', since: from }));
   await metricBecomes(h, 'floe_websocket_dropped_total{reason="too-slow"}', 1, 30_000);
   const encoded = await metric(h, ENCODED);
@@ -676,7 +724,8 @@ test('a long replay goes out in slices, letting the host do other work in betwee
   const h = await host(t);
   const hub = h.real.host.hub;
   const from = hub.lastSeq();
-  await h.ended(await pushData(h, 'many'));
+  // 3 MB of output: batched into events of a chunk each, still several slices of the replay.
+  await h.ended(await pushData(h, 'wide'));
   const replayed = hub.lastSeq() - from;
   // The session is checked once per event sent; the first setImmediate queued when the replay
   // starts runs as soon as the replay lets go of the loop, and starts another run meanwhile.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { FloeError, type ErrorCode } from '../../src/errors.js';
-import type { OutputLine } from '../../src/model/output.js';
+import type { OutputBatch, OutputLine } from '../../src/model/output.js';
 import type { NodeRecord, RunRecord, RunStatus } from '../../src/model/run.js';
 import type { MetaWrite, Store } from '../../src/store/store.js';
 import { entry, firstItem, itemAt } from '../items.js';
@@ -80,6 +80,17 @@ function withNodes(run: RunRecord, ...nodes: string[]): RunRecord {
 
 function line(node: string, n: number, text = `line ${n}`): OutputLine {
   return { node, stream: 'stdout', line: text, at: 1_700_000_000_000 + n, n };
+}
+
+/** Lines as the hub hands them to the store: a batch per stretch of consecutive lines of one node, stream and time. */
+export function batched(lines: readonly OutputLine[]): OutputBatch[] {
+  const out: OutputBatch[] = [];
+  for (const l of lines) {
+    const b = out[out.length - 1];
+    if (b && b.first + b.lines.length === l.n && b.node === l.node && b.stream === l.stream && b.at === l.at) b.lines.push(l.line);
+    else out.push({ node: l.node, stream: l.stream, at: l.at, first: l.n, lines: [l.line] });
+  }
+  return out;
 }
 
 /** The rules every Store keeps; `open` gives a fresh, empty store for each test. */
@@ -519,9 +530,9 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
 
     describe('output', () => {
       it('returns lines in order of n, filtered by node, from a line number, up to a limit', async ({ store }) => {
-        await store.appendOutput('r1', [line('build', 0), line('test', 1), line('build', 2)]);
-        await store.appendOutput('r1', [line('test', 3), line('build', 4)]);
-        await store.appendOutput('r1!x', [line('build', 0, 'another run')]);
+        await store.appendOutput('r1', batched([line('build', 0), line('test', 1), line('build', 2)]));
+        await store.appendOutput('r1', batched([line('test', 3), line('build', 4)]));
+        await store.appendOutput('r1!x', batched([line('build', 0, 'another run')]));
         assert.deepEqual(
           (await store.getOutput('r1')).map((l) => l.n),
           [0, 1, 2, 3, 4],
@@ -548,8 +559,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
 
       it('tails the last lines of a run, or of one node, in order', async ({ store }) => {
-        await store.appendOutput('r1', [line('build', 0), line('test', 1), line('build', 2), line('test', 3), line('build', 4)]);
-        await store.appendOutput('r1!x', [line('build', 0, 'another run')]);
+        await store.appendOutput('r1', batched([line('build', 0), line('test', 1), line('build', 2), line('test', 3), line('build', 4)]));
+        await store.appendOutput('r1!x', batched([line('build', 0, 'another run')]));
         assert.deepEqual(
           (await store.getOutput('r1', { tail: 2 })).map((l) => l.n),
           [3, 4],
@@ -566,10 +577,40 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual(await store.getOutput('nope', { tail: 3 }), []);
       });
 
-      it('orders lines by n when they arrive out of order, and a repeated n replaces the line', async ({ store }) => {
-        await store.appendOutput('r1', [line('build', 10), line('build', 2)]);
-        await store.appendOutput('r1', [line('build', 2, 'again')]);
-        assert.deepEqual(await store.getOutput('r1'), [line('build', 2, 'again'), line('build', 10)]);
+      it('reads exactly what was appended across the boundaries of appends and of what the store keeps together', async ({ store }) => {
+        // Long enough that a store keeping lines in chunks has many, and lines of three nodes,
+        // two streams and changing times take turns within appends and within chunks.
+        const all: OutputLine[] = [];
+        for (let n = 0; n < 5000; n++) {
+          const node = ['build', 'test', 'lint'][Math.floor(n / 7) % 3]!;
+          all.push({
+            node,
+            stream: n % 11 === 0 ? 'stderr' : 'stdout',
+            line: n % 97 === 0 ? 'x'.repeat(3000) : `line ${n}`,
+            at: 1_000 + Math.floor(n / 50),
+            n,
+          });
+        }
+        for (let at = 0, size = 1; at < all.length; at += size, size = (size * 7) % 1500 || 1)
+          await store.appendOutput('r1', batched(all.slice(at, at + size)));
+        await store.appendOutput('r2', batched([line('build', 0, 'another run')]));
+        const of = (node?: string) => all.filter((l) => node === undefined || l.node === node);
+        assert.deepEqual(await store.getOutput('r1'), all);
+        assert.deepEqual(await store.getOutput('r1', { node: 'test' }), of('test'));
+        assert.deepEqual(await store.getOutput('r1', { from: 1023, limit: 3 }), all.slice(1023, 1026));
+        assert.deepEqual(await store.getOutput('r1', { from: 4999 }), all.slice(4999));
+        assert.deepEqual(await store.getOutput('r1', { from: 5000 }), []);
+        assert.deepEqual(
+          await store.getOutput('r1', { from: 1000, limit: 5, node: 'lint' }),
+          of('lint')
+            .filter((l) => l.n >= 1000)
+            .slice(0, 5),
+        );
+        assert.deepEqual(await store.getOutput('r1', { tail: 10 }), all.slice(-10));
+        assert.deepEqual(await store.getOutput('r1', { tail: 2500 }), all.slice(-2500));
+        assert.deepEqual(await store.getOutput('r1', { tail: 10, node: 'build' }), of('build').slice(-10));
+        assert.deepEqual(await store.getOutput('r1', { tail: 9999, node: 'lint' }), of('lint'));
+        assert.deepEqual(await store.getOutput('r2'), [line('build', 0, 'another run')]);
       });
     });
 
@@ -650,7 +691,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.addPend(runRecord('p'));
         await store.activate(runRecord('a', 'build', 'running'));
         await store.archive(runRecord('z', 'build', 'good'));
-        await store.appendOutput('a', [line('build', 0)]);
+        await store.appendOutput('a', batched([line('build', 0)]));
         await store.putMeta('m', '1');
         assert.deepEqual(await allMeta(store), [['m', '1']]);
         for (const prefix of ['"', '!', 'z', '\uffff', '~']) assert.deepEqual(await store.listMeta(prefix), [], `prefix ${prefix}`);
@@ -688,9 +729,9 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         arc.reason = 'changed';
         firstItem((await store.listArchive()).runs).reason = 'changed';
 
-        const stored = line('build', 0);
-        await store.appendOutput('a', [stored]);
-        stored.line = 'changed';
+        const stored = batched([line('build', 0)]);
+        await store.appendOutput('a', stored);
+        firstItem(stored).lines[0] = 'changed';
         firstItem(await store.getOutput('a')).line = 'changed';
 
         assert.deepEqual(await store.getRun('p'), runRecord('p'));

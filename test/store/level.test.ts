@@ -60,7 +60,7 @@ describe('LevelStore on disk', () => {
       await store.activate(runRecord('h1-3', 'build', 'running'));
       await store.archive(runRecord('h1-3', 'build', 'good'));
       await store.archive(runRecord('h1-4', 'deploy', 'cancelled'));
-      await store.appendOutput('h1-3', [{ node: 'build', stream: 'stderr', line: 'oops', at: 1, n: 0 }]);
+      await store.appendOutput('h1-3', [{ node: 'build', stream: 'stderr', at: 1, first: 0, lines: ['oops'] }]);
       await store.putMeta('poll-git:build', 'abc123');
       await store.close();
 
@@ -104,6 +104,42 @@ describe('LevelStore on disk', () => {
       assert.deepEqual(await archivedIds(store, 'build'), ['h1-2', 'h1-1']);
       assert.deepEqual(await listsOf(store, 'h1-1'), ['archive']);
       assert.equal((await store.getRun('h1-1'))?.endTime, 42);
+      await store.close();
+    }));
+
+  test("a run's archive is written after the output it was given before, which a read also waits for", () =>
+    inTempDir(async (dir) => {
+      const store = await LevelStore.open(dir);
+      await store.activate(runRecord('h1-1', 'build', 'running'));
+      // Large and unsynced, against a small synced write: left alone, the archive would land first.
+      const lines = Array.from({ length: 300_000 }, (_, i) => `line ${i} of a long build log`);
+      let stored = false;
+      const output = store.appendOutput('h1-1', [{ node: 'build', stream: 'stdout', at: 1, first: 0, lines }]).then(() => (stored = true));
+      await store.archive(runRecord('h1-1', 'build', 'good'));
+      assert.ok(stored, 'the output was written before the archive resolved');
+      await output;
+      const more = store.appendOutput('h1-2', [{ node: 'build', stream: 'stdout', at: 1, first: 0, lines }]);
+      assert.equal((await store.getOutput('h1-2', { tail: 1 }))[0]?.n, lines.length - 1, 'a read sees what was given before it');
+      await more;
+      await store.close();
+    }));
+
+  test('output a store wrote a line per key, before chunks, reads as it did', () =>
+    inTempDir(async (dir) => {
+      const old = new Level<string, unknown>(dir, { valueEncoding: 'json' });
+      const lines = [0, 1, 2].map((n) => ({ node: n === 1 ? 'test' : 'build', stream: 'stdout', line: `old ${n}`, at: 5, n }));
+      await old.batch(lines.map((l) => ({ type: 'put', key: `out!h1-1!${String(l.n).padStart(16, '0')}`, value: l })));
+      await old.close();
+      const store = await LevelStore.open(dir);
+      await store.appendOutput('h1-1', [{ node: 'build', stream: 'stderr', at: 6, first: 3, lines: ['new 3', 'new 4'] }]);
+      const all = [
+        ...lines,
+        { node: 'build', stream: 'stderr', line: 'new 3', at: 6, n: 3 },
+        { node: 'build', stream: 'stderr', line: 'new 4', at: 6, n: 4 },
+      ];
+      assert.deepEqual(await store.getOutput('h1-1'), all);
+      assert.deepEqual(await store.getOutput('h1-1', { from: 1, limit: 3 }), all.slice(1, 4));
+      assert.deepEqual(await store.getOutput('h1-1', { tail: 4, node: 'build' }), [all[0], ...all.slice(2)]);
       await store.close();
     }));
 
@@ -353,7 +389,7 @@ async function writer(adopts) {
     await store.saveProgress([{ run: started, nodes: ['build'] }]);
     ack('node ' + id);
     await store.writeMeta([{ key: 'lock:' + id, value: id }]);
-    await store.appendOutput(id, [{ node: 'build', stream: 'stdout', line: 'x', at: 0, n: 0 }]);
+    await store.appendOutput(id, [{ node: 'build', stream: 'stdout', at: 0, first: 0, lines: ['x'] }]);
     if (n % 3 === 0) continue;
     await store.archive(withNode(run(id, 'good')), [{ key: 'lock:' + id }, { key: 'done:' + id, value: '1' }]);
     ack('archive ' + id);

@@ -116,7 +116,16 @@ test('events the dashboard cannot apply alone ask for a reload; output lines cha
     ['the end of a run not held', { kind: 'end', tag: 'sys.end', ref: ref('h9-1'), status: 'good' }, 'reload'],
     [
       'an output line',
-      { kind: 'node-output', tag: 'sys.node-output', ref: ref('h1-2'), node: 'build', stream: 'stdout', line: 'x', n: 3 },
+      {
+        kind: 'node-output',
+        tag: 'sys.node-output',
+        ref: ref('h1-2'),
+        node: 'build',
+        stream: 'stdout',
+        first: 3,
+        last: 3,
+        lines: ['x'],
+      },
       'same',
     ],
   ];

@@ -23,8 +23,8 @@ type OutputQuery = { tail: number } | { from: number; limit: number };
 
 /**
  * A run's output as the page holds it: all nodes' lines, and each node looked at. It loads the
- * tail over HTTP, appends `node-output` events as they come (by `n`, so twice is once), and when
- * an event's `n` jumps past a line never heard (a forwarded event lost, a resync), it fetches the
+ * tail over HTTP, appends the lines of `node-output` events as they come (by `n`, so twice is once),
+ * and when an event's lines jump past a line never heard (a forwarded event lost, a resync), it fetches the
  * missing lines over HTTP, so the log never shows a hole.
  */
 export class RunOutput {
@@ -128,7 +128,7 @@ export class RunOutput {
     if (held && (!held.loaded || l.n >= held.lines.heldFrom)) held.lines.add(l);
   }
 
-  /** Applies a websocket event: a line of this run is added, a missed one fetched. */
+  /** Applies a websocket event: lines of this run are added, missed ones fetched. */
   onEvent(e: PublishedEvent): void {
     if (e.kind === 'trigger' || e.ref.run !== this.run) return;
     if (e.kind === 'end') {
@@ -137,7 +137,7 @@ export class RunOutput {
       return;
     }
     if (e.kind !== 'node-output') return;
-    this.addLine({ node: e.node, stream: e.stream, line: e.line, n: e.n, at: e.at });
+    e.lines.forEach((line, i) => this.addLine({ node: e.node, stream: e.stream, line, n: e.first + i, at: e.at }));
     if (this.all.loaded) {
       this.advance();
       if (this.holeAbove() !== undefined) void this.fill(false);
