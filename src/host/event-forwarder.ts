@@ -20,7 +20,13 @@ export interface EventForwarderOptions {
   maxQueued?: number;
   /** About this many bytes of JSON per request (at least one event); the peer takes 8 MiB. Default 1 MiB. */
   maxBatchBytes?: number;
-  /** Runs `fn` once the current turn of the loop is done. Default setImmediate. */
+  /**
+   * How long the events of one request gather, from the first. Default 10 ms: a run's start
+   * publishes several events over a few turns of the loop, and a request per turn cost both
+   * hosts CPU just as the receiving one was starting a task (issue 10).
+   */
+  batchMs?: number;
+  /** Runs `fn` when a batch is due; tests pass their own. Default: `batchMs` later. */
   defer?: (fn: () => void) => void;
 }
 
@@ -34,12 +40,12 @@ interface Outgoing {
 
 /**
  * Sends this host's own events to the peers whose websocket clients follow live events (issue 8):
- * the events of one turn of the loop in one request per peer, one request at a time per peer so
- * they arrive in order. Best effort: a failed request is not retried, and a peer that cannot keep
- * up gets a gap, logged once, rather than a queue that grows without bound.
+ * the events of a short window (`batchMs`) in one request per peer, one request at a time per
+ * peer so they arrive in order. Best effort: a failed request is not retried, and a peer that
+ * cannot keep up gets a gap, logged once, rather than a queue that grows without bound.
  */
 export class EventForwarder {
-  private turn: PublishedEvent[] = [];
+  private batch: PublishedEvent[] = [];
   private readonly outgoing = new Map<string, Outgoing>();
   /** JSON bytes of each event, about; counted once however many peers it goes to. */
   private readonly sizes = new WeakMap<PublishedEvent, number>();
@@ -52,7 +58,9 @@ export class EventForwarder {
   constructor(private readonly opts: EventForwarderOptions) {
     this.maxQueued = opts.maxQueued ?? 10_000;
     this.maxBatchBytes = opts.maxBatchBytes ?? 1024 * 1024;
-    this.defer = opts.defer ?? setImmediate;
+    const batchMs = opts.batchMs ?? 10;
+    // Unref'd: a batch due must not keep a stopping host up; close() drops it anyway.
+    this.defer = opts.defer ?? ((fn) => void setTimeout(fn, batchMs).unref());
     this.unsubscribe = opts.hub.subscribe((e) => this.heard(e));
   }
 
@@ -60,20 +68,20 @@ export class EventForwarder {
   close(): void {
     this.closed = true;
     this.unsubscribe();
-    this.turn = [];
+    this.batch = [];
     this.outgoing.clear();
   }
 
   private heard(e: PublishedEvent): void {
     // A peer's events republished here (named by that peer) went to the others from that peer itself.
     if (this.closed || e.host !== this.opts.hub.hostName) return;
-    this.turn.push(e);
-    if (this.turn.length === 1) this.defer(() => this.endTurn());
+    this.batch.push(e);
+    if (this.batch.length === 1) this.defer(() => this.endBatch());
   }
 
-  private endTurn(): void {
-    const events = this.turn;
-    this.turn = [];
+  private endBatch(): void {
+    const events = this.batch;
+    this.batch = [];
     if (this.closed || events.length === 0) return;
     for (const url of this.opts.hub.watchingPeers()) {
       let out = this.outgoing.get(url);

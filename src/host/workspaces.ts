@@ -11,10 +11,12 @@ import type { RunRef } from '../model/refs.js';
 export class LocalWorkspaces implements Workspaces {
   constructor(private readonly root: string) {}
 
-  async prepare(ref: RunRef, flow: FlowConfig): Promise<string> {
-    const dir = path.resolve(this.root, safeSegment(flow.id), flow.reuseSpace ? 'single' : safeSegment(ref.run));
+  pathOf(ref: RunRef, flow: FlowConfig): string {
+    return path.resolve(this.root, safeSegment(flow.id), flow.reuseSpace ? 'single' : safeSegment(ref.run));
+  }
+
+  async prepare(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
-    return dir;
   }
 }
 

@@ -6,9 +6,12 @@ import type { RunRef } from '../model/refs.js';
 import type { Values } from '../model/values.js';
 import type { Peers } from '../cluster/messages.js';
 
-/** Makes (or reuses) the directory a run works in. */
+/** The directory a run works in: where it is, and making it. */
 export interface Workspaces {
-  prepare(ref: RunRef, flow: FlowConfig): Promise<string>;
+  /** Where run `ref` of `flow` works; no I/O, so the activation's write can name it while it is made. */
+  pathOf(ref: RunRef, flow: FlowConfig): string;
+  /** Makes (or reuses) a directory `pathOf` named. */
+  prepare(dir: string): Promise<void>;
 }
 
 /** Loads a flow's `flow-file` when one of its runs starts. */

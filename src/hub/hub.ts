@@ -112,8 +112,12 @@ export class Hub {
     const core = this.shareCore();
     this.tasks = new Tasks(core);
     this.link = new ClusterLink(core);
-    // The placer is made below; the pend side asks it only when a trigger comes.
-    this.pends = new Pends(core, this.link, (flow) => this.placer.handOverAtAdoption(flow));
+    // The placer and the run side are made below; the pend side asks them only when a trigger comes.
+    this.pends = new Pends(core, this.link, {
+      place: (flow) => this.placer.placeAtAdoption(flow),
+      handOver: (record) => this.placer.handOverAdopted(record),
+      startHere: (flow, build) => this.runs.adoptActive(flow, build),
+    });
     this.runs = new Runs(core, this.pends, this.tasks);
     this.placer = new Placer(
       core,

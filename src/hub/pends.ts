@@ -8,13 +8,25 @@ import type { Values } from '../model/values.js';
 import type { ClusterLink } from './cluster-link.js';
 import { secretFieldIds, shownValues } from '../model/secret-values.js';
 
+/** Where a trigger being adopted goes at once, when that is clear already (Placer.placeAtAdoption). */
+export type AdoptionPlace = { here: true } | { here?: never; placedOn: string; waiting: string };
+
+/** What the adoption of a trigger asks of the placer and the run side, to place it at once. */
+export interface AtAdoption {
+  /** Where a trigger of `flow` goes at once; undefined: adopt it as a pend, for the next placement pass. */
+  place(flow: FlowConfig): AdoptionPlace | undefined;
+  /** Sends `take` for a pend being adopted with `placedOn` a peer. */
+  handOver(record: RunRecord): void;
+  /** Adopts the run `build` makes straight into the active list; `start` starts its first tasks. */
+  startHere(flow: FlowConfig, build: (runNumber: number) => RunRecord): Promise<{ record: RunRecord; start: () => Promise<void> }>;
+}
+
 /** Pends: triggers adopted into runs, and placed on this host when their tags allow. */
 export class Pends {
   constructor(
     private readonly core: HubCore,
     private readonly link: ClusterLink,
-    /** Where a trigger goes at once, written with its pend (Placer.handOverAtAdoption). */
-    private readonly handOverAtAdoption: (flow: FlowConfig) => Pick<RunRecord, 'placedOn' | 'waiting'> | undefined,
+    private readonly atAdoption: AtAdoption,
   ) {}
 
   async adopt(flow: FlowConfig, trig: TriggerConfig, values: Values, by?: string): Promise<RunRef[]> {
@@ -39,8 +51,8 @@ export class Pends {
     const secret = secretFieldIds(flow?.triggers.find((t) => t.id === e.trigger)?.form);
     const shown = shownValues(e.values, secret);
     this.core.publish({ ...e, values: shown });
-    const handOver = flow && this.handOverAtAdoption(flow);
-    const { ref, waiting } = await this.core.lists.adopt((n) => ({
+    const place = flow && this.atAdoption.place(flow);
+    const build = (n: number): RunRecord => ({
       ref: { flowRef: { ...e.flowRef }, run: `${this.core.deps.hostName}-${n}` },
       adoptedBy: this.core.deps.hostName,
       status: 'pending',
@@ -48,8 +60,27 @@ export class Pends {
       createdAt: this.core.deps.clock.now(),
       nodes: {},
       ...(flow && flow.resourceTags.length > 0 && { resourceTags: [...flow.resourceTags].sort() }),
-      ...handOver,
-    }));
+    });
+    if (flow && place?.here) {
+      // Nothing to wait for: one write makes it active, and its first tasks start in this turn.
+      const { record, start } = await this.atAdoption.startHere(flow, build);
+      this.core.publish({ kind: 'add-pend', tag: 'sys.add-pend', ref: record.ref, trigger: e.trigger, values: shown });
+      done.resolve([record.ref]);
+      return start();
+    }
+    const handOver = place && !place.here ? { placedOn: place.placedOn, waiting: place.waiting } : undefined;
+    // The take goes out before anything else, as soon as the run's number may be shown: while the
+    // pend is written, when the store allows (issue 10). Until that write is done the trigger is
+    // not acknowledged, and a crash or a failed write forgets the run here altogether, number
+    // and all, so nothing can place it anywhere else: it runs on that host or nowhere.
+    let taken = false;
+    const take = (r: RunRecord): void => {
+      taken = true;
+      this.atAdoption.handOver(r);
+    };
+    const record = await this.core.lists.adopt((n) => ({ ...build(n), ...handOver }), handOver && take);
+    const { ref, waiting } = record;
+    if (handOver && !taken) take(record);
     this.core.publish({ kind: 'add-pend', tag: 'sys.add-pend', ref, trigger: e.trigger, values: shown });
     if (waiting !== undefined) this.core.publish({ kind: 'pend-waiting', tag: 'sys.pend-waiting', ref, reason: waiting });
     done.resolve([ref]);

@@ -3,7 +3,9 @@ import { replyProblem, type LockState, type PeerReply, type PeerRequest } from '
 import type { RunRecord } from '../model/run.js';
 import type { ClusterLink } from './cluster-link.js';
 import type { HubCore } from './core.js';
-import { placePends, type PlacementPend } from './placement.js';
+import { placePends, type ActiveHold, type PlacementPend } from './placement.js';
+import type { AdoptionPlace } from './pends.js';
+import { FloeError } from '../errors.js';
 
 /** How long an accepted offer keeps a slot here for the adopter's `take`. */
 const RESERVE_MS = 10_000;
@@ -119,21 +121,8 @@ export class Placer {
     if (ready.length === 0) return;
     const self = this.link.selfUrl;
     // Resource tags are the owners' business; here only the host's own limits count.
-    const pends: PlacementPend[] = ready.map(({ record, flow }) => ({
-      run: record.ref.run,
-      flowId: flow.id,
-      hostTags: flow.hostTags,
-      resourceTags: [],
-      reuseSpace: flow.reuseSpace,
-    }));
-    const holds = [...this.core.lists.active.values()].map((ar) => ({
-      run: ar.record.ref.run,
-      flowId: ar.flow.id,
-      resourceTags: [],
-      reuseSpace: ar.flow.reuseSpace,
-    }));
-    for (const [run, r] of this.reserved) holds.push({ run, flowId: r.flowId, resourceTags: [], reuseSpace: r.reuseSpace });
-    const local = placePends(pends, { name: this.core.deps.hostName, tags: this.core.deps.hostTags }, holds);
+    const pends = ready.map(({ record, flow }) => placementPend(record.ref.run, flow));
+    const local = placePends(pends, { name: this.core.deps.hostName, tags: this.core.deps.hostTags }, this.holds());
     let load = this.core.lists.active.size + this.reserved.size;
     const max = this.core.deps.maxRuns ?? Infinity;
     for (const [i, { record, flow, st }] of ready.entries()) {
@@ -183,25 +172,50 @@ export class Placer {
   }
 
   /**
-   * The hand-over of a trigger of `flow` about to be adopted, when placement has nothing to wait
-   * for: no resource tag to lock, no older pend here still to place, a peer that takes it without
-   * an offer, and this host would not keep it (placeReady's rule, for a pend with no tags and no
-   * shared workspace). Its `placedOn` is then written with the pend, in the adoption's one write,
-   * and the first pass sends `take`: one durable write fewer before the task starts (issue 10).
-   * Undefined: adopt it as it is, to be placed by the next pass.
+   * Where a trigger of `flow` about to be adopted goes, when placement has nothing to wait for:
+   * no resource tag to lock and no older pend here still to place. Then it is what placeReady
+   * would decide for it alone: this host, when its limits allow and no peer is less loaded
+   * (adopted straight into the active list: one durable write before its first task, not two);
+   * else a peer that takes it without an offer (its `placedOn` written with the pend, in the
+   * adoption's one write, and `take` sent while that write goes on). Undefined: adopt it as a
+   * pend, for the next pass (issue 10: the writes and queue turns between a trigger and its task).
    */
-  handOverAtAdoption(flow: FlowConfig): Pick<RunRecord, 'placedOn' | 'waiting'> | undefined {
-    if (this.core.stopping || flow.resourceTags.length > 0 || flow.reuseSpace) return undefined;
+  placeAtAdoption(flow: FlowConfig): AdoptionPlace | undefined {
+    if (this.core.stopping || flow.resourceTags.length > 0) return undefined;
     const self = this.link.selfUrl;
     if (this.core.lists.pending.some((r) => r.placedOn === undefined || r.placedOn === self)) return undefined;
+    this.expireReservations(this.core.deps.clock.now());
     const peerBest = this.candidates(flow, new Map())[0];
-    if (!peerBest || !this.link.takesUnoffered(peerBest.url)) return undefined;
     const load = this.core.lists.active.size + this.reserved.size;
-    const keeps = this.hasTags(this.core.deps.hostTags, flow.hostTags) && load < (this.core.deps.maxRuns ?? Infinity);
-    if (keeps && load <= peerBest.load) return undefined;
+    // placePends says no for missing host tags and a busy shared workspace; -max_runs is this host's.
+    const [d] = placePends([placementPend('', flow)], { name: this.core.deps.hostName, tags: this.core.deps.hostTags }, this.holds());
+    const fitsHere = d?.start === true && load < (this.core.deps.maxRuns ?? Infinity);
+    if (fitsHere && (!peerBest || load <= peerBest.load)) return { here: true };
+    if (!peerBest || flow.reuseSpace || !this.link.takesUnoffered(peerBest.url)) return undefined;
     // Counted now, as a yes to an offer is: the next trigger may come before the adoption's write is done.
     this.sentSince.set(peerBest.url, (this.sentSince.get(peerBest.url) ?? 0) + 1);
     return { placedOn: peerBest.url, waiting: `handing over to ${this.link.membership.nameOf(peerBest.url)}` };
+  }
+
+  /**
+   * Sends `take` for a pend being adopted with `placedOn` a peer (placeAtAdoption's choice), as
+   * soon as its number may be shown: possibly before its write is done, while the trigger is not
+   * acknowledged yet (Pends.handleTrigger says why that keeps a run on one host).
+   */
+  handOverAdopted(record: RunRecord): void {
+    this.sendTake(record, this.stateOf(record.ref.run));
+  }
+
+  /** What this host holds against placePends' rules: its active runs, and the slots kept for offers. */
+  private holds(): ActiveHold[] {
+    const holds: ActiveHold[] = [...this.core.lists.active.values()].map((ar) => ({
+      run: ar.record.ref.run,
+      flowId: ar.flow.id,
+      resourceTags: [],
+      reuseSpace: ar.flow.reuseSpace,
+    }));
+    for (const [run, r] of this.reserved) holds.push({ run, flowId: r.flowId, resourceTags: [], reuseSpace: r.reuseSpace });
+    return holds;
   }
 
   private hasTags(have: readonly string[], want: readonly string[]): boolean {
@@ -420,18 +434,25 @@ export class Placer {
     const run = req.record.ref.run;
     this.reserved.delete(run);
     if (this.core.lists.active.has(run) || this.core.lists.findPend(run)) return { kind: 'take' };
-    if (await this.core.deps.store.getRun(run)) return { kind: 'take' };
     const record: RunRecord = { ...structuredClone(req.record), status: 'pending', placedOn: this.link.selfUrl, waiting: undefined };
     const flow = this.core.flowsByKey.get(`${record.ref.flowRef.id}/${record.ref.flowRef.ver}`);
     // Runs handed here earlier and still waiting keep their turn.
     const pinnedWaiting = this.core.lists.pending.some((r) => r.placedOn === this.link.selfUrl);
-    if (flow && !pinnedWaiting && this.limitReason(flow, run) === undefined) {
-      // Straight to active: one write fewer than a pend activated by the next pass. The answer
-      // waits for the activation's write, so a retried take finds the run (getRun above).
-      await this.activate(record);
-      return { kind: 'take' };
+    try {
+      if (flow && !pinnedWaiting && this.limitReason(flow, run) === undefined) {
+        // Straight to active: one write fewer than a pend activated by the next pass. The answer
+        // waits for the activation's write, so a retried take finds the run.
+        await this.activate(record);
+        return { kind: 'take' };
+      }
+      await this.core.lists.addPend(record);
+    } catch (err) {
+      // The store has the run already: archived here, by a take that ran it before this one
+      // (whose answer was lost). Both writes look for it as they go, so no read comes first; its
+      // workspace directory may have been made again meanwhile, empty.
+      if (err instanceof FloeError && err.code === 'conflict') return { kind: 'take' };
+      throw err;
     }
-    await this.core.lists.addPend(record);
     this.core.publish({
       kind: 'add-pend',
       tag: 'sys.add-pend',
@@ -478,4 +499,9 @@ function ordinal(n: number): string {
 
 function clockTime(ms: number | undefined): string {
   return ms === undefined ? 'start' : new Date(ms).toISOString().slice(11, 19);
+}
+
+/** A pend of `flow` as placePends sees it here: resource tags are their owners' business. */
+function placementPend(run: string, flow: FlowConfig): PlacementPend {
+  return { run, flowId: flow.id, hostTags: flow.hostTags, resourceTags: [], reuseSpace: flow.reuseSpace };
 }

@@ -63,11 +63,19 @@ export class RunLists {
     return this.store.listActive();
   }
 
-  /** A trigger adopted here: the pend `build` makes with the next run number. */
-  async adopt(build: (runNumber: number) => RunRecord): Promise<RunRecord> {
-    const record = await this.store.adoptPend(build);
+  /** A trigger adopted here: the pend `build` makes with the next run number; `shown` as Store.adoptPend's. */
+  async adopt(build: (runNumber: number) => RunRecord, shown?: (record: RunRecord) => void): Promise<RunRecord> {
+    const record = await this.store.adoptPend(build, shown);
     this.pends.push(record);
     return record;
+  }
+
+  /** A trigger adopted here and started at once: the run `build` makes with the next run number, active. */
+  async adoptActive(build: (runNumber: number) => RunRecord, flow: FlowConfig): Promise<ActiveRun> {
+    const record = await this.store.adoptActive(build);
+    const ar = new ActiveRun(record, flow);
+    this.running.set(record.ref.run, ar);
+    return ar;
   }
 
   /** A new pend handed here by its adopter. */

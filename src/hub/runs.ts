@@ -20,25 +20,61 @@ export class Runs {
     private readonly tasks: Tasks,
   ) {}
 
+  /** A pend placed here, or a run handed here, becomes active: its write, then its first tasks. */
   async activate(record: RunRecord): Promise<void> {
     const flow = this.core.flowsByKey.get(`${record.ref.flowRef.id}/${record.ref.flowRef.ver}`);
     if (!flow) return;
-    let workspace: string;
-    try {
-      workspace = await this.core.deps.workspaces.prepare(record.ref, flow);
-    } catch (err) {
-      return this.pends.archivePend(record, 'bad', `could not make the workspace: ${errorMessage(err)}`);
-    }
+    const workspace = this.core.deps.workspaces.pathOf(record.ref, flow);
+    const made = this.makeWorkspace(workspace);
     // A failed write leaves it a pend as it was, for the next placement pass.
-    const ar = await this.core.lists.activate(record, flow, {
-      status: 'running',
-      execHost: this.core.deps.hostName,
-      startTime: this.core.deps.clock.now(),
-      workspace,
-      waiting: undefined,
-    });
+    const ar = await this.core.lists.activate(record, flow, this.activeFields(workspace));
+    return this.begin(ar, made);
+  }
+
+  /**
+   * Adopts a trigger straight into the active list (the placer saw nothing to wait for): the
+   * run number and the active run in one write. Resolves once it is written; `start` then
+   * starts its first tasks, left to the caller so the trigger is acknowledged first.
+   */
+  async adoptActive(flow: FlowConfig, build: (runNumber: number) => RunRecord): Promise<{ record: RunRecord; start: () => Promise<void> }> {
+    let made: Promise<string | undefined> = Promise.resolve(undefined);
+    const ar = await this.core.lists.adoptActive((n) => {
+      const record = build(n);
+      const workspace = this.core.deps.workspaces.pathOf(record.ref, flow);
+      made = this.makeWorkspace(workspace);
+      return { ...record, ...this.activeFields(workspace) };
+    }, flow);
+    return { record: ar.record, start: () => this.begin(ar, made) };
+  }
+
+  private activeFields(workspace: string): Partial<RunRecord> {
+    return { status: 'running', execHost: this.core.deps.hostName, startTime: this.core.deps.clock.now(), workspace, waiting: undefined };
+  }
+
+  /**
+   * Makes a run's workspace while its activation is written (its tasks need it, the write does
+   * not): why it could not be made, or undefined. Never rejects, so nobody has to be waiting yet.
+   */
+  private makeWorkspace(dir: string): Promise<string | undefined> {
+    return this.core.deps.workspaces.prepare(dir).then(
+      () => undefined,
+      (err: unknown) => errorMessage(err),
+    );
+  }
+
+  /** A run just made active here starts: the events saying so, then its first tasks once its workspace is made. */
+  private async begin(ar: ActiveRun, made: Promise<string | undefined>): Promise<void> {
+    const { record, flow } = ar;
     this.core.publish({ kind: 'remove-pend', tag: 'sys.remove-pend', ref: record.ref });
-    this.core.publish({ kind: 'activate', tag: 'sys.activate', ref: record.ref, execHost: this.core.deps.hostName, workspace });
+    this.core.publish({
+      kind: 'activate',
+      tag: 'sys.activate',
+      ref: record.ref,
+      execHost: this.core.deps.hostName,
+      workspace: record.workspace ?? '',
+    });
+    const unmade = await made;
+    if (unmade !== undefined) return this.endRun(ar, 'bad', `could not make the workspace: ${unmade}`);
     const problem = this.contextProblem(ar);
     if (problem) return this.endRun(ar, 'bad', problem);
     if (flow.flowFile && this.core.deps.flowFiles) {

@@ -108,7 +108,10 @@ export const execNode: NodeType<ExecOpts> = {
       if (err instanceof TemplateError) return { status: 1, reason: err.message };
       throw err;
     }
-    if (!(await isDirectory(cwd))) return { status: 1, reason: `sub-dir ${opts.subDir ?? ''} does not exist in the workspace` };
+    // The workspace itself was made as the run started; a spawn that finds it gone says so.
+    // Checked here, that would cost a turn of the event loop before every process (issue 10).
+    if (opts.subDir !== undefined && !(await isDirectory(cwd)))
+      return { status: 1, reason: `sub-dir ${opts.subDir} does not exist in the workspace` };
 
     const good = opts.good ?? [0];
     const attempts = opts.retries + 1;

@@ -17,7 +17,7 @@ import type { RunChange } from './store.js';
  *   arcf!<flow>!<archive seq> -> run id; the same, one range per flow
  *   out!<id>!<last n>         -> OutputChunk: consecutive lines of the run, up to line <last n>
  *   meta!<key>                -> string, the hub's own bookkeeping; `<key>` as the hub gave it
- *   sys!run-counter           -> last run number handed out
+ *   sys!run-counter           -> last run number handed out, or the one after it (see adopt)
  *   sys!archive-seq           -> last archive seq used
  *
  * Numbers are zero-padded to 16 digits (enough for 2^53) so byte order is numeric order.
@@ -130,6 +130,8 @@ export class LevelStore implements Store {
   /** Output writes under way, by run: reads of the run and its archive wait for them. */
   private readonly outputWrites = new Map<string, Set<Promise<void>>>();
   private tail: Promise<unknown> = Promise.resolve();
+  /** The run counter on disk: a number up to it may be shown before the write that uses it. */
+  private keptNumber: number;
 
   private constructor(
     private readonly db: Level<string, Stored>,
@@ -140,7 +142,9 @@ export class LevelStore implements Store {
     /** Map order is insertion order, which is the pending list's arrival order. */
     private readonly pending: Map<string, Pend>,
     private readonly active: Map<string, ActiveEntry>,
-  ) {}
+  ) {
+    this.keptNumber = runCounter;
+  }
 
   /** Opens (creating if needed) the store in `dir` and loads the pending and active lists. */
   static async open(dir: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
@@ -173,31 +177,62 @@ export class LevelStore implements Store {
       const n = this.runCounter + 1;
       await this.write([{ type: 'put', key: RUN_COUNTER, value: n }]);
       this.runCounter = n;
+      this.keptNumber = n;
       return n;
     });
   }
 
-  adoptPend(build: (runNumber: number) => RunRecord): Promise<RunRecord> {
+  adoptPend(build: (runNumber: number) => RunRecord, shown?: (run: RunRecord) => void): Promise<RunRecord> {
+    return this.adopt(build, 'pending', shown);
+  }
+
+  adoptActive(build: (runNumber: number) => RunRecord): Promise<RunRecord> {
+    return this.adopt(build, 'active');
+  }
+
+  /**
+   * The next run number and the run `build` makes with it, into `list`, in one batch. The batch
+   * also keeps the number after it (the counter goes one past), so the next adoption may show
+   * its number (`shown`) before its own write is done: a crash then skips that number rather
+   * than hand it out twice. close() gives back a kept number that was never used.
+   */
+  private adopt(build: (runNumber: number) => RunRecord, list: 'pending' | 'active', shown?: (run: RunRecord) => void): Promise<RunRecord> {
     return this.serial(async () => {
       const n = this.runCounter + 1;
       const run = build(n);
       const record = structuredClone(run);
       const id = record.ref.run;
       // No read of the archive as addPend does: every number is written in the same batch as
-      // the pend it names (and before, by nextRunNumber), so no stored run of this host has it.
+      // the run it names (and before, by nextRunNumber), so no stored run of this host has it.
       if (this.pending.has(id) || this.active.has(id)) {
         this.runCounter = n; // taken: the next adoption gets the next number
         throw new FloeError('conflict', `run ${id} is already stored`);
       }
+      if (shown && n <= this.keptNumber) {
+        // Shown now, so used up whatever the write does.
+        this.runCounter = n;
+        shown(run);
+      }
       const seq = this.nextPendSeq;
+      // An active run is stored as activate stores it: the record without its nodes, each node under its own key.
+      const snap = list === 'active' ? snapshot(record) : undefined;
       await this.write([
-        { type: 'put', key: RUN_COUNTER, value: n },
-        { type: 'put', key: runKey(id), value: record },
-        { type: 'put', key: pendKey(seq), value: id },
+        { type: 'put', key: RUN_COUNTER, value: n + 1 },
+        ...(snap
+          ? [
+              { type: 'put', key: runKey(id), value: snap.top } as const,
+              ...nodeOps(snap, undefined),
+              { type: 'put', key: actKey(id), value: id } as const,
+            ]
+          : [{ type: 'put', key: runKey(id), value: record } as const, { type: 'put', key: pendKey(seq), value: id } as const]),
       ]);
       this.runCounter = n;
-      this.nextPendSeq = seq + 1;
-      this.pending.set(id, { seq, run: record });
+      this.keptNumber = n + 1;
+      if (snap) this.active.set(id, applySnapshot(snap, { top: snap.top, topJson: snap.topJson, nodes: new Map() }));
+      else {
+        this.nextPendSeq = seq + 1;
+        this.pending.set(id, { seq, run: record });
+      }
       return run;
     });
   }
@@ -230,7 +265,9 @@ export class LevelStore implements Store {
       if (pend) {
         ops.push({ type: 'del', key: pendKey(pend.seq) }, { type: 'put', key: actKey(id), value: id });
       } else if (!this.active.has(id)) {
-        if ((await this.db.get(runKey(id))) !== undefined) {
+        // Read in this turn: one key, usually absent, costs less than the turn of the event loop
+        // an async read takes on the way from a take to its first task (issue 10).
+        if (this.db.getSync(runKey(id)) !== undefined) {
           throw new FloeError('conflict', `run ${id} is archived; it cannot become active`);
         }
         // A run adopted by another host was never pending here; it becomes active all the same.
@@ -431,10 +468,12 @@ export class LevelStore implements Store {
     return found;
   }
 
-  /** Waits for queued writes, then closes the database. */
+  /** Waits for queued writes, gives back the run number kept for an adoption to come, then closes the database. */
   close(): Promise<void> {
     return this.serial(async () => {
       await Promise.allSettled([...this.outputWrites.values()].flatMap((w) => [...w]));
+      // Best effort: kept, the number is only skipped by the next start.
+      if (this.keptNumber > this.runCounter) await this.write([{ type: 'put', key: RUN_COUNTER, value: this.runCounter }]).catch(() => {});
       await this.db.close();
     });
   }

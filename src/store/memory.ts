@@ -37,10 +37,23 @@ export class MemoryStore implements Store {
     return this.runCounter;
   }
 
-  async adoptPend(build: (runNumber: number) => RunRecord): Promise<RunRecord> {
+  async adoptPend(build: (runNumber: number) => RunRecord, shown?: (run: RunRecord) => void): Promise<RunRecord> {
     this.runCounter += 1;
     const run = build(this.runCounter);
+    // Nothing outlives this process, so every number is as good as kept: shown at once.
+    shown?.(run);
     await this.addPend(run);
+    return run;
+  }
+
+  async adoptActive(build: (runNumber: number) => RunRecord): Promise<RunRecord> {
+    this.runCounter += 1;
+    const run = build(this.runCounter);
+    const id = run.ref.run;
+    if (this.pending.has(id) || this.active.has(id) || this.archived.has(id)) {
+      throw new FloeError('conflict', `run ${id} is already stored`);
+    }
+    this.active.set(id, structuredClone(run));
     return run;
   }
 

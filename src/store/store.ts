@@ -53,11 +53,25 @@ export interface Store {
    * Adopt a trigger: take the next run number, and add the pend `build` makes with it to the
    * pending list, counter and pend in one atomic write (one durable write per adoption, not
    * two). Resolves with the pend; on a failed write neither is kept.
+   *
+   * `shown`, if given, is called with the pend before the write is done when its number is on
+   * disk already (an adoption keeps the next number in its write), so the caller may show it to
+   * another host meanwhile (issue 10: a hand-over's take goes out while the pend is written). A
+   * number shown is never handed out again, whatever the write or a crash does.
    */
-  adoptPend(build: (runNumber: number) => RunRecord): Promise<RunRecord>;
+  adoptPend(build: (runNumber: number) => RunRecord, shown?: (run: RunRecord) => void): Promise<RunRecord>;
+  /**
+   * Adopt a trigger this host starts at once: as adoptPend, but the run goes straight to the
+   * active list, counter and run in one atomic write (one durable write before its first task,
+   * not two: issue 10).
+   */
+  adoptActive(build: (runNumber: number) => RunRecord): Promise<RunRecord>;
   /** Add a new pend to the pending list (in arrival order), whichever host's id it has; the run counter is not touched. */
   addPend(run: RunRecord): Promise<void>;
-  /** Move a pend from pending to active, atomically, saving its new state. */
+  /**
+   * Move a pend from pending to active, atomically, saving its new state; a run that is not
+   * pending here becomes active all the same. Rejects with conflict when the run is archived.
+   */
   activate(run: RunRecord): Promise<void>;
   /**
    * Save the new state of an active run, durably: its top-level fields and the records of

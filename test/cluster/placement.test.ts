@@ -111,6 +111,24 @@ test('a lost answer to take is asked again of the same host, and the run execute
   assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
 });
 
+test('a take asked again after its run ended there is answered, and the run does not execute again', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  let ended = false;
+  c.net.drop = (_from, _to, req, leg) => req.kind === 'take' && leg === 'reply' && !ended;
+  const ref = firstItem(await c.hub('h1').hub.trigger('gpu'));
+  await c.sim.whenHeld('gpu');
+  c.sim.release('gpu');
+  assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
+  ended = true;
+  await c.until(() => c.hub('h1').hub.listPending().length === 0);
+  assert.deepEqual(c.sim.started, ['work']);
+  assert.deepEqual(
+    (await c.hub('h2').hub.listArchive()).runs.map((r) => [r.ref.run, r.status]),
+    [[ref.run, 'good']],
+  );
+});
+
 test('a pend handed to a host that went down waits for that host, then runs there once', async (t) => {
   const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
   t.after(() => c.stop());
@@ -237,7 +255,7 @@ test('a run goes to a peer whose hello shows no -max_runs, no shutdown and the s
   assert.deepEqual(c.sim.started, ['work'], 'executed once');
 });
 
-test('a trigger handed straight over is written once on the adopter, its placedOn with it, before take goes', async (t) => {
+test('a trigger handed straight over is written once on the adopter, its placedOn with it, before it is acknowledged', async (t) => {
   const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
   t.after(() => c.stop());
   const store = c.hub('h1').store;
@@ -246,17 +264,72 @@ test('a trigger handed straight over is written once on the adopter, its placedO
     const real = store[m].bind(store) as (...a: unknown[]) => Promise<unknown>;
     Object.assign(store, { [m]: (...a: unknown[]) => (writes.push(m), real(...a)) });
   }
-  const atTake: Array<string | undefined> = [];
-  c.net.drop = (_from, _to, req, leg) => {
-    if (req.kind === 'take' && leg === 'request') void store.getRun(req.record.ref.run).then((r) => atTake.push(r?.placedOn));
-    return false;
-  };
-  const ref = firstItem(await c.hub('h1').hub.trigger('gpu'));
+  const triggered = c.hub('h1').hub.trigger('gpu');
+  const ref = firstItem(await triggered);
+  assert.equal((await store.getRun(ref.run))?.placedOn, c.url('h2'), 'placedOn was on disk when the trigger was acknowledged');
   await c.sim.whenHeld('gpu');
   assert.deepEqual(writes, ['adoptPend'], 'one write: no updatePend for the hand-over');
-  assert.deepEqual(atTake, [c.url('h2')], 'placedOn was on disk when take went');
   c.sim.release('gpu');
   assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
+});
+
+/** Holds h1's next pend write until `release` (a slow disk): the adoption of a trigger waits on it. */
+function holdPendWrites(c: Awaited<ReturnType<typeof startCluster>>): { release(): void } {
+  const store = c.hub('h1').store;
+  const addPend = store.addPend.bind(store);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let first = true;
+  store.addPend = async (r) => {
+    if (first) {
+      first = false;
+      await gate;
+    }
+    return addPend(r);
+  };
+  return { release: () => open() };
+}
+
+test('a trigger handed straight over sends take while its pend is written, and is acknowledged once it is on disk', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  const disk = holdPendWrites(c);
+  let acknowledged = false;
+  const triggered = c
+    .hub('h1')
+    .hub.trigger('gpu')
+    .then((refs) => ((acknowledged = true), refs));
+  await c.sim.whenHeld('gpu');
+  assert.equal(acknowledged, false, 'the run started on h2 before the adopter finished its write');
+  assert.equal(c.hub('h2').hub.listActive()[0]?.ref.run, 'h1-1');
+  disk.release();
+  const ref = firstItem(await triggered);
+  assert.equal(ref.run, 'h1-1');
+  await c.settle(100);
+  assert.equal(c.hub('h1').hub.listPending().length, 0, 'handed off once h2 answered');
+  c.sim.release('gpu');
+  assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
+  assert.deepEqual(c.sim.started, ['work'], 'executed once');
+});
+
+test('an adopter that dies after its take went out, before its pend was written, leaves the run to that host alone', async (t) => {
+  const c = await startCluster(flows, [{ name: 'h1' }, { name: 'h2', tags: ['linux', 'gpu'] }]);
+  t.after(() => c.stop());
+  holdPendWrites(c); // never written: the process dies first
+  const lost = c.hub('h1').hub.trigger('gpu');
+  lost.catch(() => {});
+  await c.sim.whenHeld('gpu');
+  c.net.setDown(c.url('h1'), true);
+  const h1 = await c.restart('h1');
+  await c.settle(1_000);
+  assert.deepEqual(h1.hub.listPending(), [], 'the restarted adopter knows nothing of the run');
+  c.sim.release('gpu');
+  assert.equal((await c.hub('h2').ended('h1-1')).status, 'good', 'it ran on h2');
+  const next = firstItem(await h1.hub.trigger('free'));
+  assert.notEqual(next.run, 'h1-1', 'its number is not handed out again');
+  await c.sim.whenHeld('free');
+  c.sim.release('free');
+  assert.deepEqual(c.sim.started, ['work', 'work'], 'each run executed once');
 });
 
 test('a hand-over whose write failed sends no take: the pend stays as on disk, and the next pass hands it over', async (t) => {
@@ -284,6 +357,7 @@ test('a hand-over whose write failed sends no take: the pend stays as on disk, a
   await c.sim.whenHeld('gpu-db');
   assert.deepEqual(sent, ['take']);
   c.sim.release('gpu-db');
+  await c.sim.whenHeld('free');
   c.sim.release('free');
   assert.equal((await c.hub('h2').ended(ref.run)).status, 'good');
 });

@@ -7,7 +7,7 @@ import type { PublishedEvent } from '../../src/model/events.js';
 const ref = { flowRef: { id: 'f', ver: 1 }, run: 'h1-1' };
 
 /** A hub that publishes what the test says, and peers whose answers the test gives one by one. */
-function rig(opts: { maxQueued?: number; maxBatchBytes?: number } = {}) {
+function rig(opts: { maxQueued?: number; maxBatchBytes?: number; batchMs?: number } = {}) {
   const listeners = new Set<(e: PublishedEvent) => void>();
   let seq = 0;
   const watching = ['http://h2.test'];
@@ -43,6 +43,8 @@ function rig(opts: { maxQueued?: number; maxBatchBytes?: number } = {}) {
     },
     selfUrl: 'http://h1.test',
     log: { warn: (_obj, msg) => warnings.push(msg) },
+    // A batch per turn of the loop, unless a test is about the default window.
+    ...(opts.batchMs === undefined && { defer: (fn: () => void) => void setImmediate(fn) }),
     ...opts,
   });
   /** Publishes `n` output lines of this host in this turn; answers their seqs. */
@@ -102,6 +104,20 @@ test("the events of one turn go in one request to each watching peer; a peer's e
       ['http://h2.test', seqs],
       ['http://h3.test', seqs],
     ],
+  );
+});
+
+test('by default the events of a few turns of the loop go in one request, sent once the batch window is over', async () => {
+  const r = rig({ batchMs: 200 });
+  const seqs = r.publish(1);
+  await turn();
+  seqs.push(...r.publish(2));
+  await turn();
+  assert.equal(r.sent.length, 0, 'nothing goes before the window is over');
+  for (let i = 0; i < 100 && r.sent.length === 0; i++) await new Promise((done) => setTimeout(done, 20));
+  assert.deepEqual(
+    r.sent.map((s) => [s.url, s.events.map((e) => e.seq)]),
+    [['http://h2.test', seqs]],
   );
 });
 

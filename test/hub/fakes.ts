@@ -125,7 +125,7 @@ export async function startHub(
     clock,
     store,
     nodes: registry,
-    workspaces: { prepare: async (ref, flow) => `/ws/${flow.id}/${flow.reuseSpace ? 'single' : ref.run}` },
+    workspaces: { pathOf: (ref, flow) => `/ws/${flow.id}/${flow.reuseSpace ? 'single' : ref.run}`, prepare: async () => {} },
     cacheDir: '/cache',
     ...opts.deps,
   });

@@ -52,7 +52,7 @@ ${tasks}
     clock: manualClock(),
     store,
     nodes: registry,
-    workspaces: { prepare: async () => '/ws' },
+    workspaces: { pathOf: () => '/ws', prepare: async () => {} },
     cacheDir: '/cache',
   });
   const events: PublishedEvent[] = [];

@@ -401,7 +401,7 @@ test('a trigger before start() is refused', async () => {
     clock: t.clock,
     store: t.store,
     nodes: t.registry,
-    workspaces: { prepare: async () => '/ws' },
+    workspaces: { pathOf: () => '/ws', prepare: async () => {} },
     cacheDir: '/c',
   });
   await assert.rejects(cold.trigger('f'), /has not started/);

@@ -4,6 +4,7 @@ import { MemoryStore } from '../../src/store/memory.js';
 import type { RunRecord } from '../../src/model/run.js';
 import { SimControl, startHub } from './fakes.js';
 import { firstItem } from '../items.js';
+import { listsOf as listsOfRun } from '../store/contract.js';
 
 const twoFlows = `
 flows:
@@ -68,17 +69,79 @@ test('reuse-space runs of a flow run one at a time, in arrival order', async () 
   }
 });
 
+const oneFlow = `
+flows:
+  - id: f
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim, opts: { hold: f } }]
+`;
+
+test('a trigger with nothing to wait for is adopted straight into the active list: one store write before its task', async () => {
+  const store = new MemoryStore();
+  const writes: string[] = [];
+  for (const m of ['adoptPend', 'adoptActive', 'addPend', 'activate', 'updatePend', 'updateRun'] as const) {
+    const real = store[m].bind(store) as (...a: unknown[]) => Promise<unknown>;
+    Object.assign(store, { [m]: (...a: unknown[]) => (writes.push(m), real(...a)) });
+  }
+  const t = await startHub(oneFlow, { store });
+  const r = firstItem(await t.hub.trigger('f'));
+  assert.deepEqual(await listsOfRun(store, r.run), ['active'], 'active once the trigger is acknowledged');
+  await t.sim.whenHeld('f');
+  assert.equal(writes[0], 'adoptActive');
+  assert.ok(!writes.some((w) => w === 'adoptPend' || w === 'activate'), `no pend written first: ${writes.join(', ')}`);
+  const kinds = t.events.filter((e) => 'ref' in e && e.ref.run === r.run).map((e) => e.kind);
+  assert.deepEqual(
+    kinds.slice(0, 5),
+    ['add-pend', 'remove-pend', 'activate', 'node', 'node-start'],
+    'the events a pend that starts would give',
+  );
+  assert.equal(t.hub.listActive()[0]?.workspace, `/ws/f/${r.run}`);
+  t.sim.release('f');
+  assert.equal((await t.ended(r.run)).status, 'good');
+});
+
+test('a trigger whose one write fails is refused, leaves no run, and the next trigger starts', async () => {
+  const store = new MemoryStore();
+  const adoptActive = store.adoptActive.bind(store);
+  let refuse = 1;
+  store.adoptActive = (build) => (refuse-- > 0 ? Promise.reject(new Error('disk full')) : adoptActive(build));
+  const t = await startHub(oneFlow, { store });
+  await assert.rejects(t.hub.trigger('f'), /disk full/);
+  assert.deepEqual([t.hub.listPending(), t.hub.listActive()], [[], []]);
+  const r = firstItem(await t.hub.trigger('f'));
+  await t.sim.whenHeld('f');
+  t.sim.release('f');
+  assert.equal((await t.ended(r.run)).status, 'good');
+  assert.deepEqual(t.sim.started, ['work']);
+});
+
+test('a run started at its trigger whose workspace cannot be made ends bad and says why', async () => {
+  const t = await startHub(oneFlow, {
+    deps: {
+      workspaces: {
+        pathOf: (ref) => `/ws/${ref.run}`,
+        prepare: () => Promise.reject(new Error('disk full')),
+      },
+    },
+  });
+  const r = firstItem(await t.hub.trigger('f'));
+  const end = await t.ended(r.run);
+  assert.equal(end.status, 'bad');
+  assert.match(end.reason ?? '', /could not make the workspace: disk full/);
+  assert.deepEqual(t.sim.started, [], 'no task started without its workspace');
+});
+
 test('a pend placed behind a run whose activation failed is placed again', async () => {
   let failOnce = true;
   const t = await startHub(twoFlows, {
     deps: {
       workspaces: {
-        prepare: async (ref) => {
+        pathOf: (ref) => `/ws/${ref.run}`,
+        prepare: async () => {
           if (failOnce) {
             failOnce = false;
             throw new Error('disk full');
           }
-          return `/ws/${ref.run}`;
         },
       },
     },
@@ -245,13 +308,14 @@ test('poll-git records a changed ref only once its run is adopted, so a failed a
   let refs = [{ ref: 'refs/heads/main', hash: 'a1' }];
   const store = new MemoryStore();
   let failAdds = 0;
-  const realAdd = store.addPend.bind(store);
-  store.addPend = async (run) => {
+  // A run with nothing to wait for is adopted straight into the active list.
+  const realAdopt = store.adoptActive.bind(store);
+  store.adoptActive = async (build) => {
     if (failAdds > 0) {
       failAdds--;
       throw new Error('disk full');
     }
-    return realAdd(run);
+    return realAdopt(build);
   };
   const t = await startHub(
     `
@@ -270,8 +334,9 @@ flows:
   assert.equal(t.sim.started.length, 0, 'adoption failed');
   assert.equal(JSON.parse((await store.getMeta('poll-git/p/1/commits'))!)['refs/heads/main'], 'a1', 'not recorded as seen');
   await t.clock.advance(10_000);
-  await t.ended('h1-2');
-  assert.deepEqual((await t.hub.findRun('h1-2'))?.trigger.values.hash, 'a2', 'the next poll fired it');
+  // The failed write took no number.
+  await t.ended('h1-1');
+  assert.deepEqual((await t.hub.findRun('h1-1'))?.trigger.values.hash, 'a2', 'the next poll fired it');
   await t.hub.stop();
 });
 
@@ -289,12 +354,18 @@ flows:
   - id: f
     triggers: [{ name: start, type: data }]
     tasks: [{ name: work, listen: trigger.good, type: sim }]
+  - id: gpu
+    host-tags: [gpu]
+    triggers: [{ name: start, type: data }]
+    tasks: [{ name: work, listen: trigger.good, type: sim }]
 `,
     { store },
   );
+  // An older pend still to place (no host has gpu) makes the trigger of f a pend too, activated by a pass.
+  await t.hub.trigger('gpu');
   const r1 = firstItem(await t.hub.trigger('f'));
   await t.hub.drained();
-  const pend = t.hub.listPending()[0];
+  const pend = t.hub.listPending()[1];
   assert.equal(pend?.ref.run, r1.run);
   assert.equal(pend.status, 'pending', 'not left saying running');
   assert.equal(pend.execHost, undefined);

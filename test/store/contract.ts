@@ -143,6 +143,34 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal((await again.adoptPend((n) => runRecord(`h1-${n}`))).ref.run, 'h1-3');
       });
 
+      it('adoptActive stores the run it names with the next number straight as active, in step with adoptPend', async ({
+        store,
+        reopen,
+      }) => {
+        await store.adoptPend((n) => runRecord(`h1-${n}`));
+        const started = await store.adoptActive((n) => ({ ...runRecord(`h1-${n}`, 'build', 'running'), workspace: `/ws/${n}` }));
+        assert.equal(started.ref.run, 'h1-2');
+        assert.deepEqual(await listsOf(store, 'h1-2'), ['active']);
+        assert.equal((await store.getRun('h1-2'))?.workspace, '/ws/2');
+        assert.equal((await store.adoptPend((n) => runRecord(`h1-${n}`))).ref.run, 'h1-3');
+        if (!reopen) return;
+        const again = await reopen();
+        assert.deepEqual(ids(await again.listActive()), ['h1-2']);
+        assert.equal((await again.adoptActive((n) => runRecord(`h1-${n}`, 'build', 'running'))).ref.run, 'h1-4');
+      });
+
+      it('a number adoptPend showed before its write is never handed out again', async ({ store, reopen }) => {
+        const shown: string[] = [];
+        for (let i = 0; i < 3; i++)
+          await store.adoptPend(
+            (n) => runRecord(`h1-${n}`),
+            (r) => shown.push(r.ref.run),
+          );
+        const again = reopen ? await reopen() : store;
+        const next = Number((await again.adoptPend((n) => runRecord(`h1-${n}`))).ref.run.slice(3));
+        for (const id of shown) assert.ok(Number(id.slice(3)) < next, `${id} shown, and the next adoption got h1-${next}`);
+      });
+
       it('adoptPend of an id already pending rejects with conflict, and the next adoption takes the next number', async ({ store }) => {
         await store.addPend(runRecord('h1-1'));
         await assert.rejects(

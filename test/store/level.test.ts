@@ -48,6 +48,26 @@ describe('LevelStore on disk', () => {
       await store.close();
     }));
 
+  test('an adoption shows its pend before its write when the adoption before kept its number, and a close gives a kept number back', () =>
+    inTempDir(async (dir) => {
+      let store = await LevelStore.open(dir);
+      const seen: string[] = [];
+      const adopt = async (): Promise<void> => {
+        const r = await store.adoptPend(
+          (n) => runRecord(`h1-${n}`),
+          (shown) => seen.push(`shown ${shown.ref.run}`),
+        );
+        seen.push(`written ${r.ref.run}`);
+      };
+      await adopt(); // the first after opening: no number was kept for it
+      await adopt();
+      await store.close();
+      store = await LevelStore.open(dir);
+      await adopt();
+      await store.close();
+      assert.deepEqual(seen, ['written h1-1', 'shown h1-2', 'written h1-2', 'written h1-3']);
+    }));
+
   test('reopening keeps every list in order, the output, the meta and both counters', () =>
     inTempDir(async (dir) => {
       let store = await LevelStore.open(dir);
@@ -143,7 +163,7 @@ describe('LevelStore on disk', () => {
       await store.close();
     }));
 
-  test('after kill -9, every acknowledged run is in exactly one list, no earlier than acknowledged, its meta with it', () =>
+  test('after kill -9, every acknowledged run is in exactly one list, no earlier than acknowledged, its meta with it, and no number shown is handed out again', () =>
     inTempDir(async (dir) => {
       const storeDir = path.join(dir, 'store');
       const script = path.join(dir, 'writer.mjs');
@@ -364,12 +384,14 @@ const run = (id, status) => ({
 });
 const withNode = (r) => ({ ...r, nodes: { build: { id: 'build', status: 'running', startTime: 1, attempts: 1, procs: [{ pgid: 7 }] } } });
 
-// Half the writers adopt as the hub does (number and pend in one write), half in two writes.
+// Half the writers adopt as the hub does (number and pend in one write, the number shown before
+// the write when the store allows, as a hand-over's take is), half in two writes.
 async function writer(adopts) {
   for (;;) {
     let n;
     if (adopts) {
-      n = Number((await store.adoptPend((k) => run('h1-' + k, 'pending'))).ref.run.slice(3));
+      const shown = (r) => ack('num ' + r.ref.run.slice(3));
+      n = Number((await store.adoptPend((k) => run('h1-' + k, 'pending'), shown)).ref.run.slice(3));
       ack('num ' + n);
     } else {
       n = await store.nextRunNumber();

@@ -366,7 +366,7 @@ export class Simulation {
       clock: proc.clock,
       store: proc.store,
       nodes: this.registryFor(h, proc),
-      workspaces: { prepare: async (ref, flow) => `/ws/${h.name}/${flow.id}/${flow.reuseSpace ? 'shared' : ref.run}` },
+      workspaces: { pathOf: (ref, flow) => `/ws/${h.name}/${flow.id}/${flow.reuseSpace ? 'shared' : ref.run}`, prepare: async () => {} },
       cacheDir: '/cache',
       log: this.logFor(h, proc),
       maxRuns: h.maxRuns,
