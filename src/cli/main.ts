@@ -9,6 +9,7 @@ import { FlagError, HOST_FLAGS, parseFlags, usage, type FlagSpec, type FlagValue
 import { hashPasswordCommand } from './hash-password.js';
 import { createLogger } from '../host/logger.js';
 import { startHost, type ClusterOptions } from '../host/host.js';
+import { collectWhenIdle } from '../host/idle-collector.js';
 import { parseBind } from '../server/parse-bind.js';
 import { serveHost, type Serving } from '../server/serve.js';
 import { webappSource, type WebappSource } from './webapp-source.js';
@@ -165,7 +166,13 @@ async function runHost(argv: string[], io: Io): Promise<number> {
       { host: hostName, tags: values.tags, conf: values.conf, workspaces: host.workspaceRoot, flows: host.config.flows.map((f) => f.id) },
       'host started',
     );
+    // The process is this host's alone, so it may run V8's collector: memory grown by a burst of
+    // runs or output goes back once the host is quiet again (issue 10, src/host/idle-collector.ts).
+    const collector = collectWhenIdle();
+    const unsubscribe = host.hub.subscribe(() => collector.poke());
     await stopRequested;
+    unsubscribe();
+    collector.close();
     let code = 0;
     for (const [what, step] of [
       ['server', () => serving.close()],

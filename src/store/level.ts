@@ -149,7 +149,10 @@ export class LevelStore implements Store {
   /** Opens (creating if needed) the store in `dir` and loads the pending and active lists. */
   static async open(dir: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
     await mkdir(dir, { recursive: true });
-    const db = new Level<string, Stored>(dir, { valueEncoding: 'json' });
+    // LevelDB's defaults (8 MB block cache, 4 MB memtable) are sized for a database read far
+    // more than floe's: its reads are a run, a page of the archive or a log's last chunk, and
+    // 1 MB each kept an idle host 3.4 MB smaller (issue 10; archive rows unchanged).
+    const db = new Level<string, Stored>(dir, { valueEncoding: 'json', cacheSize: 1 << 20, writeBufferSize: 1 << 20 });
     await db.open();
     try {
       const runCounter = asCount(await db.get(RUN_COUNTER), RUN_COUNTER);
