@@ -32,6 +32,8 @@ export interface ServeOptions {
   /** Session lifetime; default `common.session-ttl` of the host's config (12 hours unless set). */
   sessionTtlMs?: number;
   now?: () => number;
+  /** ms of live websocket fan-out before it yields the loop; default ws.ts's. */
+  fanoutSliceMs?: number;
   /** The dashboard's files; default the bundle `npm run build` made. */
   webapp?: WebappFiles;
 }
@@ -74,7 +76,7 @@ export async function serveHost(opts: ServeOptions): Promise<Serving> {
   const ws = attachWebsocket(
     listening.map((l) => l.server),
     deps,
-    { now },
+    { now, fanoutSliceMs: opts.fanoutSliceMs },
   );
   for (const l of listening) log.info({ url: l.url, serves: l.roles }, `listening on ${l.url}`);
   return {

@@ -1,4 +1,5 @@
 import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { Counter } from 'prom-client';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -38,7 +39,9 @@ import { TokenBucket } from './token-bucket.js';
  *                                                   answers a subscribe; it is followed by the K
  *                                                   replayed events with S < seq <= N, then live
  *                                                   events with seq > N: no gap, no duplicate.
- *                                                   Events before it belong to the old subscription.
+ *                                                   Events before it belong to the old subscription
+ *                                                   (one still on its way out is not sent: live
+ *                                                   events go out in slices that yield the loop).
  *   {"type":"resync","lastSeq":N}                  answers a subscribe whose `since` is older than
  *                                                   the kept history, or newer than N (the host
  *                                                   restarted): nothing more is sent; reload state
@@ -97,6 +100,10 @@ const SUBSCRIBES_PER_SEC = 2;
 /** A replay sends at most this many events, or about this many bytes, before it yields the loop. */
 const REPLAY_SLICE_EVENTS = 256;
 const REPLAY_SLICE_BYTES = 1024 * 1024;
+/** Live fan-out sends for about this long, then yields the loop (issue 10: an API call waited behind 400 sends). */
+const FANOUT_SLICE_MS = 4;
+/** Frame bytes still to send past which the fan-out sends on without yielding, so it cannot fall behind the hub. */
+const FANOUT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 const TOO_SLOW_REASON = 'too slow: resubscribe with since';
 /** Open sockets per token and per client address (IPv6 by /64): each may pin MAX_BACKLOG_BYTES. */
 const MAX_SOCKETS_PER_TOKEN = 16;
@@ -105,6 +112,8 @@ const MAX_SOCKETS_PER_ADDRESS = 64;
 export interface WebsocketOptions {
   /** Epoch ms for the subscribe rate; default Date.now. */
   now?: () => number;
+  /** ms a slice of live fan-out may send for before it yields the loop; default FANOUT_SLICE_MS. */
+  fanoutSliceMs?: number;
 }
 
 export interface WebsocketHub {
@@ -124,6 +133,16 @@ interface Client {
   subscribes: TokenBucket;
   /** The replay under way; live events wait for it to catch up. */
   replay?: Replay;
+  /** Live delivery sends only events after this seq: the last one sent, or the `lastSeq` of the hello, subscribed or finished replay. */
+  liveAfter: number;
+}
+
+/** A live event on its way to the clients connected when it was published; `to[next]` is next. */
+interface Fanout {
+  e: PublishedEvent;
+  frame: Buffer;
+  to: Client[];
+  next: number;
 }
 
 /** Where a replay is: `events[next]` goes next; after the last, what came after `through`. */
@@ -231,7 +250,14 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
   };
 
   const connect = (ws: WebSocket, token: string, req: IncomingMessage): void => {
-    const c: Client = { ws, token, filter: {}, alive: true, subscribes: new TokenBucket(SUBSCRIBE_BURST, SUBSCRIBES_PER_SEC, now) };
+    const c: Client = {
+      ws,
+      token,
+      filter: {},
+      alive: true,
+      subscribes: new TokenBucket(SUBSCRIBE_BURST, SUBSCRIBES_PER_SEC, now),
+      liveAfter: deps.hub.lastSeq(),
+    };
     clients.add(c);
     deps.metrics.wsClients.inc();
     // While any client is connected, peers forward their runs' events here (issue 8).
@@ -274,6 +300,8 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     if (req.run !== undefined) filter.run = req.run;
     const lastSeq = deps.hub.lastSeq();
     c.replay = undefined;
+    // Events still in the fan-out belong to the old subscription, or come in the replay.
+    c.liveAfter = lastSeq;
     let replay: PublishedEvent[] = [];
     if (req.since !== undefined) {
       const missed = deps.hub.eventsSince(req.since);
@@ -309,6 +337,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
         const lastSeq = deps.hub.lastSeq();
         if (r.through === lastSeq) {
           c.replay = undefined;
+          c.liveAfter = lastSeq;
           return;
         }
         // Published while the replay ran; gone from the ring when the client is that far behind.
@@ -355,14 +384,19 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       drop(c, CLOSE_TOO_SLOW, TOO_SLOW_REASON, 'too-slow');
       return -1;
     }
+    const frame = frameOf(e);
+    c.ws.send(frame, { binary: false });
+    return frame.length;
+  };
+
+  const frameOf = (e: PublishedEvent): Buffer => {
     let frame = frames.get(e);
     if (!frame) {
       frame = encodeEvent(e);
       frames.set(e, frame);
       encoded.inc();
     }
-    c.ws.send(frame, { binary: false });
-    return frame.length;
+    return frame;
   };
 
   /** Sends a control frame; past the backlog bound the client is dropped instead, so a flood of frames cannot pile answers up in the host. */
@@ -382,12 +416,64 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     c.ws.close(code, reason);
   };
 
-  const unsubscribe = deps.hub.subscribe((e) => {
-    for (const c of clients) {
-      // A replaying client gets this event from its replay, once it gets there.
-      if (!c.filter || c.replay || !matches(e, c.filter)) continue;
-      deliver(c, e);
+  // Live events go out in slices of about sliceMs that yield the loop (issue 10): an event of a
+  // flood is a 64 KiB frame, and the 4 pipe reads of one turn made 400 sends, which a GET /health
+  // waited behind. Each client still gets its events in seq order, and each event is checked
+  // against the client's backlog just before its send, so the 4008 drop is as it was. Should the
+  // sends fall FANOUT_MAX_QUEUED_BYTES behind, a slice goes on until they are within it again, so
+  // the queue (which holds events the ring may have let go) stays bounded.
+  const sliceMs = opts.fanoutSliceMs ?? FANOUT_SLICE_MS;
+  const fanouts: Fanout[] = [];
+  let queuedBytes = 0;
+  let pumpQueued = false;
+
+  const pumpFanout = (): void => {
+    const start = performance.now();
+    while (fanouts.length > 0) {
+      const f = fanouts[0]!;
+      while (f.next < f.to.length) {
+        const c = f.to[f.next++]!;
+        queuedBytes -= f.frame.length;
+        // A replaying client gets this event from its replay, once it gets there.
+        if (!c.filter || c.replay || f.e.seq <= c.liveAfter || !matches(f.e, c.filter)) continue;
+        c.liveAfter = f.e.seq;
+        deliver(c, f.e);
+        if (queuedBytes <= FANOUT_MAX_QUEUED_BYTES && performance.now() - start >= sliceMs) {
+          if (f.next === f.to.length) fanouts.shift();
+          if (fanouts.length > 0) queuePump();
+          return;
+        }
+      }
+      fanouts.shift();
     }
+  };
+
+  const queuePump = (): void => {
+    if (pumpQueued) return;
+    pumpQueued = true;
+    setImmediate(() => {
+      pumpQueued = false;
+      // Outside any handler's try: a throw here would end the host.
+      try {
+        pumpFanout();
+      } catch (err) {
+        deps.log.error({ err }, 'websocket fan-out failed');
+        fanouts.length = 0;
+        queuedBytes = 0;
+      }
+    });
+  };
+
+  const unsubscribe = deps.hub.subscribe((e) => {
+    const to: Client[] = [];
+    for (const c of clients) if (c.filter && !c.replay && matches(e, c.filter)) to.push(c);
+    if (to.length === 0) return;
+    const f: Fanout = { e, frame: frameOf(e), to, next: 0 };
+    fanouts.push(f);
+    queuedBytes += f.frame.length * f.to.length;
+    // The first slice runs at once, as the sends did before: a quiet host delivers within the turn.
+    if (fanouts.length === 1 && !pumpQueued) pumpFanout();
+    else queuePump();
   });
 
   const heartbeat = setInterval(() => {
@@ -416,6 +502,8 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       closing = true;
       clearInterval(heartbeat);
       unsubscribe();
+      fanouts.length = 0;
+      queuedBytes = 0;
       for (const s of servers) s.off('upgrade', onUpgrade);
       await Promise.all([...clients].map((c) => goAway(c.ws)));
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -40,7 +40,15 @@ export interface ApiHost {
 /** A real host (LevelDB, processes) serving its API on 127.0.0.1, port 0. */
 export async function startApiHost(
   yaml: string,
-  opts: { sessionTtlMs?: number; now?: () => number; baseUrl?: string; eventHistory?: number; log?: Logger; webapp?: WebappFiles } = {},
+  opts: {
+    sessionTtlMs?: number;
+    now?: () => number;
+    baseUrl?: string;
+    eventHistory?: number;
+    log?: Logger;
+    webapp?: WebappFiles;
+    fanoutSliceMs?: number;
+  } = {},
 ): Promise<ApiHost> {
   const real = await startRealHost(yaml, { keepDir: true, eventHistory: opts.eventHistory });
   const serving = await serveHost({
@@ -53,6 +61,7 @@ export async function startApiHost(
     sessionTtlMs: opts.sessionTtlMs,
     now: opts.now,
     webapp: opts.webapp,
+    fanoutSliceMs: opts.fanoutSliceMs,
   });
   const url = serving.pubUrl;
   const api = `${url}${real.host.config.common.baseUrl.replace(/\/+$/, '')}`;

@@ -186,7 +186,10 @@ function upgradeRequest(url: string, headers: Record<string, string> = {}): Prom
   });
 }
 
-async function host(t: TestContext, opts: { eventHistory?: number; now?: () => number; sessionTtlMs?: number } = {}): Promise<ApiHost> {
+async function host(
+  t: TestContext,
+  opts: { eventHistory?: number; now?: () => number; sessionTtlMs?: number; fanoutSliceMs?: number } = {},
+): Promise<ApiHost> {
   const h = await startApiHost(FLOWS, opts);
   t.after(() => h.close());
   return h;
@@ -760,6 +763,60 @@ test('a long replay goes out in slices, letting the host do other work in betwee
     JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from))),
     'the replay, then the live events: no gap, no duplicate',
   );
+});
+
+test('live events go out to many clients in slices that yield the loop; each client still hears every event once, in order', async (t) => {
+  // A slice of 0 ms sends one event to one client, then yields: the tightest the fan-out gets.
+  const h = await host(t, { fanoutSliceMs: 0 });
+  const hub = h.real.host.hub;
+  const clients = [await open(t, `${h.api}/ws`, asAdmin), await open(t, `${h.api}/ws`, asAdmin), await open(t, `${h.api}/ws`, asAdmin)];
+  const from = hub.lastSeq();
+  // Each send checks the session once. This subscriber runs after the websocket's: sends after
+  // it, before the next event is published, were made once the fan-out had let go of the loop.
+  const auth = h.serving.auth;
+  const check = auth.check.bind(auth);
+  let checks = 0;
+  auth.check = (token) => (checks++, check(token));
+  let published = 0;
+  const sentLater: number[] = [];
+  const unsubscribe = hub.subscribe(() => {
+    const [at, n] = [checks, ++published];
+    setImmediate(() => {
+      if (published === n) sentLater.push(checks - at);
+    });
+  });
+  t.after(unsubscribe);
+  const run = await pushData(h, 'f');
+  for (const c of clients) await c.event('the end of the run', isEnd(run));
+  assert.ok(
+    sentLater.some((n) => n > 0),
+    `an event reached some clients after the loop had a turn (sends after: ${sentLater.join(', ')})`,
+  );
+  const want = JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from && e.seq <= clients[0]!.events.at(-1)!.seq)));
+  for (const c of clients) assert.deepEqual(c.events, want, 'every event, once, in seq order');
+});
+
+test('a client that subscribes while a live event is still going out to others gets no duplicate and no gap', async (t) => {
+  const h = await host(t, { fanoutSliceMs: 0 });
+  const others = [await open(t, `${h.api}/ws`, asAdmin), await open(t, `${h.api}/ws`, asAdmin)];
+  const c = await open(t, `${h.api}/ws`, asAdmin);
+  const from = h.real.host.hub.lastSeq();
+  const run = await pushData(h, 'f');
+  // Subscribes mid-run with since = the last event it got: the replay fills in, live follows.
+  await c.event('the first event of the run', () => true);
+  const since = c.events.at(-1)!.seq;
+  c.send({ type: 'subscribe', since });
+  await c.frame('subscribed');
+  await c.event('the end of the run', isEnd(run));
+  for (const o of others) await o.event('the end of the run', isEnd(run));
+  // What came before `subscribed` belongs to the old subscription; the replay starts after since.
+  const before = c.frames.slice(
+    0,
+    c.frames.findIndex((f) => f.type === 'subscribed'),
+  );
+  const got = [...before.flatMap((f) => (f.type === 'event' && f.event.seq <= since ? [f.event as PublishedEvent] : [])), ...c.events];
+  const want = JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from && e.seq <= got.at(-1)!.seq)));
+  assert.deepEqual(got, want, 'before the subscribe and after it: no gap, no duplicate');
 });
 
 test('subscribes past the rate (10 at once, then 2 a second) are answered with an error frame and ignored', async (t) => {
