@@ -17,7 +17,7 @@ export interface Session {
 export type AuthCheck = { session: Session } | { error: 'missing session' | 'invalid session' };
 
 export interface AuthOptions {
-  /** The -admin token; accepted as a token and, with no users configured, as admin's password. */
+  /** The -admin token; accepted as a token and as admin's password. */
   adminToken: string;
   /** `common.users`; default none (then only `admin` logs in, with the admin token). */
   users?: readonly UserConfig[];
@@ -65,11 +65,11 @@ export class Auth {
 
   /** A session for good credentials, undefined for bad ones. */
   async login(user: string, password: string): Promise<Session | undefined> {
-    if (this.users.size === 0) {
-      // No users configured: admin alone, with the admin token as password.
-      if (user !== 'admin' || !sameSecret(password, this.opts.adminToken)) return undefined;
-      return this.newSession('admin', 'admin');
-    }
+    // The admin token is admin's password with or without users (issue 9: the dashboard's login
+    // takes it): it already acts as admin through X-Floe-Auth, so a session of it grants nothing
+    // more, and the page never has to hold the token itself.
+    if (user === 'admin' && sameSecret(password, this.opts.adminToken)) return this.newSession('admin', 'admin');
+    if (this.users.size === 0) return undefined;
     const known = this.users.get(user);
     const ok = await verifyPassword(password, known?.hash ?? this.dummy);
     if (!known || !ok) return undefined;

@@ -43,6 +43,13 @@ test('a bad password is refused on the page; the right one leads to the dashboar
   // The session is gone on the host too: the dashboard sends the page back to login.
   await page.goto('/app/hosts');
   await page.waitForURL((u) => u.pathname === '/app/login');
+
+  // With users configured, admin still logs in with the admin token.
+  await page.getByLabel('User').fill('admin');
+  await page.getByLabel('Password or token').fill(dash!.cluster.adminToken);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL('**/app/hosts');
+  await page.getByText('admin (admin)').waitFor();
   assert.deepEqual(problems, []);
 });
 

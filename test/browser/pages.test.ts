@@ -2,9 +2,10 @@
 // in light and dark, and is saved as a screenshot for a person to look at.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import type { Page } from 'playwright-core';
-import { runDetail, trigger, waitFor } from '../e2e/cluster-client.js';
-import { checkA11y, goInApp, LAPTOP, openPage, PHONE, screenshot, signIn, until, type TestPage } from './browser.js';
+import { runDetail, trigger, waitArchived, waitFor } from '../e2e/cluster-client.js';
+import { checkA11y, goInApp, LAPTOP, openPage, PHONE, screenshot, signIn, textsOf, until, untilText, type TestPage } from './browser.js';
 import { startDash, type Dash } from './start-dash.js';
 import { untilRunShows } from './run-page.js';
 
@@ -12,6 +13,18 @@ let dash: Dash | undefined;
 const gates = new Set<string>();
 /** Runs made before the tests, so that each page has something of each kind to show. */
 const runs = { good: '', bad: '', waiting: '', holding: '', queued: '' };
+/** The commit of the repository the build flow's poll-git trigger watches. */
+let watchedHead = '';
+
+/** A git repository of one commit on main, for a poll-git trigger to see; returns its path. */
+function makeRepo(dir: string): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=floe', '-c', 'user.email=floe@example.invalid', '-C', dir, ...args], { encoding: 'utf8' }).trim();
+  execFileSync('git', ['init', '-q', '-b', 'main', dir]);
+  git('commit', '-q', '--allow-empty', '-m', 'first');
+  watchedHead = git('rev-parse', 'HEAD');
+  return dir;
+}
 
 const BUILD_LINES = ['checking out main', 'compiling 12 packages', 'ok   floe/hub   0.41s', 'ok   floe/server   1.02s', 'PASS'];
 
@@ -37,6 +50,7 @@ before(async () => {
             - { id: race, prompt: Race detector, type: bool, value: "false" }
             - { id: target, prompt: Target, type: string, options: [linux, darwin], value: linux }
     - { name: nightly, type: timer, opts: { period: 86400 } }
+    - { name: pushes, type: poll-git, opts: { url: '${makeRepo(s.path('repo'))}', period: 2, refs: refs/heads/* } }
   tasks:
     - name: compile
       listen: trigger.good
@@ -52,6 +66,10 @@ before(async () => {
       opts: { shell: 'true' }
     - { name: checked, class: merge, type: all, wait: [task.test.good, task.lint.good] }
     - { name: done, listen: merge.checked.good, type: end }
+- id: quick
+  name: Quick
+  triggers: [{ name: start, type: data }]
+  tasks: [{ name: done, listen: trigger.good, type: end }]
 - id: approve
   name: Release
   triggers: [{ name: start, type: data }]
@@ -174,7 +192,12 @@ test('the dashboard: no serious accessibility violation in light and dark, lapto
         .getByRole('table', { name: 'Flows' })
         .getByRole('link', { name: `${runs.good}: good` })
         .waitFor();
-      await page.locator('ul.host-summary [data-host="h2"]').waitFor();
+      const h2 = page.locator('ul.host-summary [data-host="h2"]');
+      await untilText(h2.locator('.host-summary-head'), /online/, 'h2 online');
+      assert.deepEqual(await textsOf(h2.locator('.tag')), ['linux', 'gpu']);
+      // A pend says why it waits: the run ahead of it holds the flow's resource tag.
+      const pend = page.getByRole('table', { name: 'Pending runs' }).locator(`tr[data-run="${runs.queued}"]`);
+      await untilText(pend.locator('.run-note'), new RegExp(`${runs.holding} holds resource tag integration-db`), 'why the pend waits');
     },
   });
 });
@@ -185,6 +208,11 @@ test('the flow page: no serious accessibility violation in light and dark', asyn
     ready: async (page) => {
       await page.getByRole('form', { name: 'Build a branch' }).waitFor();
       await page.getByRole('table', { name: 'History' }).locator(`[data-run="${runs.bad}"]`).waitFor();
+      const timer = page.getByRole('region', { name: 'timer nightly' });
+      await untilText(timer.locator('dt:text-is("Next firing") + dd'), /\(in \d+ h/, "the timer's next firing");
+      // The git poll says what it saw last (its owner polled it, on either host).
+      const seen = page.getByRole('table', { name: 'Last seen by pushes' });
+      await untilText(seen.locator('tbody tr'), new RegExp(`^refs/heads/main\\s+${watchedHead.slice(0, 12)}$`), 'the hash the poll saw');
     },
   });
 });
@@ -193,7 +221,26 @@ test('the run page: no serious accessibility violation in light and dark, laptop
   await checkViews(t, await appAt(`/app/flows/build/runs/${runs.good}`), {
     name: 'run',
     phone: true,
-    ready: (page) => untilRunShows(page, { status: 'good', lines: BUILD_LINES }, `${runs.good} with its output`).then(() => {}),
+    ready: async (page) => {
+      await untilRunShows(page, { status: 'good', lines: BUILD_LINES }, `${runs.good} with its output`);
+      // ANSI colours are rendered, not shown as escape codes: bold blue "compiling", green "PASS".
+      const log = page.getByRole('region', { name: 'Log of all nodes' });
+      const colour = (text: string) =>
+        log
+          .locator('.log-text span', { hasText: new RegExp(`^${text}$`) })
+          .evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).color);
+      const [blue, green, plain] = await Promise.all([
+        colour('compiling'),
+        colour('PASS'),
+        log
+          .locator('.log-text')
+          .first()
+          .evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).color),
+      ]);
+      assert.notEqual(blue, plain);
+      assert.notEqual(green, plain);
+      assert.notEqual(blue, green);
+    },
   });
 });
 
@@ -203,6 +250,71 @@ test('the hosts page: no serious accessibility violation in light and dark', asy
     ready: async (page) => {
       await page.locator('article.host-card[data-host="h1"]').waitFor();
       await page.locator('article.host-card[data-host="h2"]').waitFor();
+      // The resource tag: the run holding it, and the queue of runs waiting for it, in order.
+      const tag = page.getByRole('table', { name: 'Resource tags' }).locator('tr[data-tag="integration-db"]');
+      await untilText(tag.locator('td').first(), new RegExp(`^${runs.holding}`), 'the run holding integration-db');
+      assert.deepEqual(await textsOf(tag.getByRole('list', { name: 'Runs waiting for integration-db' }).getByRole('listitem')), [
+        runs.queued,
+      ]);
     },
   });
+});
+
+test("the flow page's history is filtered by status, kept in the address, with each run's duration", async () => {
+  const { page, problems } = await appAt('/app/flows/build');
+  const history = page.getByRole('table', { name: 'History' });
+  await history.locator(`[data-run="${runs.good}"]`).waitFor();
+  await page.getByRole('checkbox', { name: 'bad' }).check();
+  await page.waitForURL((u) => u.search === '?status=bad');
+  await history.locator(`[data-run="${runs.good}"]`).waitFor({ state: 'detached' });
+  assert.deepEqual(await history.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run'))), [runs.bad]);
+  assert.match((await history.locator(`[data-run="${runs.bad}"] .duration`).innerText()).trim(), /^\d+(\.\d+)? (ms|s)$/);
+  // The address alone brings the same view back.
+  await goInApp(page, '/app/flows/build');
+  await history.locator(`[data-run="${runs.good}"]`).waitFor();
+  await goInApp(page, '/app/flows/build?status=bad');
+  await history.locator(`[data-run="${runs.good}"]`).waitFor({ state: 'detached' });
+  assert.ok(await page.getByRole('checkbox', { name: 'bad' }).isChecked());
+  assert.deepEqual(problems, []);
+});
+
+test("the flow page's history is paged, newest first", async () => {
+  const h1 = dash!.cluster.host('h1');
+  // One more run than a page holds (25), each ended before the next starts: a known order.
+  const made: string[] = [];
+  for (let i = 0; i < 26; i++) {
+    const run = await trigger(h1, 'quick');
+    await waitArchived(h1, 'quick', [run]);
+    made.push(run);
+  }
+  const { page, problems } = await appAt('/app/flows/quick');
+  const history = page.getByRole('table', { name: 'History' });
+  const shown = () => history.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')));
+  const newest = [...made].reverse();
+  await history.locator(`[data-run="${made[25]}"]`).waitFor();
+  assert.deepEqual(await shown(), newest.slice(0, 25));
+  await page.getByRole('button', { name: 'Older' }).click();
+  await page.waitForURL((u) => u.searchParams.has('before'));
+  await history.locator(`[data-run="${made[25]}"]`).waitFor({ state: 'detached' });
+  assert.deepEqual(await shown(), newest.slice(25));
+  assert.ok(await page.getByRole('button', { name: 'Older' }).isDisabled(), 'no page after the last');
+  await page.getByRole('button', { name: 'Newest' }).click();
+  await history.locator(`[data-run="${made[25]}"]`).waitFor();
+  assert.deepEqual(problems, []);
+});
+
+test('a data node waiting for input is answered on its run page', async () => {
+  const { page, problems } = await appAt(`/app/flows/approve/runs/${runs.waiting}`);
+  const form = page.getByRole('region', { name: 'Waiting for input' }).getByRole('form', { name: 'Ship this release?' });
+  await form.getByRole('checkbox', { name: 'Ship it' }).check();
+  await form.getByRole('textbox', { name: 'Release note' }).fill('from the run page');
+  await form.getByRole('button', { name: 'Answer' }).click();
+  await untilText(page.locator('.run-title .badge'), /^good$/, `${runs.waiting} good`);
+  await page.getByRole('region', { name: 'Waiting for input' }).waitFor({ state: 'detached' });
+  const detail = (await (await dash!.cluster.host('h1').api(`/flows/approve/runs/${runs.waiting}?tail=0`)).json()) as {
+    payload: { nodes: Array<{ id: string; values?: Record<string, unknown>; answeredBy?: string }> };
+  };
+  const asked = detail.payload.nodes.find((n) => n.id === 'sign-off');
+  assert.deepEqual([asked?.values?.note, asked?.answeredBy], ['from the run page', dash!.login.user]);
+  assert.deepEqual(problems, []);
 });

@@ -203,9 +203,19 @@ test('a bad password and an unknown user both answer 401 with the same message a
   }
 });
 
-test('with users configured, admin does not log in with the admin token', async () => {
-  const r = await login(users, 'admin', ADMIN);
-  assert.equal(r.status, 401);
+test('with users configured, admin still logs in with the admin token, and only with it', async () => {
+  const ok = await login(users, 'admin', ADMIN);
+  assert.equal(ok.status, 200, ok.text);
+  assert.deepEqual({ user: ok.body.payload.user, role: ok.body.payload.role }, { user: 'admin', role: 'admin' });
+  assert.notEqual(ok.body.payload.token, ADMIN, 'a session has its own token');
+  for (const [user, password] of [
+    ['admin', 'wrong'],
+    ['admin', `${ADMIN} `],
+    ['ana', ADMIN],
+    ['Admin', ADMIN],
+  ] as const) {
+    assert.equal((await login(users, user, password)).status, 401, `${user}/${password}`);
+  }
 });
 
 test('with no users configured, admin logs in with the admin token as password, and nobody else does', async () => {

@@ -17,9 +17,9 @@ export interface ConfirmDialogProps {
 }
 
 /**
- * A modal question before something that cannot be undone. The browser's <dialog> keeps focus
- * inside and closes on Escape; focus starts on the way out and goes back, on close, to what
- * opened it.
+ * A modal question before something that cannot be undone. The browser's <dialog> keeps the
+ * rest of the page out of reach and closes on Escape; Tab goes round its buttons; focus starts
+ * on the way out and goes back, on close, to what opened it.
  */
 export function ConfirmDialog({
   open,
@@ -57,9 +57,27 @@ export function ConfirmDialog({
     if (open) onClose();
   };
 
+  // A modal <dialog> lets Tab leave the page for the browser's own controls: wrap it around
+  // the dialog's buttons instead, so the keyboard stays on the question.
+  const wrapTab = (e: KeyboardEvent) => {
+    if (e.key !== 'Tab') return;
+    const buttons = [...(ref.current?.querySelectorAll<HTMLButtonElement>('button:not([disabled])') ?? [])];
+    const first = buttons[0];
+    const last = buttons[buttons.length - 1];
+    if (!first || !last) return;
+    if (e.shiftKey && document.activeElement === first) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && document.activeElement === last) {
+      e.preventDefault();
+      first.focus();
+    }
+  };
+
   return (
     <dialog
       ref={ref}
+      onKeyDown={wrapTab}
       aria-labelledby={`${id}-title`}
       aria-describedby={children ? `${id}-body` : undefined}
       onClose={closed}

@@ -132,11 +132,20 @@ export function LogView({ lines, version, rewrites, showNode, label, empty, befo
       seenRewrites.current = rewrites;
       const matches = new LogMatches(old.pattern);
       matches.scan(lines);
-      setSearch((s) => ({ ...s, matches, current: matches.total === 0 ? -1 : Math.min(Math.max(s.current, 0), matches.total - 1) }));
+      setSearch((s) => {
+        // A search that had found nothing shows its first match once lines bring one (earlier lines loaded).
+        if (s.current < 0 && matches.total > 0) wantCurrent.current = true;
+        return { ...s, matches, current: matches.total === 0 ? -1 : Math.min(Math.max(s.current, 0), matches.total - 1) };
+      });
     } else if (old.scanned < lines.length) {
       const before = old.total;
       old.scan(lines);
-      if (old.total !== before) setSearch((s) => ({ ...s, current: s.current < 0 && old.total > 0 ? 0 : s.current }));
+      if (old.total !== before) {
+        setSearch((s) => {
+          if (s.current < 0 && old.total > 0) wantCurrent.current = true;
+          return { ...s, current: s.current < 0 && old.total > 0 ? 0 : s.current };
+        });
+      }
     }
   }, [version]);
 
