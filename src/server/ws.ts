@@ -385,8 +385,26 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       return -1;
     }
     const frame = frameOf(e);
+    corkUntilTickEnds(c);
     c.ws.send(frame, { binary: false });
     return frame.length;
+  };
+
+  // A run's transitions publish several small events in one tick; corked, a client's socket takes
+  // them in one writev instead of one syscall each (issue 10: writev was 9.5% of a host's time
+  // running 1,000 one-task runs watched by one client). ws corks around each frame as well; the
+  // counts nest, so the frames go out when this tick's work is done.
+  const corked = new Set<Duplex>();
+  const corkUntilTickEnds = (c: Client): void => {
+    const socket = socketOf(c.ws);
+    if (socket === undefined || corked.has(socket)) return;
+    socket.cork();
+    corked.add(socket);
+    if (corked.size === 1) process.nextTick(uncorkAll);
+  };
+  const uncorkAll = (): void => {
+    for (const socket of corked) socket.uncork();
+    corked.clear();
   };
 
   const frameOf = (e: PublishedEvent): Buffer => {
@@ -634,4 +652,10 @@ export function parseClientFrame(text: string): SubscribeFrame | { error: string
     out.since = o.since;
   }
   return out;
+}
+
+/** The TCP socket under a websocket: ws keeps it as `_socket` (pinned ws 8.x) and has no cork of its own. */
+function socketOf(ws: WebSocket): Duplex | undefined {
+  const socket: unknown = (ws as unknown as { _socket?: unknown })._socket;
+  return socket !== null && typeof socket === 'object' && 'cork' in socket && 'uncork' in socket ? (socket as Duplex) : undefined;
 }
