@@ -34,6 +34,14 @@ export const processReaper: ProcessReaper = {
   },
   kill(pgid, id) {
     if (!Number.isInteger(pgid) || pgid <= 1) return;
+    // Most tasks leave nothing behind: one signal-0 syscall says so, before /proc is read
+    // (issue 10: the read was 0.8% of a host's time over 1,000 one-task runs). EPERM means the
+    // group is someone else's now, which is left alone too.
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
     if (id !== undefined) {
       const [boot, started] = id.split('/');
       if (boot !== BOOT) return;
