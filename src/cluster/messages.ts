@@ -5,8 +5,11 @@ import type { FlowRef, RunRef } from '../model/refs.js';
 import { END_STATUSES, type EndStatus, type RunRecord, type RunStatus, type RunSummary } from '../model/run.js';
 import type { OutputQuery } from '../store/store.js';
 
-/** Bumped when a message changes incompatibly; hosts of different protocols refuse each other. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped when a message changes incompatibly; hosts of different protocols refuse each other.
+ * 2: `node-output` events carry a batch of lines (`first`, `last`, `lines`), not one `line`.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** How busy a host is; `maxRuns` null means no limit. */
 export interface HostLoad {
@@ -558,9 +561,24 @@ function checkEvent(v: unknown): string | undefined {
   if (!isCount(v.seq) || !Number.isSafeInteger(v.seq)) return '.seq must be an integer >= 0';
   if (typeof v.at !== 'number' || !Number.isFinite(v.at)) return '.at must be a number';
   if (!isName(v.host)) return '.host must be a host name';
+  if (v.kind === 'node-output') {
+    const bad = checkOutputBatch(v);
+    if (bad) return bad;
+  }
   if (EVENT_KINDS[v.kind as HubEvent['kind']] === 'ref') return isRunRef(v.ref) ? undefined : '.ref must be {flowRef: {id, ver}, run}';
   const f = v.flowRef;
   return isObject(f) && isString(f.id) && Number.isInteger(f.ver) ? undefined : '.flowRef must be {id, ver}';
+}
+
+/** A batch of output lines, as websocket clients render it: lines numbered first..last. */
+function checkOutputBatch(v: Record<string, unknown>): string | undefined {
+  if (!isString(v.node)) return '.node must be a string';
+  if (v.stream !== 'stdout' && v.stream !== 'stderr' && v.stream !== 'floe') return '.stream must be stdout, stderr or floe';
+  if (!Array.isArray(v.lines) || v.lines.length === 0 || !v.lines.every((l) => typeof l === 'string'))
+    return '.lines must be a list of strings';
+  if (!isCount(v.first) || !Number.isSafeInteger(v.first)) return '.first must be an integer >= 0';
+  if (v.last !== (v.first as number) + v.lines.length - 1) return '.last must be first + the number of lines - 1';
+  return undefined;
 }
 
 /** The fields the receiving hub relies on; the rest of a record is carried as it came. */

@@ -148,6 +148,16 @@ test('a malformed events request is refused naming the event and field', () => {
     at: 1,
     host: 'h2',
   };
+  const output = {
+    ...good,
+    kind: 'node-output',
+    tag: 'sys.node-output',
+    node: 'build',
+    stream: 'stdout',
+    first: 4,
+    last: 5,
+    lines: ['a', 'b'],
+  };
   const cases: Array<[unknown, string]> = [
     [{ events: [good, { ...good, ref: { run: 'x' } }] }, 'events[1].ref must be {flowRef: {id, ver}, run}'],
     [{ events: [{ ...good, kind: 'gossip' }] }, 'events[0].kind must be one of'],
@@ -156,6 +166,11 @@ test('a malformed events request is refused naming the event and field', () => {
     [{ events: [{ kind: 'trigger', tag: 'trigger.good', seq: 1, at: 1, host: 'h2' }] }, 'events[0].flowRef must be {id, ver}'],
     [{ events: [7] }, 'events[0] must be an object'],
     [{ events: {} }, 'events must be a list of at most 10000 events'],
+    // The protocol-1 shape, one line per event, is not a batch.
+    [{ events: [{ ...output, line: 'x', n: 1, lines: undefined }] }, 'events[0].lines must be a list of strings'],
+    [{ events: [good, { ...output, last: 9 }] }, 'events[1].last must be first + the number of lines - 1'],
+    [{ events: [{ ...output, stream: 'tty' }] }, 'events[0].stream must be stdout, stderr or floe'],
+    [{ events: [{ ...output, lines: ['a', 7] }] }, 'events[0].lines must be a list of strings'],
   ];
   for (const [body, message] of cases) {
     const got = parsePeerRequest({ kind: 'events', from: 'http://h2.test', ...(body as object) });
@@ -166,5 +181,10 @@ test('a malformed events request is refused naming the event and field', () => {
     kind: 'events',
     from: 'http://h2.test',
     events: [good],
+  });
+  assert.deepEqual(parsePeerRequest({ kind: 'events', from: 'http://h2.test', events: [output] }), {
+    kind: 'events',
+    from: 'http://h2.test',
+    events: [output],
   });
 });

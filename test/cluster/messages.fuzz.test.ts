@@ -57,7 +57,7 @@ const runRef = fc.record({ flowRef, run: str });
 /** Published events as a host forwards them: the fields checked, and some carried along. */
 const event = fc.oneof(
   fc.record({
-    kind: fc.constantFrom('node-output', 'end', 'add-pend', 'node', 'activate'),
+    kind: fc.constantFrom('end', 'add-pend', 'node', 'activate'),
     tag: str,
     ref: runRef,
     line: str,
@@ -65,6 +65,20 @@ const event = fc.oneof(
     at: fc.integer({ min: 0 }),
     host: fc.string({ minLength: 1, maxLength: 12 }),
   }),
+  fc
+    .record({
+      kind: fc.constant('node-output'),
+      tag: str,
+      ref: runRef,
+      node: str,
+      stream: fc.constantFrom('stdout', 'stderr', 'floe'),
+      first: fc.nat(),
+      lines: fc.array(fc.string(), { minLength: 1, maxLength: 4 }),
+      seq: fc.maxSafeNat(),
+      at: fc.integer({ min: 0 }),
+      host: fc.string({ minLength: 1, maxLength: 12 }),
+    })
+    .map((e) => ({ ...e, last: e.first + e.lines.length - 1 })),
   fc.record({
     kind: fc.constant('trigger'),
     tag: str,
