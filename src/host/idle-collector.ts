@@ -26,6 +26,10 @@ export interface IdleCollectorOptions {
   isSettled?: () => boolean;
   /** Milliseconds on a monotonic clock; default performance.now (tests pass a mocked one). */
   now?: () => number;
+  /** The heap's size, MB; default V8's total heap size. */
+  heapMb?: () => number;
+  /** A quiet spell starts a series only if the heap grew by this much since the last one ended; default 2 MB. */
+  growthMb?: number;
 }
 
 export interface IdleCollector {
@@ -43,6 +47,11 @@ export function collectWhenIdle(o: IdleCollectorOptions = {}): IdleCollector {
   const collect = o.collect ?? exposedGc();
   const isSettled = o.isSettled ?? (() => newSpaceMb() <= 2);
   const now = o.now ?? (() => performance.now());
+  const heapMb = o.heapMb ?? (() => v8.getHeapStatistics().total_heap_size / 1024 / 1024);
+  const growthMb = o.growthMb ?? 2;
+  // A host only a little busy (a line a second, a timer) pauses often but grows nothing: without
+  // this it would pay a full collection after every pause, for ever.
+  let settledMb = Number.NEGATIVE_INFINITY;
   let timer: NodeJS.Timeout | undefined;
   let lastActivity = now();
   let done = 0;
@@ -69,11 +78,15 @@ export function collectWhenIdle(o: IdleCollectorOptions = {}): IdleCollector {
     if (done === 0) {
       if (!dirty) return;
       dirty = false;
+      if (heapMb() < settledMb + growthMb) return;
     }
     collect();
     done++;
     if (done < rounds && !isSettled()) arm(gapMs);
-    else done = 0;
+    else {
+      done = 0;
+      settledMb = heapMb();
+    }
   };
   arm(quietMs);
   return {

@@ -10,6 +10,7 @@ import { clientKey } from './login-limits.js';
 import { AUTH_HEADER, checkToken, requestToken } from './request-token.js';
 import { isUnderBase } from './route-access.js';
 import { CROSS_ORIGIN_REFUSED, isCrossOrigin } from './same-origin.js';
+import { TickCork } from './tick-cork.js';
 import { TokenBucket } from './token-bucket.js';
 
 /*
@@ -88,6 +89,8 @@ export const FLOE_PROTOCOL = 'floe';
 
 /** Bytes a client may have waiting to be sent before it is dropped as too slow. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
+/** A socket holding this much unsent writes on rather than staying corked for the rest of the tick. */
+const CORK_MAX_BYTES = 256 * 1024;
 /** Largest client frame; subscribe frames are tiny. */
 const MAX_CLIENT_FRAME = 64 * 1024;
 /** Ping period; a client that has not answered the previous ping by the next is terminated. */
@@ -385,27 +388,14 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       return -1;
     }
     const frame = frameOf(e);
-    corkUntilTickEnds(c);
+    const socket = socketOf(c.ws);
+    if (socket) cork.hold(socket);
     c.ws.send(frame, { binary: false });
+    if (socket) cork.wrote(socket);
     return frame.length;
   };
 
-  // A run's transitions publish several small events in one tick; corked, a client's socket takes
-  // them in one writev instead of one syscall each (issue 10: writev was 9.5% of a host's time
-  // running 1,000 one-task runs watched by one client). ws corks around each frame as well; the
-  // counts nest, so the frames go out when this tick's work is done.
-  const corked = new Set<Duplex>();
-  const corkUntilTickEnds = (c: Client): void => {
-    const socket = socketOf(c.ws);
-    if (socket === undefined || corked.has(socket)) return;
-    socket.cork();
-    corked.add(socket);
-    if (corked.size === 1) process.nextTick(uncorkAll);
-  };
-  const uncorkAll = (): void => {
-    for (const socket of corked) socket.uncork();
-    corked.clear();
-  };
+  const cork = new TickCork(CORK_MAX_BYTES, (err) => deps.log.debug({ err }, 'websocket uncork failed'));
 
   const frameOf = (e: PublishedEvent): Buffer => {
     let frame = frames.get(e);
@@ -476,8 +466,11 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
         pumpFanout();
       } catch (err) {
         deps.log.error({ err }, 'websocket fan-out failed');
+        // Clients still owed an event would have a gap: they are dropped, and catch up with `since`.
+        const owed = new Set(fanouts.flatMap((f) => f.to.slice(f.next)));
         fanouts.length = 0;
         queuedBytes = 0;
+        for (const c of owed) if (c.filter) drop(c, CLOSE_TOO_SLOW, TOO_SLOW_REASON, 'too-slow');
       }
     });
   };

@@ -20,6 +20,8 @@ function advance(t: TestContext, ms: number): void {
 test('a quiet host collects once per quiet spell, up to its rounds, and not while busy', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   let collections = 0;
+  // Each series needs the heap to have grown 2 MB since the last one ended; here it always has.
+  let heap = 0;
   const collector = collectWhenIdle({
     quietMs: 40,
     gapMs: 10,
@@ -27,6 +29,7 @@ test('a quiet host collects once per quiet spell, up to its rounds, and not whil
     collect: () => collections++,
     isSettled: () => false,
     now: Date.now,
+    heapMb: () => (heap += 10),
   });
   try {
     advance(t, 39);
@@ -59,6 +62,33 @@ test('a quiet host collects once per quiet spell, up to its rounds, and not whil
   }
 });
 
+test('a host busy now and then without growing its heap is not collected after each pause', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  let collections = 0;
+  let heap = 20;
+  const collector = collectWhenIdle({ quietMs: 40, gapMs: 10, rounds: 1, collect: () => collections++, now: Date.now, heapMb: () => heap });
+  try {
+    advance(t, 40);
+    assert.equal(collections, 1, 'the start-up series');
+    // A line a second: pokes with quiet spells between, the heap the same size.
+    for (let i = 0; i < 5; i++) {
+      collector.poke();
+      advance(t, 1000);
+    }
+    assert.equal(collections, 1, 'no growth, no collection');
+    heap = 21.9;
+    collector.poke();
+    advance(t, 1000);
+    assert.equal(collections, 1, 'less than 2 MB of growth is not enough');
+    heap = 22.5;
+    collector.poke();
+    advance(t, 1000);
+    assert.equal(collections, 2, '2 MB more than after the last series starts one');
+  } finally {
+    collector.close();
+  }
+});
+
 test('a series stops once memory is settled, and a closed collector collects no more', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   let collections = 0;
@@ -69,6 +99,7 @@ test('a series stops once memory is settled, and a closed collector collects no 
     collect: () => collections++,
     isSettled: () => collections >= 2,
     now: Date.now,
+    heapMb: () => 0,
   });
   advance(t, 200);
   assert.equal(collections, 2);

@@ -516,3 +516,11 @@ test('a password typed as the user name never reaches the log; the warning says 
   assert.match(String(warnings[0]?.user), /^unknown user #[0-9a-f]{8}$/);
   assert.ok(!host.text().includes('Tr0ub4dor'), 'the name as typed is nowhere in the log');
 });
+
+test('guesses at the admin token through /login are named admin in the warning, not an unknown user, also with users configured', async () => {
+  const logged = host.entries.length;
+  for (let i = 0; i < 5; i++) assert.equal((await login('127.0.4.4', 'admin', `not-the-token-${i}`)).status, 401);
+  const warnings = host.entries.slice(logged).filter((e) => e.level === 40);
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.equal(warnings[0]?.user, 'admin');
+});

@@ -50,8 +50,11 @@ export function registerSession(router: ApiRouter, deps: ApiDeps): void {
   });
 }
 
-/** Whether `name` may log in at all: a configured user, or `admin` when none is configured (as Auth.login decides). */
+/**
+ * Whether `name` may log in at all, as Auth.login decides: `admin` always (with the admin token),
+ * or a configured user. Login limits key known names by name, so guesses at admin show as such
+ * and made-up names cannot hold admin back.
+ */
 function isConfiguredUser(config: Config, name: string): boolean {
-  const { users } = config.common;
-  return users.length === 0 ? name === 'admin' : users.some((u) => u.user === name);
+  return name === 'admin' || config.common.users.some((u) => u.user === name);
 }

@@ -64,7 +64,12 @@ export function ConfirmDialog({
     const buttons = [...(ref.current?.querySelectorAll<HTMLButtonElement>('button:not([disabled])') ?? [])];
     const first = buttons[0];
     const last = buttons[buttons.length - 1];
-    if (!first || !last) return;
+    if (!first || !last) {
+      // Busy: both buttons are disabled, and Tab stays on the dialog itself.
+      e.preventDefault();
+      ref.current?.focus();
+      return;
+    }
     if (e.shiftKey && document.activeElement === first) {
       e.preventDefault();
       last.focus();
@@ -77,6 +82,7 @@ export function ConfirmDialog({
   return (
     <dialog
       ref={ref}
+      tabIndex={-1}
       onKeyDown={wrapTab}
       aria-labelledby={`${id}-title`}
       aria-describedby={children ? `${id}-body` : undefined}

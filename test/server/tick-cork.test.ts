@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { Duplex } from 'node:stream';
+import { test } from 'node:test';
+import { TickCork } from '../../src/server/tick-cork.js';
+
+/** A socket whose peer reads nothing: what is written stays in writableLength, and writev calls are counted. */
+function stalledSocket(): Duplex & { writes: number } {
+  const s = new Duplex({
+    read() {},
+    // The callback is never called: the peer never reads.
+    writev() {
+      s.writes++;
+    },
+    write() {
+      s.writes++;
+    },
+  }) as Duplex & { writes: number };
+  s.writes = 0;
+  return s;
+}
+
+const nextTick = (): Promise<void> => new Promise((r) => process.nextTick(r));
+
+test("a tick's small writes leave in one write, when the tick ends", async () => {
+  const cork = new TickCork(1024);
+  const s = stalledSocket();
+  for (let i = 0; i < 5; i++) {
+    cork.hold(s);
+    s.write(Buffer.alloc(10));
+    cork.wrote(s);
+  }
+  assert.equal(s.writes, 0, 'nothing written while corked');
+  assert.equal(s.writableCorked, 1, 'corked once, not once per write');
+  await nextTick();
+  assert.equal(s.writableCorked, 0);
+  assert.equal(s.writes, 1, 'one writev for the five');
+});
+
+test('a socket past maxBytes writes on at once, and one already holding that much is not corked', () => {
+  const cork = new TickCork(1024);
+  const s = stalledSocket();
+  cork.hold(s);
+  s.write(Buffer.alloc(600));
+  cork.wrote(s);
+  assert.equal(s.writableCorked, 1);
+  cork.hold(s);
+  s.write(Buffer.alloc(600));
+  cork.wrote(s);
+  assert.equal(s.writableCorked, 0, 'uncorked as soon as it held more than maxBytes');
+  assert.equal(s.writes, 1);
+  cork.hold(s);
+  assert.equal(s.writableCorked, 0, 'a socket with a backlog past maxBytes is left to write');
+});
+
+test('a socket whose uncork throws leaves no other corked', async () => {
+  const errors: unknown[] = [];
+  const cork = new TickCork(1024, (err) => errors.push(err));
+  const [a, b] = [stalledSocket(), stalledSocket()];
+  a.uncork = () => {
+    throw new Error('destroyed under us');
+  };
+  for (const s of [a, b]) {
+    cork.hold(s);
+    s.write(Buffer.alloc(10));
+  }
+  await nextTick();
+  assert.equal(b.writableCorked, 0);
+  assert.equal(errors.length, 1);
+});
