@@ -385,6 +385,8 @@ test('a client that reconnects with since gets exactly what it missed: the repla
   const first = await open(t, `${h.api}/ws`, asAdmin);
   const run = await pushData(h, 'gated');
   first.send({ type: 'subscribe', run, since: first.frames[0]?.lastSeq });
+  // Events that came before `subscribed` belong to the hello's subscription (api.md).
+  await first.frame('subscribed');
   const before = await first.event('the line before', (e) => hasLine(e, 'before'));
   first.ws.close();
   await first.whenClosed();
@@ -422,6 +424,7 @@ test('output comes a turn of lines to an event, and a client that drops mid-run 
   const first = await open(t, `${h.api}/ws`, asAdmin);
   const run = await pushData(h, 'bursts');
   first.send({ type: 'subscribe', run, since: first.frames[0]?.lastSeq });
+  await first.frame('subscribed');
   await first.event('the first burst', (e) => hasLine(e, '30000'));
   first.ws.close();
   await first.whenClosed();
@@ -432,6 +435,8 @@ test('output comes a turn of lines to an event, and a client that drops mid-run 
   await hubEvent(h, (e) => hasLine(e, '45000'));
   const again = await open(t, `${h.api}/ws`, asAdmin);
   again.send({ type: 'subscribe', run, since: lastSeen });
+  // The end may reach the hello's subscription live before the replay: wait for the replay's.
+  await again.frame('subscribed');
   await again.event('the end', isEnd(run));
 
   const outputs = [...first.events, ...again.events].filter((e) => e.kind === 'node-output');
