@@ -31,8 +31,10 @@ export function createLogger(opts: { pretty?: boolean; level?: string } = {}): L
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof Pretty;
     return pino(base, pretty({ sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
-  // Written synchronously, a write() a line: an asynchronous stdout measured ~2% less of a
-  // host's time over 1,000 one-task runs, but loses or splits the last lines when the process
-  // exits with a write in flight to a slow pipe, and buffers without bound when nobody reads.
-  return pino(base);
+  // Synchronous, a write() a line. pino's default stdout is asynchronous: at exit its flush
+  // writes the lines still queued while an earlier one is in flight on libuv's threads, so the
+  // last lines, the ones that say why a host stopped, came out of order or not at all
+  // (test/host/logger.test.ts), and with nobody reading it would buffer without bound. The cost
+  // is a syscall per line on the loop, no more than the asynchronous write measured (issue 10).
+  return pino(base, pino.destination({ dest: 1, sync: true }));
 }
