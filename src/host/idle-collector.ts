@@ -55,8 +55,6 @@ export function collectWhenIdle(o: IdleCollectorOptions = {}): IdleCollector {
   let timer: NodeJS.Timeout | undefined;
   let lastActivity = now();
   let done = 0;
-  // Only activity since the last series earns another one: a quiet host is not collected forever.
-  let dirty = true;
   let closed = false;
 
   const arm = (ms: number): void => {
@@ -75,11 +73,8 @@ export function collectWhenIdle(o: IdleCollectorOptions = {}): IdleCollector {
       arm(quietMs - quiet);
       return;
     }
-    if (done === 0) {
-      if (!dirty) return;
-      dirty = false;
-      if (heapMb() < settledMb + growthMb) return;
-    }
+    // A new series starts only from a poke's timer (or the first): a quiet host is not collected forever.
+    if (done === 0 && heapMb() < settledMb + growthMb) return;
     collect();
     done++;
     if (done < rounds && !isSettled()) arm(gapMs);
@@ -92,7 +87,6 @@ export function collectWhenIdle(o: IdleCollectorOptions = {}): IdleCollector {
   return {
     poke() {
       lastActivity = now();
-      dirty = true;
       if (!closed && timer === undefined) arm(quietMs);
     },
     close() {

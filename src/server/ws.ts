@@ -456,22 +456,26 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     }
   };
 
+  /** One slice, from the hub's publish or a later turn; a throw in a deferred one would end the host. */
+  const pumpSafely = (): void => {
+    try {
+      pumpFanout();
+    } catch (err) {
+      deps.log.error({ err }, 'websocket fan-out failed');
+      // Clients still owed an event would have a gap: they are dropped, and catch up with `since`.
+      const owed = new Set(fanouts.flatMap((f) => f.to.slice(f.next)));
+      fanouts.length = 0;
+      queuedBytes = 0;
+      for (const c of owed) if (c.filter) drop(c, CLOSE_TOO_SLOW, TOO_SLOW_REASON, 'too-slow');
+    }
+  };
+
   const queuePump = (): void => {
     if (pumpQueued) return;
     pumpQueued = true;
     setImmediate(() => {
       pumpQueued = false;
-      // Outside any handler's try: a throw here would end the host.
-      try {
-        pumpFanout();
-      } catch (err) {
-        deps.log.error({ err }, 'websocket fan-out failed');
-        // Clients still owed an event would have a gap: they are dropped, and catch up with `since`.
-        const owed = new Set(fanouts.flatMap((f) => f.to.slice(f.next)));
-        fanouts.length = 0;
-        queuedBytes = 0;
-        for (const c of owed) if (c.filter) drop(c, CLOSE_TOO_SLOW, TOO_SLOW_REASON, 'too-slow');
-      }
+      pumpSafely();
     });
   };
 
@@ -483,7 +487,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     fanouts.push(f);
     queuedBytes += f.frame.length * f.to.length;
     // The first slice runs at once, as the sends did before: a quiet host delivers within the turn.
-    if (fanouts.length === 1 && !pumpQueued) pumpFanout();
+    if (fanouts.length === 1 && !pumpQueued) pumpSafely();
     else queuePump();
   });
 
