@@ -7,6 +7,7 @@ import { loadConfig } from '../config/validate.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, formatPos, type ConfigProblem } from '../errors.js';
 import { Hub } from '../hub/hub.js';
+import { INSTALL_DIR } from '../install-dir.js';
 import type { ClusterDeps } from '../hub/deps.js';
 import { createNodeRegistry } from '../nodes/index.js';
 import type { NodeRegistry } from '../nodes/node-type.js';
@@ -162,8 +163,7 @@ function localNames(): string[] {
 /** floe's version from its package.json, told to peers. */
 async function floeVersion(): Promise<string> {
   try {
-    // From dist/src/host/ up to the package root.
-    const pkg: unknown = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'));
+    const pkg: unknown = JSON.parse(await readFile(path.join(INSTALL_DIR, 'package.json'), 'utf8'));
     if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') return pkg.version;
   } catch {
     // A copy without its package.json still runs; peers just see no version.

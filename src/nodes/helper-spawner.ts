@@ -1,8 +1,9 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { INSTALL_DIR } from '../install-dir.js';
 import { hasNulByte, NUL_IN_ARGUMENT, type SpawnEvents, type Spawned, type Spawner, type SpawnRequest } from './spawner.js';
 
 /*
@@ -11,7 +12,7 @@ import { hasNulByte, NUL_IN_ARGUMENT, type SpawnEvents, type Spawned, type Spawn
  */
 
 /** Where `npm install` builds the helper (bin/build-spawner.js): native/build under the package root. */
-export const HELPER_BINARY = fileURLToPath(new URL('../../../native/build/floe-spawner', import.meta.url));
+export const HELPER_BINARY = path.join(INSTALL_DIR, 'native', 'build', 'floe-spawner');
 
 const PROTOCOL = 1;
 /** How long a fresh helper has to say hello before the host gives up on it. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import v8 from 'node:v8';
-import { collectWhenIdle } from '../../src/host/idle-collector.js';
+import { collectWhenIdle, heapSettled } from '../../src/host/idle-collector.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -127,4 +127,16 @@ test('after a burst of allocation, the quiet host gives V8 new space back', asyn
   } finally {
     collector.close();
   }
+});
+
+test('the heap is settled only when the young generation is back to 2 MB and the old space holds little it does not use', () => {
+  const spaces = (young: number, oldPhys: number, oldUsed: number) => [
+    { space_name: 'new_space', physical_space_size: young * 1024 * 1024, space_used_size: 0 },
+    { space_name: 'old_space', physical_space_size: oldPhys * 1024 * 1024, space_used_size: oldUsed * 1024 * 1024 },
+    { space_name: 'code_space', physical_space_size: 4 * 1024 * 1024, space_used_size: 0 },
+  ];
+  assert.equal(heapSettled(spaces(2, 11.7, 11.3)), true, 'an idle host after 10,000 runs');
+  assert.equal(heapSettled(spaces(2, 22.5, 11.1)), false, 'freed old-space pages not yet given back');
+  assert.equal(heapSettled(spaces(16, 11.7, 11.3)), false, 'the young generation still grown');
+  assert.equal(heapSettled(spaces(1, 13, 11)), true, 'exactly 2 MB unused is within the bound');
 });

@@ -1,12 +1,12 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BuildOptions, BuildResult, Metafile } from 'esbuild';
+import { INSTALL_DIR } from '../../install-dir.js';
 
 /** The repository's webapp folder: the dashboard's sources. */
-export const WEBAPP_SRC = fileURLToPath(new URL('../../../../webapp', import.meta.url));
+export const WEBAPP_SRC = path.join(INSTALL_DIR, 'webapp');
 /** Where `npm run build` puts the bundle the host serves. */
-export const WEBAPP_DIST = fileURLToPath(new URL('../../../webapp', import.meta.url));
+export const WEBAPP_DIST = path.join(INSTALL_DIR, 'dist', 'webapp');
 
 /** Which hashed files the page loads, written beside them as manifest.json. */
 export interface WebappManifest {
