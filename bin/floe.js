@@ -10,6 +10,10 @@ import v8 from 'node:v8';
 // chain-20, runs-local or output-lines (docs/performance.md). Set before anything is loaded,
 // since V8 reads it whenever it would grow the space.
 v8.setFlagsFromString('--semi-space-growth-factor=1');
+// Loading the host runs its modules' top-level code once (koa's mime tables, the schema, ...),
+// hot enough that TurboFan compiled it in the background: code and compiler memory an idle host
+// then kept for nothing, 4 MB of its RSS. It is back on before the host starts.
+v8.setFlagsFromString('--no-turbofan');
 
 // The whole host in one module (bin/build-host.js): a smaller idle host than dist/src's ~300 files.
 const cli = new URL('../dist/src/floe.bundle.mjs', import.meta.url);
@@ -18,4 +22,5 @@ if (!existsSync(fileURLToPath(cli))) {
   process.exit(1);
 }
 const { main } = await import(cli.href);
+v8.setFlagsFromString('--turbofan');
 process.exit(await main(process.argv.slice(2)));

@@ -10,6 +10,7 @@ import { hashPasswordCommand } from './hash-password.js';
 import { createLogger } from '../host/logger.js';
 import { startHost, type ClusterOptions } from '../host/host.js';
 import { collectWhenIdle } from '../host/idle-collector.js';
+import { loadMallocTrim } from '../host/malloc-trim.js';
 import { parseBind } from '../server/parse-bind.js';
 import { serveHost, type Serving } from '../server/serve.js';
 import { webappSource, type WebappSource } from './webapp-source.js';
@@ -168,7 +169,12 @@ async function runHost(argv: string[], io: Io): Promise<number> {
     );
     // The process is this host's alone, so it may run V8's collector: memory grown by a burst of
     // runs or output goes back once the host is quiet again (issue 10, src/host/idle-collector.ts).
-    const collector = collectWhenIdle();
+    const trim = loadMallocTrim();
+    log.info(
+      { mallocTrim: trim !== undefined },
+      trim ? 'an idle host gives freed malloc pages back (floe-trim)' : 'floe-trim not built: freed malloc pages stay with the host',
+    );
+    const collector = collectWhenIdle({ release: trim });
     const unsubscribe = host.hub.subscribe(() => collector.poke());
     await stopRequested;
     unsubscribe();

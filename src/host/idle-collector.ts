@@ -30,6 +30,13 @@ export interface IdleCollectorOptions {
   heapMb?: () => number;
   /** A quiet spell starts a series only if the heap grew by this much since the last one ended; default 2 MB. */
   growthMb?: number;
+  /**
+   * Called after each collection, to give memory freed outside V8's heap back to the system
+   * (malloc_trim, src/host/malloc-trim.ts); default none. Not only once a series ends: a series
+   * may run its 16 rounds (4 s) while the old space stays a little fragmented, and the memory
+   * the first collection freed was worth giving back at once.
+   */
+  release?: () => void;
 }
 
 export interface IdleCollector {
@@ -76,6 +83,13 @@ export function collectWhenIdle(o: IdleCollectorOptions = {}): IdleCollector {
     // A new series starts only from a poke's timer (or the first): a quiet host is not collected forever.
     if (done === 0 && heapMb() < settledMb + growthMb) return;
     collect();
+    // The collection just freed the buffers the burst's JavaScript held (pipe reads, frames);
+    // malloc keeps that memory until asked. A throw must not end the series or the host.
+    try {
+      o.release?.();
+    } catch {
+      // Nothing to give back is not worth a log line on an idle host.
+    }
     done++;
     if (done < rounds && !isSettled()) arm(gapMs);
     else {

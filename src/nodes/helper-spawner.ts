@@ -11,7 +11,7 @@ import { hasNulByte, NUL_IN_ARGUMENT, type SpawnEvents, type Spawned, type Spawn
  * each task with posix_spawn, which does not copy the host's memory the way libuv's fork does.
  */
 
-/** Where `npm install` builds the helper (bin/build-spawner.js): native/build under the package root. */
+/** Where `npm install` builds the helper (bin/build-native.js): native/build under the package root. */
 export const HELPER_BINARY = path.join(INSTALL_DIR, 'native', 'build', 'floe-spawner');
 
 const PROTOCOL = 1;

@@ -22,11 +22,13 @@ test('a quiet host collects once per quiet spell, up to its rounds, and not whil
   let collections = 0;
   // Each series needs the heap to have grown 2 MB since the last one ended; here it always has.
   let heap = 0;
+  let releases = 0;
   const collector = collectWhenIdle({
     quietMs: 40,
     gapMs: 10,
     rounds: 3,
     collect: () => collections++,
+    release: () => releases++,
     isSettled: () => false,
     now: Date.now,
     heapMb: () => (heap += 10),
@@ -38,6 +40,7 @@ test('a quiet host collects once per quiet spell, up to its rounds, and not whil
     assert.equal(collections, 1, 'the start-up spell starts after quietMs');
     advance(t, 20);
     assert.equal(collections, 3, 'and runs its rounds, gapMs apart');
+    assert.equal(releases, 3, 'after each collection, memory freed outside the heap is given back');
     advance(t, 1000);
     assert.equal(collections, 3, 'no activity, no further series');
     // Busy: pokes closer together than quietMs hold the series back.
@@ -50,6 +53,7 @@ test('a quiet host collects once per quiet spell, up to its rounds, and not whil
     assert.equal(collections, 4, 'the next quiet spell, quietMs after the last poke, starts a new series');
     advance(t, 1000);
     assert.equal(collections, 6);
+    assert.equal(releases, 6);
     collector.poke();
     advance(t, 10);
     collector.poke();
