@@ -6,6 +6,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { SubscribeFilter } from '../hub/hub.js';
 import type { PublishedEvent } from '../model/events.js';
 import type { ApiDeps } from './api.js';
+import { EventFrames, takesSharedDeflate } from './event-frames.js';
 import { clientKey } from './login-limits.js';
 import { AUTH_HEADER, checkToken, requestToken } from './request-token.js';
 import { isUnderBase } from './route-access.js';
@@ -138,12 +139,14 @@ interface Client {
   replay?: Replay;
   /** Live delivery sends only events after this seq: the last one sent, or the `lastSeq` of the hello, subscribed or finished replay. */
   liveAfter: number;
+  /** It negotiated permessage-deflate as the shared compressed frames need (event-frames.ts). */
+  deflate: boolean;
 }
 
 /** A live event on its way to the clients connected when it was published; `to[next]` is next. */
 interface Fanout {
   e: PublishedEvent;
-  frame: Buffer;
+  frames: EventFrames;
   to: Client[];
   next: number;
 }
@@ -195,12 +198,16 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
   // size, so these frames stay within its byte cap on top of the events themselves. A live event's
   // frame lives only as long as its fan-out: kept for every event of the ring as well, frames held
   // a host 8 MB up after 10,000 runs (small frames pin 8 KiB pool slabs), for replays that are rare.
-  const frames = new WeakMap<PublishedEvent, Buffer>();
+  const frames = new WeakMap<PublishedEvent, EventFrames>();
   let closing = false;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_FRAME,
-    perMessageDeflate: false,
+    // Granted to clients that offer it, with a fresh context per message, so that one compressed
+    // frame per event serves every such client (event-frames.ts). ws itself never compresses
+    // (threshold): its compression is per socket, and asynchronous, which would reorder our
+    // frames, written to the socket directly.
+    perMessageDeflate: { serverNoContextTakeover: true, clientNoContextTakeover: true, threshold: Number.POSITIVE_INFINITY },
     clientTracking: false,
     // The answer must be one of the offered protocols; `floe` keeps the token out of it.
     handleProtocols: (offered) =>
@@ -261,6 +268,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       alive: true,
       subscribes: new TokenBucket(SUBSCRIBE_BURST, SUBSCRIBES_PER_SEC, now),
       liveAfter: deps.hub.lastSeq(),
+      deflate: takesSharedDeflate(deflateParams(ws)),
     };
     clients.add(c);
     deps.metrics.wsClients.inc();
@@ -376,7 +384,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
    * behind (then it is dropped); answers the bytes sent, or -1. All checked before the event is
    * encoded, so a client that cannot take it costs nothing.
    */
-  const deliver = (c: Client, e: PublishedEvent, live?: Buffer): number => {
+  const deliver = (c: Client, e: PublishedEvent, live?: EventFrames): number => {
     if (c.ws.readyState !== WebSocket.OPEN) return -1;
     if ('error' in deps.auth.check(c.token)) {
       drop(c, CLOSE_SESSION_ENDED, 'session ended', 'session-ended');
@@ -388,31 +396,38 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       drop(c, CLOSE_TOO_SLOW, TOO_SLOW_REASON, 'too-slow');
       return -1;
     }
-    const frame = live ?? replayFrameOf(e);
+    const f = live ?? replayFramesOf(e);
     const socket = socketOf(c.ws);
-    if (socket) cork.hold(socket);
-    c.ws.send(frame, { binary: false });
-    if (socket) cork.wrote(socket);
+    if (!socket) {
+      c.ws.send(f.payload, { binary: false, compress: false });
+      return f.payload.length;
+    }
+    // The frame as it goes on the wire, the same bytes for every client; ws's own sender is
+    // idle, as it compresses nothing, so nothing of its can come between.
+    const frame = c.deflate ? f.deflated() : f.plain();
+    cork.hold(socket);
+    socket.write(frame);
+    cork.wrote(socket);
     return frame.length;
   };
 
   const cork = new TickCork(CORK_MAX_BYTES, (err) => deps.log.debug({ err }, 'websocket uncork failed'));
 
-  const replayFrameOf = (e: PublishedEvent): Buffer => {
-    let frame = frames.get(e);
-    if (!frame) {
-      frame = encodeEvent(e);
-      frames.set(e, frame);
+  const replayFramesOf = (e: PublishedEvent): EventFrames => {
+    let f = frames.get(e);
+    if (!f) {
+      f = encodeEvent(e);
+      frames.set(e, f);
       encoded.inc();
     }
-    return frame;
+    return f;
   };
 
   /** Sends a control frame; past the backlog bound the client is dropped instead, so a flood of frames cannot pile answers up in the host. */
   const sendControl = (c: Client, frame: object): void => {
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (c.ws.bufferedAmount > MAX_BACKLOG_BYTES) return drop(c, CLOSE_TOO_SLOW, TOO_SLOW_REASON, 'too-slow');
-    c.ws.send(JSON.stringify(frame));
+    c.ws.send(JSON.stringify(frame), { compress: false });
   };
 
   const drop = (c: Client, code: number, reason: string, metric: 'too-slow' | 'session-ended'): void => {
@@ -442,11 +457,11 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       const f = fanouts[0]!;
       while (f.next < f.to.length) {
         const c = f.to[f.next++]!;
-        queuedBytes -= f.frame.length;
+        queuedBytes -= f.frames.payload.length;
         // A replaying client gets this event from its replay, once it gets there.
         if (!c.filter || c.replay || f.e.seq <= c.liveAfter || !matches(f.e, c.filter)) continue;
         c.liveAfter = f.e.seq;
-        deliver(c, f.e, f.frame);
+        deliver(c, f.e, f.frames);
         if (queuedBytes <= FANOUT_MAX_QUEUED_BYTES && performance.now() - start >= sliceMs) {
           if (f.next === f.to.length) fanouts.shift();
           if (fanouts.length > 0) queuePump();
@@ -484,10 +499,10 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     const to: Client[] = [];
     for (const c of clients) if (c.filter && !c.replay && matches(e, c.filter)) to.push(c);
     if (to.length === 0) return;
-    const f: Fanout = { e, frame: encodeEvent(e), to, next: 0 };
+    const f: Fanout = { e, frames: encodeEvent(e), to, next: 0 };
     encoded.inc();
     fanouts.push(f);
-    queuedBytes += f.frame.length * f.to.length;
+    queuedBytes += f.frames.payload.length * f.to.length;
     // The first slice runs at once, as the sends did before: a quiet host delivers within the turn.
     if (fanouts.length === 1 && !pumpQueued) pumpSafely();
     else queuePump();
@@ -592,8 +607,8 @@ function refuse(socket: Duplex, status: number, message: string): void {
   );
 }
 
-function encodeEvent(e: PublishedEvent): Buffer {
-  return Buffer.from(JSON.stringify({ type: 'event', event: e }));
+function encodeEvent(e: PublishedEvent): EventFrames {
+  return new EventFrames(JSON.stringify({ type: 'event', event: e }));
 }
 
 /** Same rule as the hub's own subscriber filter. */
@@ -651,6 +666,14 @@ export function parseClientFrame(text: string): SubscribeFrame | { error: string
     out.since = o.since;
   }
   return out;
+}
+
+/** The permessage-deflate parameters ws accepted for a client, if any: ws keeps them on `_extensions` (pinned ws 8.x). */
+function deflateParams(ws: WebSocket): unknown {
+  const extensions: unknown = (ws as unknown as { _extensions?: unknown })._extensions;
+  if (extensions === null || typeof extensions !== 'object') return undefined;
+  const deflate: unknown = (extensions as Record<string, unknown>)['permessage-deflate'];
+  return deflate !== null && typeof deflate === 'object' && 'params' in deflate ? deflate.params : undefined;
 }
 
 /** The TCP socket under a websocket: ws keeps it as `_socket` (pinned ws 8.x) and has no cork of its own. */

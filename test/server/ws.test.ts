@@ -146,8 +146,12 @@ class Client {
 }
 
 /** Opens a client, closed after the test. */
-async function open(t: TestContext, url: string, opts: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<Client> {
-  const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers });
+async function open(
+  t: TestContext,
+  url: string,
+  opts: { headers?: Record<string, string>; protocols?: string[]; perMessageDeflate?: boolean } = {},
+): Promise<Client> {
+  const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers, perMessageDeflate: opts.perMessageDeflate ?? true });
   const c = new Client(ws);
   t.after(() => ws.terminate());
   await new Promise<void>((resolve, reject) => {
@@ -159,6 +163,8 @@ async function open(t: TestContext, url: string, opts: { headers?: Record<string
 }
 
 const asAdmin = { headers: { 'X-Floe-Auth': ADMIN } };
+/** Without permessage-deflate: the wide flow's lines of one letter would shrink some 100 times on the wire. */
+const asAdminPlain = { ...asAdmin, perMessageDeflate: false };
 
 /** An upgrade request with plain node:http, so a refusal is read as an ordinary response. */
 function upgradeRequest(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
@@ -526,6 +532,9 @@ test('malformed client frames are answered with an error frame and the connectio
   await c.event('the end of the run', isEnd(run));
 
   // Frames over the limit are refused by ws itself: the socket closes with 1009, the host goes on.
+  // This client negotiated permessage-deflate, so the 70 KiB go as ~100 compressed bytes: the
+  // limit holds for what they inflate to (a deflate bomb is refused the same way).
+  assert.equal(c.ws.extensions, 'permessage-deflate');
   c.ws.send('x'.repeat(70 * 1024));
   assert.equal((await c.whenClosed()).code, 1009);
   const next = await open(t, `${h.api}/ws`, asAdmin);
@@ -667,7 +676,9 @@ async function pausedClient(
   t: TestContext,
   url: string,
 ): Promise<{ ws: WebSocket; readToClose(): Promise<{ code: number; frames: Frame[] }> }> {
-  const ws = new WebSocket(url, { headers: { 'X-Floe-Auth': ADMIN } });
+  // Plain frames: the backlog it builds is counted in wire bytes, and deflated ones of the test
+  // flows' one-letter lines would take some 100 times as long to reach the bound.
+  const ws = new WebSocket(url, { headers: { 'X-Floe-Auth': ADMIN }, perMessageDeflate: false });
   t.after(() => ws.terminate());
   await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
   ws.pause();
@@ -728,6 +739,23 @@ test('each event is encoded once, however many clients replay or hear it', async
   for (const c of clients) assert.deepEqual(c.events, JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from))));
 });
 
+test('clients that negotiated permessage-deflate get the same events as plain ones, in far fewer bytes, compressed once for all', async (t) => {
+  const h = await host(t);
+  const plain = await open(t, `${h.api}/ws`, asAdminPlain);
+  const deflate = [await open(t, `${h.api}/ws`, asAdmin), await open(t, `${h.api}/ws`, asAdmin)];
+  for (const c of [plain, ...deflate]) assert.equal(c.ws.extensions, c === plain ? '' : 'permessage-deflate');
+  const from = h.real.host.hub.lastSeq();
+  const read = (c: Client): number => (c.ws as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
+  const before = [plain, ...deflate].map(read);
+  const run = await pushData(h, 'wide');
+  for (const c of [plain, ...deflate]) await c.event('the end of the run', isEnd(run));
+  const want = JSON.parse(JSON.stringify(h.events.filter((e) => e.seq > from && e.seq <= plain.events.at(-1)!.seq)));
+  for (const c of [plain, ...deflate]) assert.deepEqual(c.events, want);
+  const [plainBytes, ...deflateBytes] = [plain, ...deflate].map((c, i) => read(c) - before[i]!);
+  for (const b of deflateBytes) assert.ok(b * 20 < plainBytes!, `${b} bytes deflated against ${plainBytes} plain`);
+  assert.equal(await metric(h, ENCODED), h.real.host.hub.lastSeq() - from, 'each event encoded once for the three');
+});
+
 test('a long replay goes out in slices, letting the host do other work in between; live events follow it without gap', async (t) => {
   const h = await host(t);
   const hub = h.real.host.hub;
@@ -756,7 +784,7 @@ test('a long replay goes out in slices, letting the host do other work in betwee
     }
     return eventsSince(seq);
   };
-  const c = await open(t, `${h.api}/ws`, asAdmin);
+  const c = await open(t, `${h.api}/ws`, asAdminPlain);
   c.send({ type: 'subscribe', since: from });
   assert.equal((await c.frame('subscribed')).replayed, replayed);
   await c.waitFor('the first yield', () => sentBeforeYield !== undefined);
