@@ -107,8 +107,15 @@ export class LineSplitter {
     let start = 0;
     // A 0x0a byte is never part of a multi-byte UTF-8 character, so bytes split safely on it.
     for (let nl = buf.indexOf(LF); nl !== -1; nl = buf.indexOf(LF, start)) {
-      this.hold(buf.subarray(start, nl));
-      this.emitLine(this.takeHeld());
+      if (this.heldBytes === 0 && nl - start <= this.maxBytes) {
+        // The usual line, whole within the chunk: decoded straight from it, with no view, array
+        // or copy made per line (they were most of a flood's garbage besides the lines).
+        const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
+        this.emit(buf.toString('utf8', start, end), false);
+      } else {
+        this.hold(buf.subarray(start, nl));
+        this.emitLine(this.takeHeld());
+      }
       start = nl + 1;
     }
     if (start < buf.length) {
@@ -129,8 +136,7 @@ export class LineSplitter {
   }
 
   private takeHeld(): Buffer {
-    const [only, ...more] = this.held;
-    const b = only !== undefined && more.length === 0 ? only : Buffer.concat(this.held, this.heldBytes);
+    const b = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
     this.held = [];
     this.heldBytes = 0;
     return b;
