@@ -4,15 +4,18 @@
 // module instead of ~300 files and their comments: an idle host is ~7 MB smaller
 // (docs/performance.md). Names are kept, so stack traces still read; the map beside it leads
 // back to dist/src (run with --enable-source-maps to use it). Tests import dist/src directly.
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { build } = await import('esbuild');
+const outfile = `${root}dist/src/floe.bundle.mjs`;
 try {
+  const { build } = await import('esbuild');
   const result = await build({
     absWorkingDir: root,
     entryPoints: ['dist/src/cli/main.js'],
-    outfile: 'dist/src/floe.bundle.mjs',
+    outfile,
+    write: false,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -30,6 +33,18 @@ try {
     logLevel: 'warning',
   });
   if (result.errors.length > 0) process.exit(1);
+  // Written beside, then renamed (the map first): a host starting meanwhile (start.sh while a
+  // test run rebuilds) loads the old bundle or the new one, whole, never half of one.
+  const files = [...result.outputFiles].sort((a, b) => Number(b.path.endsWith('.map')) - Number(a.path.endsWith('.map')));
+  for (const f of files) {
+    await writeFile(`${f.path}.tmp`, f.contents);
+    try {
+      await rename(`${f.path}.tmp`, f.path);
+    } catch (err) {
+      await rm(`${f.path}.tmp`, { force: true });
+      throw err;
+    }
+  }
   process.stdout.write('host: dist/src/floe.bundle.mjs\n');
 } catch (err) {
   process.stderr.write(`host: bundle failed: ${err?.errors?.map((e) => `${e.location?.file}:${e.location?.line}:${e.location?.column}: ${e.text}`).join('\n') ?? err?.message ?? err}\n`);

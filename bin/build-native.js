@@ -27,7 +27,12 @@ const parts = [
 // source; a binary newer than its source is kept.
 const mtime = (f) => stat(`${root}${f}`).then((s) => s.mtimeMs, () => -1);
 for (const p of parts) {
-  if ((await mtime(p.out)) >= (await mtime(p.source))) continue;
+  const source = await mtime(p.source);
+  if (source < 0) {
+    process.stdout.write(`${p.name}: not built (${p.source} is missing); ${p.without}\n`);
+    continue;
+  }
+  if ((await mtime(p.out)) >= source) continue;
   try {
     await mkdir(`${root}native/build`, { recursive: true });
     // Built beside, then renamed: a host starting meanwhile finds the old binary or the new, whole.

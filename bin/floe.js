@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm install` / `npm run build`).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 
@@ -20,6 +20,12 @@ const cli = new URL('../dist/src/floe.bundle.mjs', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
   process.stderr.write('floe is not built yet: run `npm install` (or `npm run build`) in the floe folder first\n');
   process.exit(1);
+}
+// `tsc` alone updates dist/src (what the tests run) but not the bundle: say so, rather than
+// run code older than what was just compiled.
+const mainJs = new URL('../dist/src/cli/main.js', import.meta.url);
+if (existsSync(fileURLToPath(mainJs)) && statSync(mainJs).mtimeMs > statSync(cli).mtimeMs + 1000) {
+  process.stderr.write('floe: dist/src is newer than the bundle it runs (dist/src/floe.bundle.mjs): run `npm run build`\n');
 }
 const { main } = await import(cli.href);
 v8.setFlagsFromString('--turbofan');

@@ -32,17 +32,20 @@ static napi_value trim(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* Node-API 1 is enough; the loader finds the module by this symbol. */
+/* The Node-API version the module is built for (1 is enough); Node finds the module itself by
+ * napi_register_module_v1 below. */
 __attribute__((visibility("default"))) int node_api_module_get_api_version_v1(void) { return 1; }
 
 __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   /* glibc raises both thresholds to the size of the largest mmapped block freed so far (up to
    * 32 MB and 64 MB): after one big buffer, every thread's heap kept megabytes at its top that
    * neither free() nor malloc_trim() gives back (malloc_trim trims only the main heap's top).
-   * Pinned at glibc's starting values, blocks of 128 KiB and more are mapped on their own and
-   * unmapped when freed, and a heap whose top passes 128 KiB free is shrunk. */
-  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+   * Pinned at 1 MiB: a heap whose top passes 1 MiB free is shrunk, and only blocks of 1 MiB
+   * and more get mappings of their own. Not lower: at glibc's starting 128 KiB, every frame or
+   * batch of 128 KiB to 256 KiB (a node-output event can be that) was mapped, faulted in and
+   * unmapped again, some 10 times slower to allocate. */
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
   napi_value fn;
   if (napi_create_function(env, "trim", 4, trim, NULL, &fn) == 0) napi_set_named_property(env, exports, "trim", fn);
   return exports;

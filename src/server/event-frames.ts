@@ -18,6 +18,8 @@ const DEFLATE_LEVEL = 1;
 const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 export class EventFrames {
+  /** Bytes of the message (the JSON), plain. */
+  readonly bytes: number;
   private readonly frame: Buffer;
   private readonly head: number;
   /** undefined: not tried yet; null: not worth it (small, or no smaller). */
@@ -25,6 +27,7 @@ export class EventFrames {
 
   constructor(json: string) {
     const n = Buffer.byteLength(json);
+    this.bytes = n;
     this.head = headerBytes(n);
     // Not from the shared pool: a small frame kept for replays would pin a whole 8 KiB slab.
     this.frame = Buffer.allocUnsafeSlow(this.head + n);
@@ -91,4 +94,29 @@ export function takesSharedDeflate(params: unknown): boolean {
   if (p.server_no_context_takeover !== true) return false;
   const bits = p.server_max_window_bits;
   return bits === undefined || bits === true || bits === 15;
+}
+
+const WINDOW_BITS = '(?:8|9|1[0-5])';
+const DEFLATE_PARAM = new RegExp(
+  `^(?:server_no_context_takeover|client_no_context_takeover|server_max_window_bits=${WINDOW_BITS}|client_max_window_bits(?:=${WINDOW_BITS})?)$`,
+);
+
+/**
+ * Whether a Sec-WebSocket-Extensions header is only well-formed permessage-deflate offers, as
+ * browsers and ws send them. ws refuses an upgrade outright (400) for an offer it cannot parse
+ * or accept; RFC 7692 has the server decline the extension instead, so the host drops any other
+ * header and the client is served plain frames.
+ */
+export function plainDeflateOffers(header: string): boolean {
+  return header.split(',').every((offer) => {
+    const [name, ...params] = offer.split(';').map((p) => p.trim());
+    if (name !== 'permessage-deflate') return false;
+    const seen = new Set<string>();
+    for (const p of params) {
+      const key = p.split('=')[0]!;
+      if (!DEFLATE_PARAM.test(p) || seen.has(key)) return false;
+      seen.add(key);
+    }
+    return true;
+  });
 }

@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { SubscribeFilter } from '../hub/hub.js';
 import type { PublishedEvent } from '../model/events.js';
 import type { ApiDeps } from './api.js';
-import { EventFrames, takesSharedDeflate } from './event-frames.js';
+import { EventFrames, plainDeflateOffers, takesSharedDeflate } from './event-frames.js';
 import { clientKey } from './login-limits.js';
 import { AUTH_HEADER, checkToken, requestToken } from './request-token.js';
 import { isUnderBase } from './route-access.js';
@@ -195,7 +195,8 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
   // The frame of each replayed event, beside it: weakly, so it goes when the hub's ring lets go of
   // the event. Replays used to encode afresh per client and per subscribe, which let one viewer
   // keep the loop busy for minutes; the ring counts each event at no less than its JSON's encoded
-  // size, so these frames stay within its byte cap on top of the events themselves. A live event's
+  // size, so these frames stay within twice its byte cap (a plain and a deflated one each) on top
+  // of the events themselves. A live event's
   // frame lives only as long as its fan-out: kept for every event of the ring as well, frames held
   // a host 8 MB up after 10,000 runs (small frames pin 8 KiB pool slabs), for replays that are rare.
   const frames = new WeakMap<PublishedEvent, EventFrames>();
@@ -251,6 +252,8 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
         release(byAddress, address);
       });
       upgraded = true;
+      const offers = req.headers['sec-websocket-extensions'];
+      if (offers !== undefined && !plainDeflateOffers(offers)) delete req.headers['sec-websocket-extensions'];
       wss.handleUpgrade(req, socket, head, (ws) => connect(ws, sessionToken, req));
     } catch (err) {
       // Neither headers nor the url go to the log: they may carry a token.
@@ -381,8 +384,9 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
 
   /**
    * Sends one event unless the socket is not open, the session ended or the client fell too far
-   * behind (then it is dropped); answers the bytes sent, or -1. All checked before the event is
-   * encoded, so a client that cannot take it costs nothing.
+   * behind (then it is dropped); answers the event's bytes (its JSON, however it went on the
+   * wire: a replay slice is bounded by the work of encoding, not by the compressed size), or -1.
+   * All checked before the event is encoded, so a client that cannot take it costs nothing.
    */
   const deliver = (c: Client, e: PublishedEvent, live?: EventFrames): number => {
     if (c.ws.readyState !== WebSocket.OPEN) return -1;
@@ -400,7 +404,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     const socket = socketOf(c.ws);
     if (!socket) {
       c.ws.send(f.payload, { binary: false, compress: false });
-      return f.payload.length;
+      return f.bytes;
     }
     // The frame as it goes on the wire, the same bytes for every client; ws's own sender is
     // idle, as it compresses nothing, so nothing of its can come between.
@@ -408,7 +412,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     cork.hold(socket);
     socket.write(frame);
     cork.wrote(socket);
-    return frame.length;
+    return f.bytes;
   };
 
   const cork = new TickCork(CORK_MAX_BYTES, (err) => deps.log.debug({ err }, 'websocket uncork failed'));
@@ -457,7 +461,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       const f = fanouts[0]!;
       while (f.next < f.to.length) {
         const c = f.to[f.next++]!;
-        queuedBytes -= f.frames.payload.length;
+        queuedBytes -= f.frames.bytes;
         // A replaying client gets this event from its replay, once it gets there.
         if (!c.filter || c.replay || f.e.seq <= c.liveAfter || !matches(f.e, c.filter)) continue;
         c.liveAfter = f.e.seq;
@@ -502,7 +506,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     const f: Fanout = { e, frames: encodeEvent(e), to, next: 0 };
     encoded.inc();
     fanouts.push(f);
-    queuedBytes += f.frames.payload.length * f.to.length;
+    queuedBytes += f.frames.bytes * f.to.length;
     // The first slice runs at once, as the sends did before: a quiet host delivers within the turn.
     if (fanouts.length === 1 && !pumpQueued) pumpSafely();
     else queuePump();

@@ -12,8 +12,9 @@ import { call } from '../server/harness.js';
 
 /*
  * bin/floe.js runs the host from one bundled module (bin/build-host.js), not from dist/src's files.
- * Whatever a host reads beside its code (the dashboard, the spawner helper, package.json) must be
- * found from there too: a path relative to a module's own place moves when the module is bundled.
+ * Whatever a host reads beside its code (the dashboard, the spawner helper, the trim addon,
+ * package.json) must be found from there too: a path relative to a module's own place moves
+ * when the module is bundled.
  */
 
 const bundle = fileURLToPath(new URL('../../src/floe.bundle.mjs', import.meta.url));
@@ -46,13 +47,13 @@ async function startBundled(t: TestContext, dir: string, args: string[]): Promis
     child.once('exit', (code) => reject(new Error(`host exited with ${code}: ${output.join('')}`)));
     createInterface({ input: child.stdout }).on('line', (l) => {
       output.push(l);
-      if ((JSON.parse(l) as { msg: string }).msg === 'host started') resolve();
+      if (/"msg":"host started"/.test(l)) resolve();
     });
   });
   return output;
 }
 
-test('the bundled host finds what lies beside it: the dashboard, the spawner helper and its version', async (t) => {
+test('the bundled host finds what lies beside it: the dashboard, the spawner helper, the trim addon and its version', async (t) => {
   assert.ok(existsSync(bundle), `${bundle} is missing: npm run build makes it`);
   const launcher = await readFile(path.join(root, 'bin/floe.js'), 'utf8');
   assert.match(launcher, /dist\/src\/floe\.bundle\.mjs/, 'bin/floe.js runs the bundle');
@@ -81,8 +82,10 @@ test('the bundled host finds what lies beside it: the dashboard, the spawner hel
   );
   assert.equal(hosts.body.payload.hosts.find((h) => h.self)?.version, pkg.version, 'the version read from package.json');
 
-  // npm install builds the helper where there is a C compiler; the bundle must find that binary.
-  const helperBuilt = existsSync(path.join(root, 'native/build/floe-spawner'));
+  // npm install builds both where there is a C compiler; the bundle must find those binaries.
+  const helperUsed = existsSync(path.join(root, 'native/build/floe-spawner')) && process.env.FLOE_SPAWNER !== 'node';
   const spawner = log.map((l) => /"spawner":"(\w+)"/.exec(l)?.[1]).find((s) => s !== undefined);
-  assert.equal(spawner, helperBuilt ? 'helper' : 'node', log.join('\n'));
+  assert.equal(spawner, helperUsed ? 'helper' : 'node', log.join('\n'));
+  const trim = log.map((l) => /"mallocTrim":(true|false)/.exec(l)?.[1]).find((s) => s !== undefined);
+  assert.equal(trim, String(existsSync(path.join(root, 'native/build/floe-trim.node'))), log.join('\n'));
 });

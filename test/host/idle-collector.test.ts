@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import v8 from 'node:v8';
-import { collectWhenIdle, heapSettled } from '../../src/host/idle-collector.js';
+import { collectWhenIdle, heapSettled, settledCheck } from '../../src/host/idle-collector.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -143,4 +143,27 @@ test('the heap is settled only when the young generation is back to 2 MB and the
   assert.equal(heapSettled(spaces(2, 22.5, 11.1)), false, 'freed old-space pages not yet given back');
   assert.equal(heapSettled(spaces(16, 11.7, 11.3)), false, 'the young generation still grown');
   assert.equal(heapSettled(spaces(1, 13, 11)), true, 'exactly 2 MB unused is within the bound');
+});
+
+test('a series also ends once the old space stops shrinking, however much of it is unused', () => {
+  const MiB = 1024 * 1024;
+  let young = 16;
+  let old = { phys: 82, used: 29 };
+  const check = settledCheck(() => [
+    { space_name: 'new_space', physical_space_size: young * MiB, space_used_size: 0 },
+    { space_name: 'old_space', physical_space_size: old.phys * MiB, space_used_size: old.used * MiB },
+  ]);
+  assert.equal(check(1), false, 'the young generation is still grown');
+  young = 2;
+  assert.equal(check(2), false, 'no history yet');
+  old = { phys: 70, used: 29 };
+  assert.equal(check(3), false);
+  assert.equal(check(4), false, 'still shrinking: 70 against 82 two collections before');
+  assert.equal(check(5), true, 'no smaller than two collections before (70 and 70): compaction is done');
+  // A new series starts its history afresh: the last one's sizes do not end it at once.
+  old = { phys: 90, used: 29 };
+  assert.equal(check(1), false);
+  assert.equal(check(2), false);
+  old = { phys: 40, used: 39 };
+  assert.equal(check(3), true, 'within 2 MB of its use: settled at once');
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { constants, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
-import { DEFLATE_MIN_BYTES, EventFrames, takesSharedDeflate } from '../../src/server/event-frames.js';
+import { DEFLATE_MIN_BYTES, EventFrames, plainDeflateOffers, takesSharedDeflate } from '../../src/server/event-frames.js';
 
 /** Reads one unmasked frame as RFC 6455 lays it out. */
 function parseFrame(frame: Buffer): { fin: boolean; rsv1: boolean; opcode: number; payload: Buffer } {
@@ -77,4 +77,28 @@ test('the shared frame goes only to clients whose context is reset per message a
     false,
     'a smaller window than the frame was made with',
   );
+});
+
+test('only well-formed permessage-deflate offers reach ws; any other header is dropped, never refused', () => {
+  for (const ok of [
+    'permessage-deflate',
+    'permessage-deflate; client_max_window_bits',
+    'permessage-deflate; client_max_window_bits=10; server_no_context_takeover',
+    'permessage-deflate; server_max_window_bits=15, permessage-deflate',
+  ])
+    assert.equal(plainDeflateOffers(ok), true, ok);
+  for (const bad of [
+    '',
+    'x-webkit-deflate-frame',
+    'permessage-deflate; server_max_window_bits=16',
+    'permessage-deflate; server_max_window_bits',
+    'permessage-deflate; client_max_window_bits=7',
+    'permessage-deflate; server_no_context_takeover=1',
+    'permessage-deflate; server_no_context_takeover; server_no_context_takeover',
+    'permessage-deflate; client_max_window_bits="15"',
+    'permessage-deflate, foo',
+    'permessage-deflate;',
+  ])
+    assert.equal(plainDeflateOffers(bad), false, bad);
+  fc.assert(fc.property(fc.string({ unit: 'binary' }), (h) => typeof plainDeflateOffers(h) === 'boolean'));
 });

@@ -756,6 +756,18 @@ test('clients that negotiated permessage-deflate get the same events as plain on
   assert.equal(await metric(h, ENCODED), h.real.host.hub.lastSeq() - from, 'each event encoded once for the three');
 });
 
+test('an upgrade offering permessage-deflate with parameters ws cannot take is served plain, not refused', async (t) => {
+  const h = await host(t);
+  for (const offer of ['permessage-deflate; server_max_window_bits=16', 'permessage-deflate; server_max_window_bits', 'x-unknown; a=b']) {
+    const c = await open(t, `${h.api}/ws`, {
+      headers: { ...asAdmin.headers, 'Sec-WebSocket-Extensions': offer },
+      perMessageDeflate: false,
+    });
+    assert.equal(c.ws.extensions, '', offer);
+    assert.equal(c.frames[0]?.type, 'hello');
+  }
+});
+
 test('a long replay goes out in slices, letting the host do other work in between; live events follow it without gap', async (t) => {
   const h = await host(t);
   const hub = h.real.host.hub;
