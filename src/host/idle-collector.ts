@@ -131,10 +131,8 @@ const MB = 1024 * 1024;
  * holding 11, because its young generation had already settled and ended the series.
  */
 export function heapSettled(spaces: readonly SpaceStats[]): boolean {
-  const young = spaceOf(spaces, 'new_space');
   const old = spaceOf(spaces, 'old_space');
-  if (young !== undefined && young.physical_space_size > 2 * MB) return false;
-  return old === undefined || old.physical_space_size - old.space_used_size <= 2 * MB;
+  return youngSettled(spaces) && (old === undefined || old.physical_space_size - old.space_used_size <= 2 * MB);
 }
 
 /**
@@ -149,13 +147,17 @@ export function settledCheck(read: () => readonly SpaceStats[]): (round: number)
   return (round) => {
     if (round <= 1) olds = [];
     const spaces = read();
+    if (!youngSettled(spaces)) return false;
     if (heapSettled(spaces)) return true;
-    const young = spaceOf(spaces, 'new_space');
-    if (young !== undefined && young.physical_space_size > 2 * MB) return false;
     const old = spaceOf(spaces, 'old_space')?.physical_space_size ?? 0;
     olds.push(old);
     return olds.length >= 3 && old >= olds[olds.length - 3]!;
   };
+}
+
+/** The young generation is back to its idle 2 MB. */
+function youngSettled(spaces: readonly SpaceStats[]): boolean {
+  return (spaceOf(spaces, 'new_space')?.physical_space_size ?? 0) <= 2 * MB;
 }
 
 function spaceOf(spaces: readonly SpaceStats[], name: string): SpaceStats | undefined {

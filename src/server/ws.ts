@@ -66,9 +66,10 @@ import { TokenBucket } from './token-bucket.js';
  *
  * No client can make the host work out of proportion to what it reads (review: a viewer that
  * never read froze the host by asking for 10,000 replayed events 600 times). Each event is
- * encoded once for all clients that hear it live and at most once more for all that replay it. A replay goes out in slices that yield
- * the loop, and before each event (replayed or live) the socket must be open and its backlog
- * within 4 MiB, else the client is dropped before the event costs anything.
+ * encoded once for all clients that hear it live and at most once more for all that replay it.
+ * A replay goes out in slices that yield the loop, and before each event (replayed or live) the
+ * socket must be open and its backlog within 4 MiB, else the client is dropped before the event
+ * costs anything.
  *
  * Close codes: 1001 the host is shutting down; 1008 the session ended; 1009 a frame over
  * 64 KiB; 4008 too slow: the client fell more than 4 MiB behind, or its replay fell behind
@@ -141,6 +142,8 @@ interface Client {
   liveAfter: number;
   /** It negotiated permessage-deflate as the shared compressed frames need (event-frames.ts). */
   deflate: boolean;
+  /** The TCP socket under it, which event frames are written to as they are (ws never changes it). */
+  socket: Duplex | undefined;
 }
 
 /** A live event on its way to the clients connected when it was published; `to[next]` is next. */
@@ -196,9 +199,9 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
   // the event. Replays used to encode afresh per client and per subscribe, which let one viewer
   // keep the loop busy for minutes; the ring counts each event at no less than its JSON's encoded
   // size, so these frames stay within twice its byte cap (a plain and a deflated one each) on top
-  // of the events themselves. A live event's
-  // frame lives only as long as its fan-out: kept for every event of the ring as well, frames held
-  // a host 8 MB up after 10,000 runs (small frames pin 8 KiB pool slabs), for replays that are rare.
+  // of the events themselves. A live event's frame lives only as long as its fan-out: kept for
+  // every event of the ring as well, frames held a host 8 MB up after 10,000 runs (small frames
+  // pin 8 KiB pool slabs), for replays that are rare.
   const frames = new WeakMap<PublishedEvent, EventFrames>();
   let closing = false;
   const wss = new WebSocketServer({
@@ -272,6 +275,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       subscribes: new TokenBucket(SUBSCRIBE_BURST, SUBSCRIBES_PER_SEC, now),
       liveAfter: deps.hub.lastSeq(),
       deflate: takesSharedDeflate(deflateParams(ws)),
+      socket: socketOf(ws),
     };
     clients.add(c);
     deps.metrics.wsClients.inc();
@@ -401,7 +405,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       return -1;
     }
     const f = live ?? replayFramesOf(e);
-    const socket = socketOf(c.ws);
+    const socket = c.socket;
     if (!socket) {
       c.ws.send(f.payload, { binary: false, compress: false });
       return f.bytes;
@@ -417,13 +421,14 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
 
   const cork = new TickCork(CORK_MAX_BYTES, (err) => deps.log.debug({ err }, 'websocket uncork failed'));
 
+  const encode = (e: PublishedEvent): EventFrames => {
+    encoded.inc();
+    return new EventFrames(JSON.stringify({ type: 'event', event: e }));
+  };
+
   const replayFramesOf = (e: PublishedEvent): EventFrames => {
     let f = frames.get(e);
-    if (!f) {
-      f = encodeEvent(e);
-      frames.set(e, f);
-      encoded.inc();
-    }
+    if (!f) frames.set(e, (f = encode(e)));
     return f;
   };
 
@@ -503,8 +508,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     const to: Client[] = [];
     for (const c of clients) if (c.filter && !c.replay && matches(e, c.filter)) to.push(c);
     if (to.length === 0) return;
-    const f: Fanout = { e, frames: encodeEvent(e), to, next: 0 };
-    encoded.inc();
+    const f: Fanout = { e, frames: encode(e), to, next: 0 };
     fanouts.push(f);
     queuedBytes += f.frames.bytes * f.to.length;
     // The first slice runs at once, as the sends did before: a quiet host delivers within the turn.
@@ -609,10 +613,6 @@ function refuse(socket: Duplex, status: number, message: string): void {
       'Content-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
-}
-
-function encodeEvent(e: PublishedEvent): EventFrames {
-  return new EventFrames(JSON.stringify({ type: 'event', event: e }));
 }
 
 /** Same rule as the hub's own subscriber filter. */

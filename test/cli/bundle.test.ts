@@ -1,14 +1,13 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '../e2e/cluster-harness.js';
 import { call } from '../server/harness.js';
+import { startEvalHost } from './eval-host.js';
 
 /*
  * bin/floe.js runs the host from one bundled module (bin/build-host.js), not from dist/src's files.
@@ -22,37 +21,6 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const RUN_BUNDLE = `const { main } = await import(${JSON.stringify(bundle)}); process.exit(await main(process.argv.slice(1)));`;
 const ADMIN = 'admin-token-bundle-test';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-/** Runs the bundle's main with `args` in `dir`; resolves once it logs `host started`, with its log lines. */
-async function startBundled(t: TestContext, dir: string, args: string[]): Promise<string[]> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', RUN_BUNDLE, '--', ...args], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stderr.on('data', (c: Buffer) => output.push(c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  t.after(async () => {
-    child.kill('SIGTERM');
-    await exited;
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`host exited with ${code}: ${output.join('')}`)));
-    createInterface({ input: child.stdout }).on('line', (l) => {
-      output.push(l);
-      if (/"msg":"host started"/.test(l)) resolve();
-    });
-  });
-  return output;
-}
-
 test('the bundled host finds what lies beside it: the dashboard, the spawner helper, the trim addon and its version', async (t) => {
   assert.ok(existsSync(bundle), `${bundle} is missing: npm run build makes it`);
   const launcher = await readFile(path.join(root, 'bin/floe.js'), 'utf8');
@@ -60,13 +28,13 @@ test('the bundled host finds what lies beside it: the dashboard, the spawner hel
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-bundle-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const self = `http://127.0.0.1:${port}`;
   await writeFile(
     path.join(dir, 'floe.yml'),
     `common:\n  store-type: memory\n  hosts: [${self}]\nflows:\n  - id: f\n    triggers: [{ name: start, type: data }]\n    tasks: [{ name: a, listen: trigger.good, type: exec, opts: { cmd: 'true' } }]\n`,
   );
-  const log = await startBundled(t, dir, ['-conf=floe.yml', `-admin=${ADMIN}`, `-pub_bind=127.0.0.1:${port}`]);
+  const { output: log } = await startEvalHost(t, dir, RUN_BUNDLE, ['-conf=floe.yml', `-admin=${ADMIN}`, `-pub_bind=127.0.0.1:${port}`]);
 
   const app = await call(undefined, `${self}/app/dash`, 'GET');
   assert.equal(app.status, 200, app.text.slice(0, 200));

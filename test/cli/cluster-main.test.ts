@@ -1,13 +1,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '../e2e/cluster-harness.js';
 import { call } from '../server/harness.js';
+import { startEvalHost } from './eval-host.js';
 
 // This build's main (not bin/floe.js, which runs the shared dist/): the flags reach the host.
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -15,15 +15,6 @@ const RUN_MAIN = `const { main } = await import(${JSON.stringify(mainJs)}); proc
 
 const ADMIN = 'admin-token-cli-cluster';
 const CLUSTER = 'cluster-token-cli-7f3a9c';
-
-/** A port free a moment ago, for a bind common.hosts must name in advance. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function configDir(t: TestContext, hosts: string[]): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'floe-cli-cluster-'));
@@ -36,36 +27,14 @@ async function configDir(t: TestContext, hosts: string[]): Promise<string> {
 }
 
 /** Starts the host; resolves with its URLs once it logs `host started`; everything it prints is kept. */
-async function startCli(t: TestContext, dir: string, args: string[]): Promise<{ urls: string[]; output: string[] }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', RUN_MAIN, '--', '-conf=floe.yml', `-admin=${ADMIN}`, ...args], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stderr.on('data', (c: Buffer) => output.push(c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  t.after(async () => {
-    child.kill('SIGTERM');
-    await exited;
-  });
-  const urls: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`host exited with ${code}: ${output.join('')}`)));
-    createInterface({ input: child.stdout }).on('line', (l) => {
-      output.push(l);
-      const rec = JSON.parse(l) as { msg: string };
-      const listening = /^listening on (\S+)$/.exec(rec.msg)?.[1];
-      if (listening !== undefined) urls.push(listening);
-      if (rec.msg === 'host started') resolve();
-    });
-  });
-  return { urls, output };
+function startCli(t: TestContext, dir: string, args: string[]): Promise<{ urls: string[]; output: string[] }> {
+  return startEvalHost(t, dir, RUN_MAIN, ['-conf=floe.yml', `-admin=${ADMIN}`, ...args]);
 }
 
 const GRANTED = { kind: 'granted', tag: 'db', run: 'h9-1' };
 
 test('-cluster_token, -max_runs and -prv_bind reach the host: it is its common.hosts entry, and takes only that token', async (t) => {
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const self = `http://127.0.0.1:${port}`;
   const dir = await configDir(t, [self, 'http://127.0.0.1:9']);
   const h = await startCli(t, dir, ['-pub_bind=127.0.0.1:0', `-prv_bind=127.0.0.1:${port}`, `-cluster_token=${CLUSTER}`, '-max_runs=2']);
@@ -87,7 +56,7 @@ test('-cluster_token, -max_runs and -prv_bind reach the host: it is its common.h
 });
 
 test('without -cluster_token the admin token is the cluster token', async (t) => {
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const self = `http://127.0.0.1:${port}`;
   const dir = await configDir(t, [self]);
   await startCli(t, dir, [`-pub_bind=127.0.0.1:${port}`]);
