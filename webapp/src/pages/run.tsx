@@ -8,7 +8,7 @@ import { FormView } from '../parts/form-view.js';
 import { Layout, LoadError, Loading } from '../parts/layout.js';
 import { LogView } from '../parts/log-view.js';
 import { applyRunEvent } from '../parts/run-live.js';
-import { fetchWholeLog, useOutputView, useRunOutput, type RunOutput } from '../parts/run-output.js';
+import { fetchWholeLog, shownLines, useOutputView, useRunOutput, type RunOutput } from '../parts/run-output.js';
 import { Duration, StatusBadge, STATUS_LABEL, When } from '../parts/status.js';
 import { Timeline } from '../parts/timeline.js';
 import { Link, navigate, to } from '../router.js';
@@ -508,7 +508,7 @@ function RunLog({ flow, run, node, output }: { flow: string; run: RunDetail; nod
   return (
     <LogView
       key={node ?? ''}
-      lines={lines.lines}
+      lines={shownLines(held)}
       version={version}
       rewrites={lines.rewrites}
       showNode={node === undefined}

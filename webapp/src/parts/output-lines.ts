@@ -103,4 +103,13 @@ export class OutputLines {
     }
     return added;
   }
+
+  /** Starts the lines held at `n`: lines before it (heard live before a page came) would show a hole. */
+  startAt(n: number): void {
+    this.heldFrom = n;
+    const i = this.indexFrom(n);
+    if (i === 0) return;
+    this.lines.splice(0, i);
+    this.rewrites++;
+  }
 }

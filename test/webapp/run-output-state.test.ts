@@ -1,0 +1,273 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import fc from 'fast-check';
+import type { PublishedEvent } from '../../src/model/events.js';
+import type { OutputLine } from '../../src/model/output.js';
+
+type OutputQuery = { tail: number } | { from: number; limit: number };
+interface OutputPage {
+  lines: OutputLine[];
+  next?: number;
+}
+interface Held {
+  lines: { lines: OutputLine[]; heldFrom: number };
+  loaded: boolean;
+}
+interface RunOutput {
+  view(node: string | undefined): Held;
+  onEvent(e: PublishedEvent): void;
+  catchUp(): void;
+  stop(): void;
+}
+interface RunOutputModule {
+  RunOutput: new (run: string, read: (q: OutputQuery, node: string | undefined) => Promise<OutputPage>) => RunOutput;
+  shownLines(held: Held): readonly OutputLine[];
+  TAIL_LINES: number;
+}
+
+let loaded: Promise<RunOutputModule> | undefined;
+/** The run page's output state, bundled from its TypeScript source with what it imports (no DOM, no fetch). */
+function load(): Promise<RunOutputModule> {
+  loaded ??= (async () => {
+    const entry = fileURLToPath(new URL('../../../webapp/src/parts/run-output-state.ts', import.meta.url));
+    const out = await build({ entryPoints: [entry], bundle: true, format: 'esm', write: false, platform: 'neutral', logLevel: 'silent' });
+    const code = out.outputFiles[0]!.text;
+    return (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as RunOutputModule;
+  })();
+  return loaded;
+}
+
+const RUN = 'h1-2';
+const ref = { flowRef: { id: 'count', ver: 1 }, run: RUN };
+let seq = 0;
+
+/** A host's run as far as its output goes: the lines printed, and what it answers for a page. */
+class HostLog {
+  readonly lines: OutputLine[] = [];
+
+  print(node: string, texts: string[]): PublishedEvent {
+    const first = this.lines.length;
+    for (const line of texts) this.lines.push({ node, stream: 'stdout', line, n: this.lines.length, at: 1 });
+    return {
+      seq: ++seq,
+      at: 1,
+      host: 'h1',
+      kind: 'node-output',
+      tag: 'sys.node-output',
+      ref,
+      node,
+      stream: 'stdout',
+      first,
+      last: this.lines.length - 1,
+      lines: texts,
+    };
+  }
+
+  /** What GET /flows/:flow/runs/:run answers for `q` (routes/flows.ts), taken now. */
+  page(q: OutputQuery, node: string | undefined): OutputPage {
+    const of = node === undefined ? this.lines : this.lines.filter((l) => l.node === node);
+    if ('tail' in q) return { lines: of.slice(-q.tail) };
+    const after = of.filter((l) => l.n >= q.from);
+    const lines = after.slice(0, q.limit);
+    return after.length > q.limit ? { lines, next: lines[lines.length - 1]!.n + 1 } : { lines };
+  }
+
+  linesOf(node: string | undefined): OutputLine[] {
+    return node === undefined ? this.lines : this.lines.filter((l) => l.node === node);
+  }
+}
+
+/** A read sent to the host and not yet answered; the host may take its answer then, or later. */
+interface Read {
+  q: OutputQuery;
+  node: string | undefined;
+  early: OutputPage;
+  resolve: (p: OutputPage) => void;
+}
+
+function reader(log: HostLog, reads: Read[]) {
+  return (q: OutputQuery, node: string | undefined) =>
+    new Promise<OutputPage>((resolve) => reads.push({ q, node, early: log.page(q, node), resolve }));
+}
+
+/** Lets the page's promise chains run to their next wait. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function texts(lines: readonly OutputLine[]): string[] {
+  return lines.map((l) => `${l.node}:${l.line}`);
+}
+
+/** Every state a view shows is a beginning of the log it shows (here no log passes the tail): nothing out of order, twice or missing. */
+function assertBeginning(m: RunOutputModule, out: RunOutput, log: HostLog, node: string | undefined, when: string): void {
+  const shown = texts(m.shownLines(out.view(node)));
+  const want = texts(log.linesOf(node)).slice(0, shown.length);
+  assert.deepEqual(shown, want, `${node ?? 'all nodes'} ${when}`);
+}
+
+test('lines heard live before the first page are not shown until it comes, then shown after the lines it brings', async () => {
+  const m = await load();
+  const log = new HostLog();
+  const reads: Read[] = [];
+  // Line 1's event goes out while the page is changing: no one hears it.
+  log.print('count', ['line 1']);
+  const out = new m.RunOutput(RUN, reader(log, reads));
+  const all = out.view(undefined);
+  assert.equal(reads.length, 1, 'the tail is asked for');
+  out.onEvent(log.print('count', ['line 2']));
+  out.onEvent(log.print('count', ['line 3']));
+  assert.deepEqual(texts(m.shownLines(all)), [], 'nothing is shown before the tail: it may hold earlier lines');
+  // The host read the tail after line 1 and before line 2.
+  reads.shift()!.resolve({ lines: log.lines.slice(0, 1) });
+  await settle();
+  assert.deepEqual(texts(m.shownLines(all)), ['count:line 1', 'count:line 2', 'count:line 3']);
+  assert.equal(reads.length, 0, 'no hole, nothing more asked');
+});
+
+test('a line heard after one never heard waits unshown while the missing one is fetched', async () => {
+  const m = await load();
+  const log = new HostLog();
+  const reads: Read[] = [];
+  const out = new m.RunOutput(RUN, reader(log, reads));
+  const all = out.view(undefined);
+  out.onEvent(log.print('count', ['line 1']));
+  reads.shift()!.resolve({ lines: [] });
+  await settle();
+  assert.deepEqual(texts(m.shownLines(all)), ['count:line 1']);
+  log.print('count', ['line 2']); // lost
+  out.onEvent(log.print('count', ['line 3']));
+  assert.deepEqual(texts(m.shownLines(all)), ['count:line 1'], 'line 3 waits for line 2');
+  assert.equal(reads.length, 1);
+  assert.deepEqual(reads[0]!.q, { from: 1, limit: 1 }, 'only the hole is asked for');
+  reads.shift()!.resolve(log.page({ from: 1, limit: 1 }, undefined));
+  await settle();
+  assert.deepEqual(texts(m.shownLines(all)), ['count:line 1', 'count:line 2', 'count:line 3']);
+});
+
+test('a hole the host cannot fill is passed over, so the lines after it are shown', async () => {
+  const m = await load();
+  const log = new HostLog();
+  const reads: Read[] = [];
+  const out = new m.RunOutput(RUN, reader(log, reads));
+  const all = out.view(undefined);
+  reads.shift()!.resolve({ lines: [] });
+  await settle();
+  log.print('count', ['line 1']);
+  out.onEvent(log.print('count', ['line 2']));
+  reads.shift()!.resolve({ lines: [] });
+  await settle();
+  assert.deepEqual(texts(m.shownLines(all)), ['count:line 2']);
+  assert.equal(reads.length, 0, 'not asked for ever');
+});
+
+type Step =
+  | { kind: 'print'; node: 'a' | 'b'; count: number }
+  | { kind: 'deliver'; twice: boolean }
+  | { kind: 'lose' }
+  | { kind: 'answer'; pick: number; late: boolean }
+  | { kind: 'open'; node: 'a' | 'b' | undefined }
+  | { kind: 'resync' };
+
+const steps = fc.array(
+  fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant('print' as const),
+        node: fc.constantFrom('a' as const, 'b' as const),
+        count: fc.integer({ min: 1, max: 3 }),
+      }),
+    },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('deliver' as const), twice: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('lose' as const) }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('answer' as const), pick: fc.nat(), late: fc.boolean() }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant('open' as const), node: fc.constantFrom('a' as const, 'b' as const, undefined) }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('resync' as const) }) },
+  ),
+  { maxLength: 60, size: 'max' },
+);
+
+test('whatever events are lost, repeated or late, and however reads race them, every log shown is a beginning of the run, and all of it at the end', async () => {
+  const m = await load();
+  await fc.assert(
+    fc.asyncProperty(steps, fc.boolean(), async (script: Step[], openFirst) => {
+      const log = new HostLog();
+      const reads: Read[] = [];
+      /** Events on their way to the page, in order. */
+      const wire: PublishedEvent[] = [];
+      let out: RunOutput | undefined;
+      const opened = new Set<string | undefined>();
+      const open = (node: string | undefined) => {
+        out ??= new m.RunOutput(RUN, reader(log, reads));
+        // The log view loads all nodes' lines too, whichever it shows (useOutputView).
+        out.view(undefined);
+        out.view(node);
+        opened.add(undefined).add(node);
+      };
+      const check = (when: string) => {
+        for (const node of opened) assertBeginning(m, out!, log, node, when);
+      };
+      if (openFirst) open(undefined);
+      for (const [i, step] of script.entries()) {
+        switch (step.kind) {
+          case 'print':
+            wire.push(
+              log.print(
+                step.node,
+                Array.from({ length: step.count }, (_, k) => `${step.node}${log.lines.length + k + 1}`),
+              ),
+            );
+            break;
+          case 'deliver': {
+            const e = wire.shift();
+            // Before the page listens, an event is heard by no one.
+            if (e && out) {
+              out.onEvent(e);
+              if (step.twice) out.onEvent(e);
+            }
+            break;
+          }
+          case 'lose':
+            wire.shift();
+            break;
+          case 'answer': {
+            if (reads.length === 0) break;
+            const [r] = reads.splice(step.pick % reads.length, 1);
+            r!.resolve(step.late ? log.page(r!.q, r!.node) : r!.early);
+            break;
+          }
+          case 'open':
+            open(step.node);
+            break;
+          case 'resync':
+            out?.catchUp();
+            break;
+        }
+        await settle();
+        if (out) check(`after step ${i} (${JSON.stringify(step)})`);
+      }
+      // The run ends: what is on the wire arrives, then the end, and the host answers every read.
+      open(undefined);
+      for (const e of wire.splice(0)) out!.onEvent(e);
+      out!.onEvent({ seq: ++seq, at: 1, host: 'h1', kind: 'end', tag: 'sys.end', ref, status: 'good' });
+      for (let rounds = 0; reads.length > 0; rounds++) {
+        assert.ok(rounds < 1000, 'reads end');
+        const r = reads.shift()!;
+        r.resolve(log.page(r.q, r.node));
+        await settle();
+      }
+      for (const node of opened) {
+        assert.deepEqual(
+          texts(m.shownLines(out!.view(node))),
+          texts(log.linesOf(node)),
+          `${node ?? 'all nodes'} shows the whole log at the end`,
+        );
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
