@@ -87,6 +87,38 @@ const TAIL_BYTES = 128;
 
 /** What RFC 7692 has the receiver put back at the end of a compressed message before inflating it. */
 const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const NO_BYTES = Buffer.alloc(0);
+
+/** Distinct compressed messages whose inflation is kept: clients this many frames apart still share it. */
+const INFLATED_KEPT = 256;
+/** Compressed bytes -> inflated, by length, oldest first. */
+const inflatedByLength = new Map<number, Array<{ z: Buffer; whole: Buffer }>>();
+const inflatedOrder: Array<{ z: Buffer; whole: Buffer }> = [];
+
+/**
+ * A compressed message inflated, once for all the clients that get the same bytes. The host
+ * compresses each event once for all its clients (server/event-frames.ts), so 100 clients get
+ * 100 copies of each compressed frame; 100 browsers would each inflate theirs on a machine of
+ * their own, but here they share the host's 2 cores, and inflating 100 copies on one thread made
+ * the clients, not the host, the bottleneck of delivery (issue 10). Each client still reads and
+ * reassembles every byte of its own socket; a copy is matched byte for byte, never by a hash.
+ */
+function inflated(z: Buffer): Buffer {
+  const same = inflatedByLength.get(z.length);
+  const hit = same?.find((k) => k.z.equals(z));
+  if (hit) return hit.whole;
+  const entry = { z, whole: inflateRawSync(Buffer.concat([z, SYNC_TAIL]), { finishFlush: constants.Z_SYNC_FLUSH }) };
+  if (same) same.push(entry);
+  else inflatedByLength.set(z.length, [entry]);
+  inflatedOrder.push(entry);
+  if (inflatedOrder.length > INFLATED_KEPT) {
+    const old = inflatedOrder.shift()!;
+    const list = inflatedByLength.get(old.z.length)!;
+    list.splice(list.indexOf(old), 1);
+    if (list.length === 0) inflatedByLength.delete(old.z.length);
+  }
+  return entry.whole;
+}
 
 /**
  * A websocket client that keeps, of each text frame, only its first HEAD_BYTES and last
@@ -95,7 +127,8 @@ const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
  * counted as the host's delivery delay. Here a payload is passed over where it lies in the
  * socket's chunk. Server frames are unmasked and, from floe, never fragmented. With `deflate`
  * it offers permessage-deflate as a browser does (`client_max_window_bits`), and a compressed
- * frame (RSV1) is kept whole and inflated, each on its own as the host grants no context takeover.
+ * frame (RSV1) is kept whole and inflated, each on its own as the host grants no context takeover
+ * (through `inflated`, shared by the clients).
  */
 function openClient(
   url: string,
@@ -114,7 +147,8 @@ function openClient(
   let opcode = 0;
   let rsv1 = false;
   let length = 0;
-  let compressed: Buffer[] = [];
+  let compressed: Buffer = NO_BYTES;
+  let compressedLen = 0;
   let head: Buffer[] = [];
   let headLen = 0;
   let tail: Buffer = Buffer.alloc(0);
@@ -127,7 +161,8 @@ function openClient(
   };
   const keep = (b: Buffer): void => {
     if (rsv1) {
-      compressed.push(Buffer.from(b));
+      b.copy(compressed, compressedLen);
+      compressedLen += b.length;
       return;
     }
     if (headLen < HEAD_BYTES) {
@@ -139,9 +174,9 @@ function openClient(
   };
   const frameDone = (): void => {
     if (rsv1) {
-      compressed.push(SYNC_TAIL);
-      const whole = inflateRawSync(Buffer.concat(compressed), { finishFlush: constants.Z_SYNC_FLUSH });
-      compressed = [];
+      const whole = inflated(compressed.subarray(0, compressedLen));
+      compressed = NO_BYTES;
+      compressedLen = 0;
       rsv1 = false;
       if (opcode === 0x1) onMessage(whole);
       return;
@@ -178,6 +213,7 @@ function openClient(
         const rest = pending.subarray(headerLen);
         pending = Buffer.alloc(0);
         need = length;
+        if (rsv1) compressed = Buffer.allocUnsafe(length);
         if (need === 0) frameDone();
         else return onData(rest);
         pending = rest;
