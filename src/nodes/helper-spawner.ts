@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { INSTALL_DIR } from '../install-dir.js';
+import { readTurnByTurn } from './turn-reader.js';
 import { hasNulByte, NUL_IN_ARGUMENT, type SpawnEvents, type Spawned, type Spawner, type SpawnRequest } from './spawner.js';
 
 /*
@@ -78,7 +79,7 @@ export class HelperSpawner implements Spawner {
       child.once('error', (err) => done(err));
       // EPIPE and the like once the helper is gone: 'close' reports its death, once.
       for (const pipe of [child.stdin, child.stdout, child.stderr]) pipe.on('error', () => {});
-      child.stdout.on('data', (chunk: Buffer) => helper.read(chunk));
+      readTurnByTurn(child.stdout, (chunk) => helper.read(chunk));
       child.stderr.on('data', (chunk: Buffer) => {
         helper.stderrTail = (helper.stderrTail + chunk.toString('utf8')).slice(-500);
       });

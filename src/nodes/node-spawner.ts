@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readTurnByTurn } from './turn-reader.js';
 import { NUL_IN_ARGUMENT, type SpawnEvents, type Spawned, type Spawner, type SpawnRequest } from './spawner.js';
 
 /**
@@ -35,8 +36,8 @@ export const nodeSpawner: Spawner = {
     const onClose = (): void => {
       if (--open === 0) events.closed();
     };
-    stdout.on('data', (chunk: Buffer) => events.data('stdout', chunk));
-    stderr.on('data', (chunk: Buffer) => events.data('stderr', chunk));
+    readTurnByTurn(stdout, (chunk) => events.data('stdout', chunk));
+    readTurnByTurn(stderr, (chunk) => events.data('stderr', chunk));
     stdout.once('close', onClose);
     stderr.once('close', onClose);
     child.once('exit', (code, signal) => events.exited(code, signal));
