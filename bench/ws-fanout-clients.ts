@@ -12,7 +12,9 @@ export interface ClientsJob {
   /** Local addresses to connect from: an address may hold 64 sockets. */
   addresses: string[];
   clients: number;
-  /** Output lines each client waits for. */
+  /** Output lines of the warm-up flood each client waits for first; heard, they are not counted. */
+  warmLines: number;
+  /** Output lines each client waits for after the warm-up. */
   lines: number;
   /** Offer permessage-deflate, as browsers do, and inflate what comes compressed. */
   deflate: boolean;
@@ -20,6 +22,7 @@ export interface ClientsJob {
 
 export type ClientsMessage =
   | { type: 'ready' }
+  | { type: 'warm' }
   | { type: 'done'; printed: Quantiles; hostRead: Quantiles; complete: number; dropped: number; closeCodes: number[] }
   | { type: 'failed'; message: string };
 
@@ -254,8 +257,18 @@ function openClient(
 }
 
 async function runClients(job: ClientsJob, port: NonNullable<typeof parentPort>): Promise<void> {
-  const printed = new Histogram();
-  const hostRead = new Histogram();
+  let printed = new Histogram();
+  let hostRead = new Histogram();
+  // The warm-up: once every client heard its lines (or was dropped), what they timed is forgotten.
+  let warming = job.warmLines > 0;
+  let warmed = 0;
+  const warm = (): void => {
+    if (!warming || ++warmed < job.clients) return;
+    warming = false;
+    printed = new Histogram();
+    hostRead = new Histogram();
+    port.postMessage({ type: 'warm' } satisfies ClientsMessage);
+  };
   let complete = 0;
   let dropped = 0;
   const closeCodes: number[] = [];
@@ -267,8 +280,10 @@ async function runClients(job: ClientsJob, port: NonNullable<typeof parentPort>)
   for (let i = 0; i < job.clients; i++) {
     let got = 0;
     let done = false;
+    let clientWarm = job.warmLines === 0;
     const settle = (): void => {
       done = true;
+      if (!clientWarm) warm();
       if (++settled === job.clients) finish();
     };
     const onMessage = (data: Buffer): void => {
@@ -283,7 +298,11 @@ async function runClients(job: ClientsJob, port: NonNullable<typeof parentPort>)
       printed.add(now - numberAt(data, after(data, LINES, first)), count);
       hostRead.add(now - numberAt(data, after(data, AT, 0, true)), count);
       got += count;
-      if (got >= job.lines) {
+      if (!clientWarm && got >= job.warmLines) {
+        clientWarm = true;
+        warm();
+      }
+      if (got >= job.warmLines + job.lines) {
         complete++;
         settle();
       }
