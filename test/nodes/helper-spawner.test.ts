@@ -75,6 +75,23 @@ describe('the spawner helper', { skip: helperMissing }, () => {
     assert.deepEqual(later, { status: 127, reason: `could not start /bin/sh: ${reason}` });
   });
 
+  test("a task's stdout and stderr are 16 KiB pipes, so lines it prints faster than they are read wait less", async () => {
+    const helper = await HelperSpawner.start(HELPER_BINARY);
+    try {
+      const lines: string[] = [];
+      // F_GETPIPE_SZ (1032), asked from the task's side of each pipe.
+      const exit = await runInProcessGroup(
+        spec(`perl -e 'print fcntl(STDOUT, 1032, 0) + 0, "\\n"; print STDERR fcntl(STDERR, 1032, 0) + 0, "\\n"'`, lines),
+        new AbortController().signal,
+        helper,
+      );
+      assert.equal(exit.status, 0);
+      assert.deepEqual(lines, ['16384', '16384']);
+    } finally {
+      await helper.stop();
+    }
+  });
+
   test('a binary that is not the helper is refused at start', async () => {
     await assert.rejects(HelperSpawner.start(path.join(cwd, 'no-such-helper')), /ENOENT/);
     await assert.rejects(HelperSpawner.start('/bin/true'), /exited with code 0/);
