@@ -34,6 +34,8 @@ export interface ServeOptions {
   now?: () => number;
   /** ms of live websocket fan-out before it yields the loop; default ws.ts's. */
   fanoutSliceMs?: number;
+  /** Websocket sockets are written at most this often; default ws.ts's. */
+  corkPaceMs?: number;
   /** The dashboard's files; default the bundle `npm run build` made. */
   webapp?: WebappFiles;
 }
@@ -76,7 +78,7 @@ export async function serveHost(opts: ServeOptions): Promise<Serving> {
   const ws = attachWebsocket(
     listening.map((l) => l.server),
     deps,
-    { now, fanoutSliceMs: opts.fanoutSliceMs },
+    { now, fanoutSliceMs: opts.fanoutSliceMs, corkPaceMs: opts.corkPaceMs },
   );
   for (const l of listening) log.info({ url: l.url, serves: l.roles }, `listening on ${l.url}`);
   return {

@@ -93,6 +93,13 @@ export const FLOE_PROTOCOL = 'floe';
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 /** A socket holding this much unsent writes on rather than staying corked for the rest of the tick. */
 const CORK_MAX_BYTES = 256 * 1024;
+/**
+ * Sockets are released at most this often (TickCork): in a flood, one writev per socket per 10 ms
+ * rather than per event (issue 10, ws-fanout over 10 runs each: GET /health p99 median 38 ms
+ * against 44.5, delivery p99 median 124.5 against 129.5 ms). A quiet host's event still leaves
+ * at the end of its tick.
+ */
+const CORK_PACE_MS = 10;
 /** Largest client frame; subscribe frames are tiny. */
 const MAX_CLIENT_FRAME = 64 * 1024;
 /** Ping period; a client that has not answered the previous ping by the next is terminated. */
@@ -119,6 +126,8 @@ export interface WebsocketOptions {
   now?: () => number;
   /** ms a slice of live fan-out may send for before it yields the loop; default FANOUT_SLICE_MS. */
   fanoutSliceMs?: number;
+  /** Sockets are released at most this often; default CORK_PACE_MS (0: at the end of every tick). */
+  corkPaceMs?: number;
 }
 
 export interface WebsocketHub {
@@ -419,7 +428,9 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     return f.bytes;
   };
 
-  const cork = new TickCork(CORK_MAX_BYTES, (err) => deps.log.debug({ err }, 'websocket uncork failed'));
+  const cork = new TickCork(CORK_MAX_BYTES, (err) => deps.log.debug({ err }, 'websocket uncork failed'), {
+    paceMs: opts.corkPaceMs ?? CORK_PACE_MS,
+  });
 
   const encode = (e: PublishedEvent): EventFrames => {
     encoded.inc();

@@ -48,6 +48,7 @@ export async function startApiHost(
     log?: Logger;
     webapp?: WebappFiles;
     fanoutSliceMs?: number;
+    corkPaceMs?: number;
   } = {},
 ): Promise<ApiHost> {
   const real = await startRealHost(yaml, { keepDir: true, eventHistory: opts.eventHistory });
@@ -62,6 +63,7 @@ export async function startApiHost(
     now: opts.now,
     webapp: opts.webapp,
     fanoutSliceMs: opts.fanoutSliceMs,
+    corkPaceMs: opts.corkPaceMs,
   });
   const url = serving.pubUrl;
   const api = `${url}${real.host.config.common.baseUrl.replace(/\/+$/, '')}`;

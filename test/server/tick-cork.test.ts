@@ -19,6 +19,23 @@ function stalledSocket(): Duplex & { writes: number } {
   return s;
 }
 
+/** A socket whose peer takes everything at once; writes and writev calls are counted. */
+function readSocket(): Duplex & { writes: number } {
+  const s = new Duplex({
+    read() {},
+    writev(_chunks, cb) {
+      s.writes++;
+      cb();
+    },
+    write(_chunk, _enc, cb) {
+      s.writes++;
+      cb();
+    },
+  }) as Duplex & { writes: number };
+  s.writes = 0;
+  return s;
+}
+
 const nextTick = (): Promise<void> => new Promise((r) => process.nextTick(r));
 
 test("a tick's small writes leave in one write, when the tick ends", async () => {
@@ -66,4 +83,43 @@ test('a socket whose uncork throws leaves no other corked', async () => {
   await nextTick();
   assert.equal(b.writableCorked, 0);
   assert.equal(errors.length, 1);
+});
+
+test('with a pace, a release sooner than paceMs after the last one waits out the rest; later, the tick ends it', async () => {
+  let now = 1000;
+  const timers: Array<{ fn: () => void; ms: number }> = [];
+  const cork = new TickCork(1024, undefined, { paceMs: 10, now: () => now, later: (fn, ms) => timers.push({ fn, ms }) });
+  const s = readSocket();
+  const send = () => {
+    cork.hold(s);
+    s.write(Buffer.alloc(10));
+    cork.wrote(s);
+  };
+  // Quiet before: the first write leaves when its tick ends.
+  send();
+  await nextTick();
+  assert.equal(s.writes, 1);
+  assert.equal(timers.length, 0);
+  // 4 ms later, and again in the next tick: both wait for the 10 ms since that release.
+  now += 4;
+  send();
+  await nextTick();
+  send();
+  await nextTick();
+  assert.equal(s.writes, 1, 'held past the tick');
+  assert.deepEqual(
+    timers.map((t) => t.ms),
+    [6],
+    'one timer, for the rest of the 10 ms',
+  );
+  now += 6;
+  timers.shift()!.fn();
+  assert.equal(s.writes, 2, 'both in one writev');
+  assert.equal(s.writableCorked, 0);
+  // Past the pace: the tick ends it again.
+  now += 25;
+  send();
+  await nextTick();
+  assert.equal(s.writes, 3);
+  assert.equal(timers.length, 0);
 });

@@ -194,7 +194,7 @@ function upgradeRequest(url: string, headers: Record<string, string> = {}): Prom
 
 async function host(
   t: TestContext,
-  opts: { eventHistory?: number; now?: () => number; sessionTtlMs?: number; fanoutSliceMs?: number } = {},
+  opts: { eventHistory?: number; now?: () => number; sessionTtlMs?: number; fanoutSliceMs?: number; corkPaceMs?: number } = {},
 ): Promise<ApiHost> {
   const h = await startApiHost(FLOWS, opts);
   t.after(() => h.close());
@@ -842,7 +842,8 @@ test('live events go out to many clients in slices that yield the loop; each cli
 });
 
 test('a client that subscribes while a live event is still going out to others gets no duplicate and no gap', async (t) => {
-  const h = await host(t, { fanoutSliceMs: 0 });
+  // Every event leaves in its own tick, so the subscribe lands while the run is still going out.
+  const h = await host(t, { fanoutSliceMs: 0, corkPaceMs: 0 });
   const others = [await open(t, `${h.api}/ws`, asAdmin), await open(t, `${h.api}/ws`, asAdmin)];
   const c = await open(t, `${h.api}/ws`, asAdmin);
   const from = h.real.host.hub.lastSeq();
