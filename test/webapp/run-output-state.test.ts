@@ -22,7 +22,11 @@ interface RunOutput {
   stop(): void;
 }
 interface RunOutputModule {
-  RunOutput: new (run: string, read: (q: OutputQuery, node: string | undefined) => Promise<OutputPage>) => RunOutput;
+  RunOutput: new (
+    run: string,
+    read: (q: OutputQuery, node: string | undefined) => Promise<OutputPage>,
+    opts?: { tailLines?: number; retryMs?: number },
+  ) => RunOutput;
   shownLines(held: Held): readonly OutputLine[];
   TAIL_LINES: number;
 }
@@ -85,12 +89,15 @@ interface Read {
   node: string | undefined;
   early: OutputPage;
   resolve: (p: OutputPage) => void;
+  reject: (err: Error) => void;
 }
 
 function reader(log: HostLog, reads: Read[]) {
   return (q: OutputQuery, node: string | undefined) =>
-    new Promise<OutputPage>((resolve) => reads.push({ q, node, early: log.page(q, node), resolve }));
+    new Promise<OutputPage>((resolve, reject) => reads.push({ q, node, early: log.page(q, node), resolve, reject }));
 }
+
+const endEvent = (): PublishedEvent => ({ seq: ++seq, at: 1, host: 'h1', kind: 'end', tag: 'sys.end', ref, status: 'good' });
 
 /** Lets the page's promise chains run to their next wait. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -99,11 +106,12 @@ function texts(lines: readonly OutputLine[]): string[] {
   return lines.map((l) => `${l.node}:${l.line}`);
 }
 
-/** Every state a view shows is a beginning of the log it shows (here no log passes the tail): nothing out of order, twice or missing. */
-function assertBeginning(m: RunOutputModule, out: RunOutput, log: HostLog, node: string | undefined, when: string): void {
-  const shown = texts(m.shownLines(out.view(node)));
-  const want = texts(log.linesOf(node)).slice(0, shown.length);
-  assert.deepEqual(shown, want, `${node ?? 'all nodes'} ${when}`);
+/** Every state a view shows is a run of the log it shows, from the first line shown: nothing out of order, twice or missing. */
+function assertContiguous(m: RunOutputModule, out: RunOutput, log: HostLog, node: string | undefined, when: string): void {
+  const lines = m.shownLines(out.view(node));
+  const from = lines[0]?.n ?? 0;
+  const want = texts(log.linesOf(node).filter((l) => l.n >= from)).slice(0, lines.length);
+  assert.deepEqual(texts(lines), want, `${node ?? 'all nodes'} ${when}`);
 }
 
 test('lines heard live before the first page are not shown until it comes, then shown after the lines it brings', async () => {
@@ -161,13 +169,77 @@ test('a hole the host cannot fill is passed over, so the lines after it are show
   assert.equal(reads.length, 0, 'not asked for ever');
 });
 
+test('an end heard while the lines to the end are being read asks again: the read may be older than the last line', async () => {
+  const m = await load();
+  const log = new HostLog();
+  const reads: Read[] = [];
+  const out = new m.RunOutput(RUN, reader(log, reads));
+  const all = out.view(undefined);
+  reads.shift()!.resolve({ lines: [] });
+  await settle();
+  out.catchUp();
+  assert.equal(reads.length, 1, 'a resync reads to the end');
+  log.print('count', ['line 1']); // its event lost
+  out.onEvent(endEvent());
+  reads.shift()!.resolve({ lines: [] }); // read before line 1
+  await settle();
+  assert.equal(reads.length, 1, 'read again for the end');
+  const r = reads.shift()!;
+  r.resolve(log.page(r.q, r.node));
+  await settle();
+  assert.deepEqual(texts(m.shownLines(all)), ['count:line 1']);
+});
+
+test('an end heard before the first page makes the page read on to the end once it is in', async () => {
+  const m = await load();
+  const log = new HostLog();
+  const reads: Read[] = [];
+  const out = new m.RunOutput(RUN, reader(log, reads));
+  const all = out.view(undefined);
+  log.print('count', ['line 1']); // its event lost
+  out.onEvent(endEvent());
+  reads.shift()!.resolve({ lines: [] }); // read before line 1
+  await settle();
+  assert.equal(reads.length, 1, 'read on to the end');
+  const r = reads.shift()!;
+  r.resolve(log.page(r.q, r.node));
+  await settle();
+  assert.deepEqual(texts(m.shownLines(all)), ['count:line 1']);
+});
+
+test('a fill that fails is tried again, with no event to ask, and after 5 failures the lines waiting are shown', async () => {
+  const m = await load();
+  const log = new HostLog();
+  const reads: Read[] = [];
+  const out = new m.RunOutput(RUN, reader(log, reads), { retryMs: 1 });
+  const all = out.view(undefined);
+  reads.shift()!.resolve({ lines: [] });
+  await settle();
+  log.print('count', ['line 1']); // lost
+  out.onEvent(log.print('count', ['line 2']));
+  const failNext = async () => {
+    for (let waits = 0; reads.length === 0; waits++) {
+      assert.ok(waits < 500, 'the fill is tried again');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    reads.shift()!.reject(new Error('502'));
+    await settle();
+  };
+  await failNext();
+  assert.deepEqual(texts(m.shownLines(all)), [], 'line 2 still waits after a failure');
+  for (let i = 0; i < 4; i++) await failNext();
+  assert.deepEqual(texts(m.shownLines(all)), ['count:line 2'], 'shown past the hole after 5');
+});
+
 type Step =
   | { kind: 'print'; node: 'a' | 'b'; count: number }
   | { kind: 'deliver'; twice: boolean }
   | { kind: 'lose' }
   | { kind: 'answer'; pick: number; late: boolean }
   | { kind: 'open'; node: 'a' | 'b' | undefined }
-  | { kind: 'resync' };
+  | { kind: 'resync' }
+  | { kind: 'fail'; pick: number }
+  | { kind: 'end'; deliverFirst: boolean };
 
 const steps = fc.array(
   fc.oneof(
@@ -187,34 +259,43 @@ const steps = fc.array(
       arbitrary: fc.record({ kind: fc.constant('open' as const), node: fc.constantFrom('a' as const, 'b' as const, undefined) }),
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('resync' as const) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('fail' as const), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('end' as const), deliverFirst: fc.boolean() }) },
   ),
   { maxLength: 60, size: 'max' },
 );
 
-test('whatever events are lost, repeated or late, and however reads race them, every log shown is a beginning of the run, and all of it at the end', async () => {
+test('whatever events are lost, repeated or late, and however reads race or fail, every log shown is a run of lines with no hole, and all of it at the end', async () => {
   const m = await load();
+  // A first page of 4 lines puts most of a log before it; of 1,000, none.
+  const tails = fc.constantFrom(4, 1000);
   await fc.assert(
-    fc.asyncProperty(steps, fc.boolean(), async (script: Step[], openFirst) => {
+    fc.asyncProperty(steps, fc.boolean(), tails, async (script: Step[], openFirst, tailLines) => {
       const log = new HostLog();
       const reads: Read[] = [];
       /** Events on their way to the page, in order. */
       const wire: PublishedEvent[] = [];
       let out: RunOutput | undefined;
       const opened = new Set<string | undefined>();
+      let failures = 0;
+      let endHeard = false;
+      let ended = false;
       const open = (node: string | undefined) => {
-        out ??= new m.RunOutput(RUN, reader(log, reads));
+        out ??= new m.RunOutput(RUN, reader(log, reads), { tailLines, retryMs: 1 });
         // The log view loads all nodes' lines too, whichever it shows (useOutputView).
         out.view(undefined);
         out.view(node);
         opened.add(undefined).add(node);
       };
       const check = (when: string) => {
-        for (const node of opened) assertBeginning(m, out!, log, node, when);
+        for (const node of opened) assertContiguous(m, out!, log, node, when);
       };
       if (openFirst) open(undefined);
       for (const [i, step] of script.entries()) {
         switch (step.kind) {
           case 'print':
+            // A run's end is published after its last line.
+            if (ended) break;
             wire.push(
               log.print(
                 step.node,
@@ -246,26 +327,52 @@ test('whatever events are lost, repeated or late, and however reads race them, e
           case 'resync':
             out?.catchUp();
             break;
+          case 'fail': {
+            // Fewer failures in a row than make the page give a hole up (FILL_TRIES).
+            if (reads.length === 0 || failures >= 3) break;
+            failures++;
+            const [r] = reads.splice(step.pick % reads.length, 1);
+            r!.reject(new Error('502'));
+            break;
+          }
+          case 'end':
+            // Sent after every line; heard now if the page listens, else lost.
+            ended = true;
+            if (out) {
+              for (const e of wire.splice(0)) if (step.deliverFirst) out.onEvent(e);
+              out.onEvent(endEvent());
+              endHeard = true;
+            }
+            break;
         }
         await settle();
         if (out) check(`after step ${i} (${JSON.stringify(step)})`);
       }
-      // The run ends: what is on the wire arrives, then the end, and the host answers every read.
+      // The run ends: what is on the wire arrives, then the end (unless heard), and the host answers every
+      // read (each as it was asked or as it is now: the same, as nothing more is printed). The
+      // page renders meanwhile, asking again for what failed to load.
       open(undefined);
       for (const e of wire.splice(0)) out!.onEvent(e);
-      out!.onEvent({ seq: ++seq, at: 1, host: 'h1', kind: 'end', tag: 'sys.end', ref, status: 'good' });
-      for (let rounds = 0; reads.length > 0; rounds++) {
-        assert.ok(rounds < 1000, 'reads end');
-        const r = reads.shift()!;
-        r.resolve(log.page(r.q, r.node));
-        await settle();
+      // An end heard during the script is the only one: the page must act on it whenever it came.
+      if (!endHeard) out!.onEvent(endEvent());
+      for (let rounds = 0, quiet = 0; quiet < 3; rounds++) {
+        assert.ok(rounds < 2000, 'reads end');
+        for (const node of opened) out!.view(node);
+        const r = reads.shift();
+        if (r) r.resolve(rounds % 2 ? r.early : log.page(r.q, r.node));
+        // Failed fills are tried again after a timer (1 ms here).
+        await new Promise((resolve) => setTimeout(resolve, r ? 0 : 3));
+        quiet = r ? 0 : quiet + 1;
       }
       for (const node of opened) {
+        const lines = m.shownLines(out!.view(node));
+        const from = lines[0]?.n ?? 0;
         assert.deepEqual(
-          texts(m.shownLines(out!.view(node))),
-          texts(log.linesOf(node)),
-          `${node ?? 'all nodes'} shows the whole log at the end`,
+          texts(lines),
+          texts(log.linesOf(node).filter((l) => l.n >= from)),
+          `${node ?? 'all nodes'} shows the whole log from its first line shown, at the end`,
         );
+        if (tailLines === 1000) assert.equal(from, log.linesOf(node)[0]?.n ?? 0, `${node ?? 'all nodes'} from the first line`);
       }
     }),
     { numRuns: 300 },

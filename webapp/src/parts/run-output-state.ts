@@ -7,6 +7,16 @@ export const TAIL_LINES = 1000;
 export const PAGE_LINES = 5000;
 /** Windows of PAGE_LINES line numbers one "load earlier" goes back at most for a node's few lines. */
 const MAX_WINDOWS = 20;
+/** A failed fill is tried again after this, doubling; after FILL_TRIES the hole is passed over. */
+const FILL_RETRY_MS = 1000;
+const FILL_TRIES = 5;
+
+export interface RunOutputOptions {
+  /** Lines a view's first page holds; default TAIL_LINES. */
+  tailLines?: number;
+  /** First wait before a failed fill is tried again; default FILL_RETRY_MS. */
+  retryMs?: number;
+}
 
 export interface Held {
   lines: OutputLines;
@@ -48,13 +58,22 @@ export class RunOutput {
   private readonly waiting = new OutputLines();
   private filling = false;
   private fillToEnd = false;
+  /** Counts the asks for every line to the end: one made during a read is not answered by it. */
+  private endAsks = 0;
+  private fillFailures = 0;
   private gone = false;
   private readonly listeners = new Set<() => void>();
+  private readonly tailLines: number;
+  private readonly retryMs: number;
 
   constructor(
     readonly run: string,
     private readonly read: ReadOutput,
-  ) {}
+    opts: RunOutputOptions = {},
+  ) {
+    this.tailLines = opts.tailLines ?? TAIL_LINES;
+    this.retryMs = opts.retryMs ?? FILL_RETRY_MS;
+  }
 
   /** Who hears that lines were added (or a load ended); returns how to stop. */
   onChange(fn: () => void): () => void {
@@ -66,22 +85,27 @@ export class RunOutput {
     for (const fn of this.listeners) fn();
   }
 
-  /** The lines of one node, or of all when `node` is undefined; loads them on first use. */
+  /** The lines of one node, or of all when `node` is undefined; loads them on first use (again after a failure). */
   view(node: string | undefined): Held {
-    if (node === undefined) {
-      if (!this.all.loaded && !this.all.loading) this.all.loading = this.loadTail(this.all, undefined);
-      return this.all;
-    }
+    const all = this.all;
+    if (!all.loaded && !all.loading) all.loading = this.loadTail(all, undefined);
+    if (node === undefined) return all;
     let held = this.byNode.get(node);
     if (!held) {
       held = { lines: new OutputLines(), loaded: false };
       this.byNode.set(node, held);
-      if (this.all.loaded && this.all.lines.heldFrom === 0) {
+      if (all.loaded && all.lines.heldFrom === 0) {
         // Every line of the run up to the last shown is here already: no need to ask.
-        held.lines.addAll(this.all.lines.lines.filter((l) => l.node === node));
+        held.lines.addAll(all.lines.lines.filter((l) => l.node === node));
         held.loaded = true;
-      } else held.loading = this.loadTail(held, node);
+        return held;
+      }
     }
+    // Asked only once all nodes' first page is in (a render asks again when it comes): the
+    // node's page then holds every line of it up to a moment after that page, and what came
+    // after reaches it from all nodes' lines. Asked before, lines printed between the two would
+    // be in neither (the node's page too early, all nodes' page too short to reach back).
+    if (!held.loaded && !held.loading && all.loaded) held.loading = this.loadTail(held, node);
     return held;
   }
 
@@ -91,10 +115,10 @@ export class RunOutput {
 
   private async loadTail(held: Held, node: string | undefined): Promise<void> {
     try {
-      const { lines } = await this.read({ tail: TAIL_LINES }, node);
+      const { lines } = await this.read({ tail: this.tailLines }, node);
       if (this.gone) return;
       held.lines.addAll(lines);
-      held.lines.startAt(lines.length < TAIL_LINES ? 0 : lines[0]!.n);
+      held.lines.startAt(lines.length < this.tailLines ? 0 : lines[0]!.n);
       held.loaded = true;
       held.error = undefined;
       if (held === this.all) {
@@ -103,8 +127,9 @@ export class RunOutput {
         // The host's lines are whole: the tail has no hole.
         this.contiguousTo = lines.length > 0 ? lines[lines.length - 1]!.n : held.lines.heldFrom - 1;
         this.release();
-        // Lines heard while loading may be past a hole above the tail.
-        if (this.holeAbove() !== undefined) void this.fill(false);
+        // Lines heard while loading may be past a hole above the tail; an end or a resync heard
+        // meanwhile asked for every line after it.
+        if (this.holeAbove() !== undefined || this.fillToEnd) void this.fill(false);
       }
     } catch (err) {
       held.error = (err as Error).message;
@@ -114,10 +139,9 @@ export class RunOutput {
     }
   }
 
-  /** Shows a line of the run: in all nodes' log, and in its node's if that is open. */
+  /** Shows a line of the run: in all nodes' log (unless before what it holds), and in its node's if that is open. */
   private show(l: OutputLine): void {
-    if (l.n < this.all.lines.heldFrom) return;
-    this.all.lines.add(l);
+    if (l.n >= this.all.lines.heldFrom) this.all.lines.add(l);
     this.showInNode(l);
   }
 
@@ -180,9 +204,13 @@ export class RunOutput {
    * one held. One fill runs at a time; asking during one extends it.
    */
   private async fill(toEnd: boolean): Promise<void> {
-    this.fillToEnd ||= toEnd;
+    if (toEnd) {
+      this.fillToEnd = true;
+      this.endAsks++;
+    }
     if (this.filling || !this.all.loaded) return;
     this.filling = true;
+    let failed = false;
     try {
       for (;;) {
         if (this.gone) return;
@@ -190,15 +218,19 @@ export class RunOutput {
         const upTo = this.holeAbove();
         if (upTo === undefined && !this.fillToEnd) break;
         const limit = upTo === undefined ? PAGE_LINES : Math.min(PAGE_LINES, upTo - from);
+        const asked = this.endAsks;
         const page = await this.read({ from, limit }, undefined);
         if (this.gone) return;
+        this.fillFailures = 0;
         const before = this.contiguousTo;
         for (const l of page.lines) this.take(l);
         let done = false;
         if (upTo === undefined) {
-          if (page.next === undefined) this.fillToEnd = false;
+          // An end heard while this page was read may have lines the page was read too soon for.
+          const stale = this.endAsks !== asked;
+          if (page.next === undefined && !stale) this.fillToEnd = false;
           // Nothing more after the last line, unless the page itself started past a hole.
-          done = this.contiguousTo === before && this.holeAbove() === undefined;
+          done = !stale && this.contiguousTo === before && this.holeAbove() === undefined;
         } else if (this.contiguousTo === before) {
           // The host has no such lines: go on past the hole rather than ask for ever.
           this.contiguousTo = upTo - 1;
@@ -208,10 +240,31 @@ export class RunOutput {
         if (done) break;
       }
     } catch {
-      // A failed fill is tried again by the next event that finds the hole.
+      failed = true;
     } finally {
       this.filling = false;
     }
+    if (failed && !this.gone) this.fillFailed();
+  }
+
+  /**
+   * A fill failed: tried again later, as no event may come to ask (the run ended). After
+   * FILL_TRIES the lines waiting are shown past the hole rather than hidden for good.
+   */
+  private fillFailed(): void {
+    if (++this.fillFailures < FILL_TRIES) {
+      setTimeout(() => void this.fill(false), this.retryMs * 2 ** (this.fillFailures - 1));
+      return;
+    }
+    this.fillFailures = 0;
+    this.fillToEnd = false;
+    const upTo = this.holeAbove();
+    if (upTo === undefined) return;
+    this.contiguousTo = upTo - 1;
+    this.release();
+    this.changed();
+    // Lines may wait past a further hole.
+    if (this.holeAbove() !== undefined) void this.fill(false);
   }
 
   /**
