@@ -28,6 +28,8 @@ export class TickCork {
   private readonly now: () => number;
   private readonly later: (fn: () => void, ms: number) => void;
   private lastRelease = -Infinity;
+  /** A release is due (tick or timer): sockets corked meanwhile wait for it. */
+  private releaseDue = false;
 
   constructor(
     private readonly maxBytes: number,
@@ -44,7 +46,9 @@ export class TickCork {
     if (this.corked.has(socket) || socket.writableLength > this.maxBytes) return;
     socket.cork();
     this.corked.add(socket);
-    if (this.corked.size > 1) return;
+    // `wrote` may have emptied the set while a release is due: one release at a time.
+    if (this.releaseDue) return;
+    this.releaseDue = true;
     const wait = this.lastRelease + this.paceMs - this.now();
     if (wait > 0) this.later(this.releaseAll, wait);
     else process.nextTick(this.releaseAll);
@@ -56,6 +60,7 @@ export class TickCork {
   }
 
   private readonly releaseAll = (): void => {
+    this.releaseDue = false;
     this.lastRelease = this.now();
     const sockets = [...this.corked];
     this.corked.clear();

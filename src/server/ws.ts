@@ -95,9 +95,8 @@ const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 const CORK_MAX_BYTES = 256 * 1024;
 /**
  * Sockets are released at most this often (TickCork): in a flood, one writev per socket per 10 ms
- * rather than per event (issue 10, ws-fanout over 10 runs each: GET /health p99 median 38 ms
- * against 44.5, delivery p99 median 124.5 against 129.5 ms). A quiet host's event still leaves
- * at the end of its tick.
+ * rather than one per event, each of which on loopback also does the reader's side of the work
+ * (issue 10; figures in docs/performance.md). A quiet host's event still leaves at the end of its tick.
  */
 const CORK_PACE_MS = 10;
 /** Largest client frame; subscribe frames are tiny. */

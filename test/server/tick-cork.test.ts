@@ -123,3 +123,24 @@ test('with a pace, a release sooner than paceMs after the last one waits out the
   assert.equal(s.writes, 3);
   assert.equal(timers.length, 0);
 });
+
+test('with a pace, one release is due at a time, even after a socket past maxBytes left the corked ones', async () => {
+  let now = 1000;
+  const timers: Array<{ fn: () => void; ms: number }> = [];
+  const cork = new TickCork(1024, undefined, { paceMs: 10, now: () => now, later: (fn, ms) => timers.push({ fn, ms }) });
+  const [a, b] = [readSocket(), readSocket()];
+  cork.hold(a);
+  a.write(Buffer.alloc(10));
+  await nextTick();
+  now += 4;
+  cork.hold(a);
+  a.write(Buffer.alloc(2000));
+  cork.wrote(a);
+  assert.equal(a.writableCorked, 0, 'past maxBytes: written at once');
+  cork.hold(b);
+  b.write(Buffer.alloc(10));
+  assert.equal(timers.length, 1, 'the release already due takes b too');
+  assert.equal(b.writes, 0);
+  timers.shift()!.fn();
+  assert.equal(b.writes, 1);
+});
