@@ -92,11 +92,15 @@ const TAIL_BYTES = 128;
 const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const NO_BYTES = Buffer.alloc(0);
 
-/** Distinct compressed messages whose inflation is kept: clients this many frames apart still share it. */
-const INFLATED_KEPT = 256;
-/** Compressed bytes -> inflated, by length, oldest first. */
-const inflatedByLength = new Map<number, Array<{ z: Buffer; whole: Buffer }>>();
-const inflatedOrder: Array<{ z: Buffer; whole: Buffer }> = [];
+/**
+ * Distinct compressed messages whose inflation is kept: more than a flood's events (about 500),
+ * so a client that fell behind the others still finds each frame inflated. At 256, one that
+ * fell that far behind inflated every frame itself and so fell further behind.
+ */
+const INFLATED_KEPT = 4096;
+/** Compressed bytes -> what a client reads of the message, by length, oldest first. */
+const inflatedByLength = new Map<number, Array<{ z: Buffer; kept: Buffer }>>();
+const inflatedOrder: Array<{ z: Buffer; kept: Buffer }> = [];
 
 /**
  * A compressed message inflated, once for all the clients that get the same bytes. The host
@@ -109,8 +113,12 @@ const inflatedOrder: Array<{ z: Buffer; whole: Buffer }> = [];
 function inflated(z: Buffer): Buffer {
   const same = inflatedByLength.get(z.length);
   const hit = same?.find((k) => k.z.equals(z));
-  if (hit) return hit.whole;
-  const entry = { z, whole: inflateRawSync(Buffer.concat([z, SYNC_TAIL]), { finishFlush: constants.Z_SYNC_FLUSH }) };
+  if (hit) return hit.kept;
+  const whole = inflateRawSync(Buffer.concat([z, SYNC_TAIL]), { finishFlush: constants.Z_SYNC_FLUSH });
+  // Its own memory, not a view of an 8 KiB pool slab that thousands of kept keys would pin.
+  const key = Buffer.allocUnsafeSlow(z.length);
+  z.copy(key);
+  const entry = { z: key, kept: headAndTail(whole) };
   if (same) same.push(entry);
   else inflatedByLength.set(z.length, [entry]);
   inflatedOrder.push(entry);
@@ -120,7 +128,13 @@ function inflated(z: Buffer): Buffer {
     list.splice(list.indexOf(old), 1);
     if (list.length === 0) inflatedByLength.delete(old.z.length);
   }
-  return entry.whole;
+  return entry.kept;
+}
+
+/** Of a message, what the clients read: its first HEAD_BYTES and last TAIL_BYTES, a NUL between. */
+function headAndTail(message: Buffer): Buffer {
+  if (message.length <= HEAD_BYTES) return message;
+  return Buffer.concat([message.subarray(0, HEAD_BYTES), Buffer.from('\u0000'), message.subarray(message.length - TAIL_BYTES)]);
 }
 
 /**
@@ -177,11 +191,11 @@ function openClient(
   };
   const frameDone = (): void => {
     if (rsv1) {
-      const whole = inflated(compressed.subarray(0, compressedLen));
+      const kept = inflated(compressed.subarray(0, compressedLen));
       compressed = NO_BYTES;
       compressedLen = 0;
       rsv1 = false;
-      if (opcode === 0x1) onMessage(whole);
+      if (opcode === 0x1) onMessage(kept);
       return;
     }
     const h = Buffer.concat(head);
