@@ -91,9 +91,12 @@ class LiveLink {
       case 'hello': {
         this.attempt = 0;
         linkState.value = 'live';
-        const missed = this.lastSeq === undefined;
-        if (missed) this.lastSeq = f.lastSeq;
+        const first = this.lastSeq === undefined;
+        if (first) this.lastSeq = f.lastSeq;
         this.subscribe();
+        // The page's first loads may have been read before this hello: what was published
+        // between one and the other is in neither, so what the page shows is read again.
+        if (first) for (const fn of this.reloaders) fn();
         break;
       }
       case 'event':
