@@ -3,38 +3,27 @@ import { Duplex } from 'node:stream';
 import { test } from 'node:test';
 import { TickCork } from '../../src/server/tick-cork.js';
 
-/** A socket whose peer reads nothing: what is written stays in writableLength, and writev calls are counted. */
-function stalledSocket(): Duplex & { writes: number } {
-  const s = new Duplex({
-    read() {},
-    // The callback is never called: the peer never reads.
-    writev() {
-      s.writes++;
-    },
-    write() {
-      s.writes++;
-    },
-  }) as Duplex & { writes: number };
-  s.writes = 0;
-  return s;
-}
-
-/** A socket whose peer takes everything at once; writes and writev calls are counted. */
-function readSocket(): Duplex & { writes: number } {
+/**
+ * A socket whose writes and writev calls are counted. A stalled one's peer reads nothing: what
+ * is written stays in writableLength. Otherwise the peer takes everything at once.
+ */
+function countingSocket(stalled: boolean): Duplex & { writes: number } {
   const s = new Duplex({
     read() {},
     writev(_chunks, cb) {
       s.writes++;
-      cb();
+      if (!stalled) cb();
     },
     write(_chunk, _enc, cb) {
       s.writes++;
-      cb();
+      if (!stalled) cb();
     },
   }) as Duplex & { writes: number };
   s.writes = 0;
   return s;
 }
+const stalledSocket = () => countingSocket(true);
+const readSocket = () => countingSocket(false);
 
 const nextTick = (): Promise<void> => new Promise((r) => process.nextTick(r));
 

@@ -114,6 +114,21 @@ function assertContiguous(m: RunOutputModule, out: RunOutput, log: HostLog, node
   assert.deepEqual(texts(lines), want, `${node ?? 'all nodes'} ${when}`);
 }
 
+/** A page on a fresh run: its output state, reading from `log`, and the reads not yet answered. */
+async function freshPage(opts?: { retryMs?: number }) {
+  const m = await load();
+  const log = new HostLog();
+  const reads: Read[] = [];
+  const out = new m.RunOutput(RUN, reader(log, reads), opts);
+  return { m, log, reads, out, all: out.view(undefined) };
+}
+
+/** Answers the oldest read as the host would now. */
+function answerNow(reads: Read[], log: HostLog): void {
+  const r = reads.shift()!;
+  r.resolve(log.page(r.q, r.node));
+}
+
 test('lines heard live before the first page are not shown until it comes, then shown after the lines it brings', async () => {
   const m = await load();
   const log = new HostLog();
@@ -134,11 +149,7 @@ test('lines heard live before the first page are not shown until it comes, then 
 });
 
 test('a line heard after one never heard waits unshown while the missing one is fetched', async () => {
-  const m = await load();
-  const log = new HostLog();
-  const reads: Read[] = [];
-  const out = new m.RunOutput(RUN, reader(log, reads));
-  const all = out.view(undefined);
+  const { m, log, reads, out, all } = await freshPage();
   out.onEvent(log.print('count', ['line 1']));
   reads.shift()!.resolve({ lines: [] });
   await settle();
@@ -148,17 +159,13 @@ test('a line heard after one never heard waits unshown while the missing one is 
   assert.deepEqual(texts(m.shownLines(all)), ['count:line 1'], 'line 3 waits for line 2');
   assert.equal(reads.length, 1);
   assert.deepEqual(reads[0]!.q, { from: 1, limit: 1 }, 'only the hole is asked for');
-  reads.shift()!.resolve(log.page({ from: 1, limit: 1 }, undefined));
+  answerNow(reads, log);
   await settle();
   assert.deepEqual(texts(m.shownLines(all)), ['count:line 1', 'count:line 2', 'count:line 3']);
 });
 
 test('a hole the host cannot fill is passed over, so the lines after it are shown', async () => {
-  const m = await load();
-  const log = new HostLog();
-  const reads: Read[] = [];
-  const out = new m.RunOutput(RUN, reader(log, reads));
-  const all = out.view(undefined);
+  const { m, log, reads, out, all } = await freshPage();
   reads.shift()!.resolve({ lines: [] });
   await settle();
   log.print('count', ['line 1']);
@@ -170,11 +177,7 @@ test('a hole the host cannot fill is passed over, so the lines after it are show
 });
 
 test('an end heard while the lines to the end are being read asks again: the read may be older than the last line', async () => {
-  const m = await load();
-  const log = new HostLog();
-  const reads: Read[] = [];
-  const out = new m.RunOutput(RUN, reader(log, reads));
-  const all = out.view(undefined);
+  const { m, log, reads, out, all } = await freshPage();
   reads.shift()!.resolve({ lines: [] });
   await settle();
   out.catchUp();
@@ -184,35 +187,25 @@ test('an end heard while the lines to the end are being read asks again: the rea
   reads.shift()!.resolve({ lines: [] }); // read before line 1
   await settle();
   assert.equal(reads.length, 1, 'read again for the end');
-  const r = reads.shift()!;
-  r.resolve(log.page(r.q, r.node));
+  answerNow(reads, log);
   await settle();
   assert.deepEqual(texts(m.shownLines(all)), ['count:line 1']);
 });
 
 test('an end heard before the first page makes the page read on to the end once it is in', async () => {
-  const m = await load();
-  const log = new HostLog();
-  const reads: Read[] = [];
-  const out = new m.RunOutput(RUN, reader(log, reads));
-  const all = out.view(undefined);
+  const { m, log, reads, out, all } = await freshPage();
   log.print('count', ['line 1']); // its event lost
   out.onEvent(endEvent());
   reads.shift()!.resolve({ lines: [] }); // read before line 1
   await settle();
   assert.equal(reads.length, 1, 'read on to the end');
-  const r = reads.shift()!;
-  r.resolve(log.page(r.q, r.node));
+  answerNow(reads, log);
   await settle();
   assert.deepEqual(texts(m.shownLines(all)), ['count:line 1']);
 });
 
 test('a fill that fails is tried again, with no event to ask, and after 5 failures the lines waiting are shown', async () => {
-  const m = await load();
-  const log = new HostLog();
-  const reads: Read[] = [];
-  const out = new m.RunOutput(RUN, reader(log, reads), { retryMs: 1 });
-  const all = out.view(undefined);
+  const { m, log, reads, out, all } = await freshPage({ retryMs: 1 });
   reads.shift()!.resolve({ lines: [] });
   await settle();
   log.print('count', ['line 1']); // lost

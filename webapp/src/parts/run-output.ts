@@ -1,13 +1,14 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, seg } from '../api.js';
-import type { RunDetail } from '../api-types.js';
+import type { OutputPage, RunDetail } from '../api-types.js';
 import { live } from '../live.js';
 import { stripAnsi } from './ansi-html.js';
 import { PAGE_LINES, RunOutput, type Held, type OutputQuery } from './run-output-state.js';
 
 export { RunOutput, shownLines } from './run-output-state.js';
 
-async function readOutput(flow: string, run: string, q: OutputQuery, node: string | undefined) {
+/** A page of the run's output over HTTP: all nodes' lines, or one node's. */
+async function readOutput(flow: string, run: string, q: OutputQuery, node: string | undefined): Promise<OutputPage> {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(q)) p.set(k, String(v));
   if (node !== undefined) p.set('node', node);
@@ -91,14 +92,12 @@ export async function fetchWholeLog(
   let from = 0;
   let count = 0;
   for (;;) {
-    const p = new URLSearchParams({ from: String(from), limit: String(PAGE_LINES) });
-    if (node !== undefined) p.set('node', node);
-    const d = await get<RunDetail>(`/flows/${seg(flow)}/runs/${seg(run)}?${p.toString()}`);
-    for (const l of d.output.lines) parts.push(node === undefined ? `[${l.node}] ${stripAnsi(l.line)}` : stripAnsi(l.line));
-    count += d.output.lines.length;
+    const page = await readOutput(flow, run, { from, limit: PAGE_LINES }, node);
+    for (const l of page.lines) parts.push(node === undefined ? `[${l.node}] ${stripAnsi(l.line)}` : stripAnsi(l.line));
+    count += page.lines.length;
     progress(count);
-    if (d.output.next === undefined) break;
-    from = d.output.next;
+    if (page.next === undefined) break;
+    from = page.next;
   }
   return parts.length > 0 ? `${parts.join('\n')}\n` : '';
 }
