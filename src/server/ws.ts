@@ -8,6 +8,7 @@ import type { PublishedEvent } from '../model/events.js';
 import type { ApiDeps } from './api.js';
 import { EventFrames, plainDeflateOffers, takesSharedDeflate } from './event-frames.js';
 import { clientKey } from './login-limits.js';
+import type { Session } from './auth.js';
 import { AUTH_HEADER, checkToken, requestToken } from './request-token.js';
 import { isUnderBase } from './route-access.js';
 import { CROSS_ORIGIN_REFUSED, isCrossOrigin } from './same-origin.js';
@@ -138,6 +139,9 @@ interface Client {
   ws: WebSocket;
   /** The token the client authenticated with, checked again before each event. */
   token: string;
+  /** `Auth.revision` when the token was last checked, and when its session expires. */
+  checkedAt: number;
+  expires: number;
   /** What the client hears; null after a resync until it subscribes again. */
   filter: SubscribeFilter | null;
   /** Answered the last ping. */
@@ -248,6 +252,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       if (refusal) return refuse(socket, 429, refusal.message);
       if ('error' in checked) return refuse(socket, 401, checked.error);
       if (!isWs) return refuse(socket, 404, `no route ${req.method ?? 'GET'} ${path}`);
+      const checkedAt = deps.auth.revision;
       const sessionToken = checked.session.token;
       const address = clientKey(req.socket.remoteAddress);
       if ((byToken.get(sessionToken) ?? 0) >= MAX_SOCKETS_PER_TOKEN)
@@ -265,7 +270,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       upgraded = true;
       const offers = req.headers['sec-websocket-extensions'];
       if (offers !== undefined && !plainDeflateOffers(offers)) delete req.headers['sec-websocket-extensions'];
-      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, sessionToken, req));
+      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, checked.session, checkedAt, req));
     } catch (err) {
       // Neither headers nor the url go to the log: they may carry a token.
       deps.log.error({ err, remote: req.socket.remoteAddress }, 'websocket upgrade failed');
@@ -274,10 +279,12 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     }
   };
 
-  const connect = (ws: WebSocket, token: string, req: IncomingMessage): void => {
+  const connect = (ws: WebSocket, session: Session, checkedAt: number, req: IncomingMessage): void => {
     const c: Client = {
       ws,
-      token,
+      token: session.token,
+      checkedAt,
+      expires: session.expires,
       filter: {},
       alive: true,
       subscribes: new TokenBucket(SUBSCRIBE_BURST, SUBSCRIBES_PER_SEC, now),
@@ -402,7 +409,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
    */
   const deliver = (c: Client, e: PublishedEvent, live?: EventFrames): number => {
     if (c.ws.readyState !== WebSocket.OPEN) return -1;
-    if ('error' in deps.auth.check(c.token)) {
+    if (!sessionHolds(c)) {
       drop(c, CLOSE_SESSION_ENDED, 'session ended', 'session-ended');
       return -1;
     }
@@ -425,6 +432,17 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     socket.write(frame);
     cork.wrote(socket);
     return f.bytes;
+  };
+
+  /** The client's session is still live: looked up again only once one has ended or it is due to expire. */
+  const sessionHolds = (c: Client): boolean => {
+    if (deps.auth.unchangedSince(c.checkedAt, c.expires)) return true;
+    const checked = deps.auth.check(c.token);
+    if ('error' in checked) return false;
+    // After the check, which may itself have ended an expired session (another's).
+    c.checkedAt = deps.auth.revision;
+    c.expires = checked.session.expires;
+    return true;
   };
 
   const cork = new TickCork(CORK_MAX_BYTES, (err) => deps.log.debug({ err }, 'websocket uncork failed'), {
@@ -534,7 +552,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
         c.ws.terminate();
         continue;
       }
-      if ('error' in deps.auth.check(c.token)) {
+      if (!sessionHolds(c)) {
         drop(c, CLOSE_SESSION_ENDED, 'session ended', 'session-ended');
         continue;
       }

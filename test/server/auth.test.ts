@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Auth } from '../../src/server/auth.js';
 import { hashPassword } from '../../src/server/password.js';
 import { ADMIN, startApiHost, type ApiHost, type Reply } from './harness.js';
@@ -409,6 +410,55 @@ test('check: no token is missing, an unknown one invalid, the admin token admin;
   const admin = auth.check('tok');
   assert.ok('session' in admin && admin.session.role === 'admin' && admin.session.user === 'admin');
   assert.equal(auth.logout('nope'), false);
+});
+
+test('a mark from check holds only while its session does: any logout, eviction or expiry since makes unchangedSince false when check would refuse', async () => {
+  // What a websocket relies on to skip the lookup before each event (server/ws.ts).
+  type Op = { login: true } | { logout: number } | { advance: number } | { check: number };
+  const op = fc.oneof(
+    fc.constant<Op>({ login: true }),
+    fc.nat(9).map<Op>((i) => ({ logout: i })),
+    fc.integer({ min: 1, max: 700 }).map<Op>((ms) => ({ advance: ms })),
+    fc.nat(9).map<Op>((i) => ({ check: i })),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
+      let t = 0;
+      const auth = adminOnly({ now: () => t, maxSessions: 4, maxSessionsPerUser: 3 });
+      const tokens: string[] = ['tok'];
+      const marks = new Map<string, { at: number; expires: number }>();
+      for (const o of ops) {
+        if ('login' in o) tokens.push((await auth.login('admin', 'tok'))!.token);
+        else if ('logout' in o) auth.logout(tokens[o.logout % tokens.length]!);
+        else if ('advance' in o) t += o.advance;
+        else {
+          const token = tokens[o.check % tokens.length]!;
+          const checked = auth.check(token);
+          if ('session' in checked) marks.set(token, { at: auth.revision, expires: checked.session.expires });
+        }
+        for (const [token, m] of marks) {
+          if (auth.unchangedSince(m.at, m.expires))
+            assert.ok('session' in auth.check(token), `${token} was marked live but check refuses it`);
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("a mark lapses at its session's expiry and at any session's end, and the admin token's only at an end", async () => {
+  let t = 0;
+  const auth = adminOnly({ now: () => t });
+  const s = (await auth.login('admin', 'tok'))!;
+  const other = (await auth.login('admin', 'tok'))!;
+  const at = auth.revision;
+  assert.equal(auth.unchangedSince(at, s.expires), true);
+  assert.equal(auth.unchangedSince(at, Number.POSITIVE_INFINITY), true);
+  t = s.expires;
+  assert.equal(auth.unchangedSince(at, s.expires), false);
+  assert.equal(auth.unchangedSince(at, Number.POSITIVE_INFINITY), true);
+  auth.logout(other.token);
+  assert.equal(auth.unchangedSince(at, Number.POSITIVE_INFINITY), false);
 });
 
 test('a malformed hash given to Auth directly is refused at construction, without quoting it', () => {

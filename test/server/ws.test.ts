@@ -816,12 +816,13 @@ test('live events go out to many clients in slices that yield the loop; each cli
   const hub = h.real.host.hub;
   const clients = [await open(t, `${h.api}/ws`, asAdmin), await open(t, `${h.api}/ws`, asAdmin), await open(t, `${h.api}/ws`, asAdmin)];
   const from = hub.lastSeq();
-  // Each send checks the session once. This subscriber runs after the websocket's: sends after
-  // it, before the next event is published, were made once the fan-out had let go of the loop.
+  // Each send asks once whether the session still holds. This subscriber runs after the
+  // websocket's: sends after it, before the next event is published, were made once the fan-out
+  // had let go of the loop.
   const auth = h.serving.auth;
-  const check = auth.check.bind(auth);
+  const unchangedSince = auth.unchangedSince.bind(auth);
   let checks = 0;
-  auth.check = (token) => (checks++, check(token));
+  auth.unchangedSince = (revision, expires) => (checks++, unchangedSince(revision, expires));
   let published = 0;
   const sentLater: number[] = [];
   const unsubscribe = hub.subscribe(() => {
