@@ -40,6 +40,8 @@ export interface CliHost {
   rssMb(): number;
   /** Peak resident set size since the host started, MB. */
   peakRssMb(): number;
+  /** CPU time the host has used so far, user and system, ms (from /proc, in 10 ms ticks). */
+  cpuMs(): number;
   /** SIGTERM and wait; SIGKILL after 15 s. */
   stop(): Promise<void>;
 }
@@ -79,6 +81,7 @@ export async function startCliHost(o: CliHostOptions): Promise<CliHost> {
     startMs,
     rssMb: () => procStatusMb(pid, 'VmRSS'),
     peakRssMb: () => procStatusMb(pid, 'VmHWM'),
+    cpuMs: () => procCpuMs(pid),
     stop: () => stopChild(child),
   };
 }
@@ -141,6 +144,19 @@ export function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     return kb === undefined ? NaN : Number(kb) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The CPU time of process `pid`, user and system, ms; NaN once it is gone. */
+export function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may hold spaces and parentheses: utime and stime are
+    // the 14th and 15th of the line, in ticks of 1/100 s (USER_HZ).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
   } catch {
     return NaN;
   }

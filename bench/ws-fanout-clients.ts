@@ -2,6 +2,7 @@
 // streams does not delay the /health probes the main thread times.
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { constants, inflateRawSync } from 'node:zlib';
 
@@ -14,8 +15,10 @@ export interface ClientsJob {
   clients: number;
   /** Output lines of the warm-up flood each client waits for first; heard, they are not counted. */
   warmLines: number;
-  /** Output lines each client waits for after the warm-up. */
+  /** Output lines of one measured flood. */
   lines: number;
+  /** Measured floods, one after the other: each client waits for `floods` x `lines` lines after the warm-up. */
+  floods: number;
   /** Offer permessage-deflate, as browsers do, and inflate what comes compressed. */
   deflate: boolean;
 }
@@ -23,7 +26,20 @@ export interface ClientsJob {
 export type ClientsMessage =
   | { type: 'ready' }
   | { type: 'warm' }
-  | { type: 'done'; printed: Quantiles; hostRead: Quantiles; complete: number; dropped: number; closeCodes: number[] }
+  /** Every client heard flood `flood` (from 1), or was dropped; the last one is answered with `done` instead. */
+  | { type: 'flood'; flood: number }
+  | {
+      type: 'done';
+      printed: Quantiles;
+      hostRead: Quantiles;
+      /** Of `printed`, each flood's own p99. */
+      floodP99: number[];
+      /** This thread's event-loop delay over the measured floods, ms: a line waits out its stalls too. */
+      loopDelay: { p99: number; max: number };
+      complete: number;
+      dropped: number;
+      closeCodes: number[];
+    }
   | { type: 'failed'; message: string };
 
 /** Delivery times, ms. */
@@ -98,37 +114,86 @@ const NO_BYTES = Buffer.alloc(0);
  * fell that far behind inflated every frame itself and so fell further behind.
  */
 const INFLATED_KEPT = 4096;
-/** Compressed bytes -> what a client reads of the message, by length, oldest first. */
-const inflatedByLength = new Map<number, Array<{ z: Buffer; kept: Buffer }>>();
-const inflatedOrder: Array<{ z: Buffer; kept: Buffer }> = [];
+
+/** A distinct message, read once for all the clients that get it. */
+interface Distinct {
+  /** Its bytes as they came: compressed, or for a plain one what the clients keep of it. */
+  key: Buffer;
+  /** Its output figures (null: not an output event). */
+  read: OutputFigures | null;
+  /** The distinct message of its kind first heard after this one: every client hears the same events in the same order. */
+  next?: Distinct;
+}
 
 /**
- * A compressed message inflated, once for all the clients that get the same bytes. The host
- * compresses each event once for all its clients (server/event-frames.ts), so 100 clients get
- * 100 copies of each compressed frame; 100 browsers would each inflate theirs on a machine of
- * their own, but here they share the host's 2 cores, and inflating 100 copies on one thread made
+ * Messages read once for all the clients that get the same bytes. The host encodes (and
+ * compresses) each event once for all its clients (server/event-frames.ts), so 100 clients get
+ * 100 copies of each frame; 100 browsers would each inflate and parse theirs on a machine of
+ * their own, but here they share the host's 2 cores, and doing it 100 times on one thread made
  * the clients, not the host, the bottleneck of delivery (issue 10). Each client still reads and
- * reassembles every byte of its own socket; a copy is matched byte for byte, never by a hash.
+ * reassembles every byte of its own socket; a copy is matched byte for byte, never by a hash:
+ * first against the message that followed the client's last one (`after`), which is nearly
+ * always it, then against every kept one of its length.
  */
-function inflated(z: Buffer): Buffer {
-  const same = inflatedByLength.get(z.length);
-  const hit = same?.find((k) => k.z.equals(z));
-  if (hit) return hit.kept;
-  const whole = inflateRawSync(Buffer.concat([z, SYNC_TAIL]), { finishFlush: constants.Z_SYNC_FLUSH });
-  // Its own memory, not a view of an 8 KiB pool slab that thousands of kept keys would pin.
-  const key = Buffer.allocUnsafeSlow(z.length);
-  z.copy(key);
-  const entry = { z: key, kept: headAndTail(whole) };
-  if (same) same.push(entry);
-  else inflatedByLength.set(z.length, [entry]);
-  inflatedOrder.push(entry);
-  if (inflatedOrder.length > INFLATED_KEPT) {
-    const old = inflatedOrder.shift()!;
-    const list = inflatedByLength.get(old.z.length)!;
-    list.splice(list.indexOf(old), 1);
-    if (list.length === 0) inflatedByLength.delete(old.z.length);
+class DistinctMessages {
+  private readonly byLength = new Map<number, Distinct[]>();
+  private readonly order: Distinct[] = [];
+
+  /** `bytes`' entry; `kept` makes what the clients read of a new one. */
+  get(bytes: Buffer, after: Distinct | undefined, kept: (bytes: Buffer) => Buffer): Distinct {
+    if (after?.next?.key.equals(bytes)) return after.next;
+    const same = this.byLength.get(bytes.length);
+    const hit = same?.find((k) => k.key.equals(bytes));
+    if (hit) return hit;
+    // Its own memory, not a view of an 8 KiB pool slab that thousands of kept keys would pin.
+    const key = Buffer.allocUnsafeSlow(bytes.length);
+    bytes.copy(key);
+    const entry: Distinct = { key, read: outputFigures(kept(key)) };
+    const newest = this.order.at(-1);
+    if (newest) newest.next = entry;
+    if (same) same.push(entry);
+    else this.byLength.set(bytes.length, [entry]);
+    this.order.push(entry);
+    if (this.order.length > INFLATED_KEPT) {
+      const old = this.order.shift()!;
+      old.next = undefined;
+      const list = this.byLength.get(old.key.length)!;
+      list.splice(list.indexOf(old), 1);
+      if (list.length === 0) this.byLength.delete(old.key.length);
+    }
+    return entry;
   }
-  return entry.kept;
+}
+
+const compressedMessages = new DistinctMessages();
+/** Small events (under event-frames.ts' 1 KiB) go plain: about one frame in six of a flood. */
+const plainMessages = new DistinctMessages();
+
+function inflate(z: Buffer): Buffer {
+  return headAndTail(inflateRawSync(Buffer.concat([z, SYNC_TAIL]), { finishFlush: constants.Z_SYNC_FLUSH }));
+}
+
+/** What a client reads of an output event: its line count, when its first line was printed, when the host read it. */
+interface OutputFigures {
+  count: number;
+  printedAt: number;
+  hostReadAt: number;
+}
+
+/**
+ * Each line starts with the epoch ms its task printed it at; `at` is when the host read it. A
+ * frame's lines arrive together and were printed in order, so its first line's delay bounds
+ * each of theirs: counted for every line, it makes the quantiles upper bounds, without reading
+ * every line. No JSON string holds `"first":` or `"at":` unescaped.
+ */
+function outputFigures(data: Buffer): OutputFigures | null {
+  if (data.length < OUTPUT_PREFIX.length || OUTPUT_PREFIX.compare(data, 0, OUTPUT_PREFIX.length) !== 0) return null;
+  const first = after(data, FIRST);
+  return {
+    count: numberAt(data, after(data, LAST, first)) - numberAt(data, first) + 1,
+    printedAt: numberAt(data, after(data, LINES, first)),
+    hostReadAt: numberAt(data, after(data, AT, 0, true)),
+  };
 }
 
 /** Of a message, what the clients read: its first HEAD_BYTES and last TAIL_BYTES, a NUL between. */
@@ -152,7 +217,7 @@ function openClient(
   token: string,
   localAddress: string,
   deflate: boolean,
-  onMessage: (head: Buffer) => void,
+  onOutput: (figures: OutputFigures) => void,
   onClose: (code: number) => void,
 ): Promise<Socket> {
   const u = new URL(url);
@@ -165,6 +230,9 @@ function openClient(
   let rsv1 = false;
   let length = 0;
   let compressed: Buffer = NO_BYTES;
+  // The last distinct message of each kind this client got: its next is nearly always the next one.
+  let lastCompressed: Distinct | undefined;
+  let lastPlain: Distinct | undefined;
   let compressedLen = 0;
   let head: Buffer[] = [];
   let headLen = 0;
@@ -191,16 +259,24 @@ function openClient(
   };
   const frameDone = (): void => {
     if (rsv1) {
-      const kept = inflated(compressed.subarray(0, compressedLen));
+      const message = compressedMessages.get(compressed.subarray(0, compressedLen), lastCompressed, inflate);
+      lastCompressed = message;
       compressed = NO_BYTES;
       compressedLen = 0;
       rsv1 = false;
-      if (opcode === 0x1) onMessage(kept);
+      if (opcode === 0x1 && message.read) onOutput(message.read);
       return;
     }
     const h = Buffer.concat(head);
-    if (opcode === 0x1) onMessage(length <= HEAD_BYTES ? h : Buffer.concat([h, Buffer.from('\u0000'), tail]));
-    else if (opcode === 0x8) close(h.length >= 2 ? h.readUInt16BE(0) : 1005);
+    if (opcode === 0x1) {
+      const message = plainMessages.get(
+        length <= HEAD_BYTES ? h : Buffer.concat([h, Buffer.from('\u0000'), tail]),
+        lastPlain,
+        (kept) => kept,
+      );
+      lastPlain = message;
+      if (message.read) onOutput(message.read);
+    } else if (opcode === 0x8) close(h.length >= 2 ? h.readUInt16BE(0) : 1005);
     else if (opcode === 0x9) socket.write(Buffer.concat([Buffer.from([0x8a, 0x80 | h.length, 0, 0, 0, 0]), h]));
     head = [];
     headLen = 0;
@@ -273,6 +349,8 @@ function openClient(
 async function runClients(job: ClientsJob, port: NonNullable<typeof parentPort>): Promise<void> {
   let printed = new Histogram();
   let hostRead = new Histogram();
+  const floodPrinted = Array.from({ length: job.floods }, () => new Histogram());
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   // The warm-up: once every client heard its lines (or was dropped), what they timed is forgotten.
   let warming = job.warmLines > 0;
   let warmed = 0;
@@ -281,7 +359,13 @@ async function runClients(job: ClientsJob, port: NonNullable<typeof parentPort>)
     warming = false;
     printed = new Histogram();
     hostRead = new Histogram();
+    loopDelay.enable();
     port.postMessage({ type: 'warm' } satisfies ClientsMessage);
+  };
+  // Floods each client has heard whole; `heard[k]` clients have heard flood k + 1 or were dropped.
+  const heard = new Array<number>(job.floods).fill(0);
+  const floodHeard = (k: number): void => {
+    if (++heard[k]! === job.clients && k + 1 < job.floods) port.postMessage({ type: 'flood', flood: k + 1 } satisfies ClientsMessage);
   };
   let complete = 0;
   let dropped = 0;
@@ -295,28 +379,28 @@ async function runClients(job: ClientsJob, port: NonNullable<typeof parentPort>)
     let got = 0;
     let done = false;
     let clientWarm = job.warmLines === 0;
+    let floods = 0;
     const settle = (): void => {
       done = true;
       if (!clientWarm) warm();
+      // A dropped client counts as having heard the floods it will now never hear.
+      while (floods < job.floods) floodHeard(floods++);
       if (++settled === job.clients) finish();
     };
-    const onMessage = (data: Buffer): void => {
-      if (done || data.length < OUTPUT_PREFIX.length || OUTPUT_PREFIX.compare(data, 0, OUTPUT_PREFIX.length) !== 0) return;
-      // Each line starts with the epoch ms its task printed it at; `at` is when the host read it.
-      // A frame's lines arrive together and were printed in order, so its first line's delay
-      // bounds each of theirs: counted for every line, it makes the quantiles upper bounds,
-      // without reading every line. No JSON string holds `"first":` or `"at":` unescaped.
+    const onOutput = ({ count, printedAt, hostReadAt }: OutputFigures): void => {
+      if (done) return;
       const now = Date.now();
-      const first = after(data, FIRST);
-      const count = numberAt(data, after(data, LAST, first)) - numberAt(data, first) + 1;
-      printed.add(now - numberAt(data, after(data, LINES, first)), count);
-      hostRead.add(now - numberAt(data, after(data, AT, 0, true)), count);
+      const printedMs = now - printedAt;
+      printed.add(printedMs, count);
+      if (clientWarm) floodPrinted[Math.min(floods, job.floods - 1)]!.add(printedMs, count);
+      hostRead.add(now - hostReadAt, count);
       got += count;
       if (!clientWarm && got >= job.warmLines) {
         clientWarm = true;
         warm();
       }
-      if (got >= job.warmLines + job.lines) {
+      while (floods < job.floods && got >= job.warmLines + (floods + 1) * job.lines) floodHeard(floods++);
+      if (floods === job.floods) {
         complete++;
         settle();
       }
@@ -333,7 +417,7 @@ async function runClients(job: ClientsJob, port: NonNullable<typeof parentPort>)
         job.tokens[Math.floor(i / 15) % job.tokens.length]!,
         job.addresses[Math.floor(i / 60) % job.addresses.length]!,
         job.deflate,
-        onMessage,
+        onOutput,
         onClose,
       ).then((socket) => void sockets.push(socket)),
     );
@@ -345,12 +429,16 @@ async function runClients(job: ClientsJob, port: NonNullable<typeof parentPort>)
     throw err;
   }
   port.postMessage({ type: 'ready' } satisfies ClientsMessage);
+  if (!warming) loopDelay.enable();
   await finished;
+  loopDelay.disable();
   for (const s of sockets) s.destroy();
   port.postMessage({
     type: 'done',
     printed: printed.quantiles(),
     hostRead: hostRead.quantiles(),
+    floodP99: floodPrinted.map((hist) => hist.quantiles().p99),
+    loopDelay: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     complete,
     dropped,
     closeCodes,
