@@ -137,9 +137,9 @@ export interface WebsocketHub {
 
 interface Client {
   ws: WebSocket;
-  /** The token the client authenticated with, checked again before each event. */
+  /** The token the client authenticated with; its session is checked to still hold before each event. */
   token: string;
-  /** `Auth.revision` when the token was last checked, and when its session expires. */
+  /** `Auth.revision` when the token was last looked up, and when its session expires: see `sessionHolds`. */
   checkedAt: number;
   expires: number;
   /** What the client hears; null after a resync until it subscribes again. */
@@ -246,13 +246,14 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       // A page of another port or subdomain gets the cookie from the browser, and a websocket
       // has no preflight: it would read every event. A header or subprotocol token it cannot have.
       if (byCookie && isCrossOrigin(req.method ?? 'GET', req.headers)) return refuse(socket, 403, CROSS_ORIGIN_REFUSED);
+      // Before the check, as in sessionHolds.
+      const checkedAt = deps.auth.revision;
       const checked = checkToken(deps.auth, token);
       // Token guesses here count and wait as they do over HTTP (issue 7); a live session is served.
       const refusal = deps.limits.tokenRefusal(req.socket.remoteAddress, token, checked);
       if (refusal) return refuse(socket, 429, refusal.message);
       if ('error' in checked) return refuse(socket, 401, checked.error);
       if (!isWs) return refuse(socket, 404, `no route ${req.method ?? 'GET'} ${path}`);
-      const checkedAt = deps.auth.revision;
       const sessionToken = checked.session.token;
       const address = clientKey(req.socket.remoteAddress);
       if ((byToken.get(sessionToken) ?? 0) >= MAX_SOCKETS_PER_TOKEN)
@@ -437,10 +438,11 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
   /** The client's session is still live: looked up again only once one has ended or it is due to expire. */
   const sessionHolds = (c: Client): boolean => {
     if (deps.auth.unchangedSince(c.checkedAt, c.expires)) return true;
+    // Taken before the check: a session ending after it moves the revision, so is seen next time.
+    const checkedAt = deps.auth.revision;
     const checked = deps.auth.check(c.token);
     if ('error' in checked) return false;
-    // After the check, which may itself have ended an expired session (another's).
-    c.checkedAt = deps.auth.revision;
+    c.checkedAt = checkedAt;
     c.expires = checked.session.expires;
     return true;
   };
