@@ -1,10 +1,11 @@
-// The websocket clients of ws-fanout.ts, on a worker thread of their own, so that reading 100
+// Websocket clients of ws-fanout.ts, on worker threads of their own, so that reading 100
 // streams does not delay the /health probes the main thread times.
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { constants, inflateRawSync } from 'node:zlib';
+import { Histogram, type SparseCounts } from './histogram.js';
 
 export interface ClientsJob {
   url: string;
@@ -12,7 +13,10 @@ export interface ClientsJob {
   tokens: string[];
   /** Local addresses to connect from: an address may hold 64 sockets. */
   addresses: string[];
+  /** Clients of this thread. */
   clients: number;
+  /** Of all threads' clients, the number of this thread's first: it picks each client's token and address. */
+  first: number;
   /** Output lines of the warm-up flood each client waits for first; heard, they are not counted. */
   warmLines: number;
   /** Output lines of one measured flood. */
@@ -30,10 +34,10 @@ export type ClientsMessage =
   | { type: 'flood'; flood: number }
   | {
       type: 'done';
-      printed: Quantiles;
-      hostRead: Quantiles;
-      /** Of `printed`, each flood's own p99. */
-      floodP99: number[];
+      /** Line printed -> client, ms, and the host's read of it -> client; of `printed`, each flood's. */
+      printed: SparseCounts;
+      hostRead: SparseCounts;
+      floodPrinted: SparseCounts[];
       /** This thread's event-loop delay over the measured floods, ms: a line waits out its stalls too. */
       loopDelay: { p99: number; max: number };
       complete: number;
@@ -42,49 +46,12 @@ export type ClientsMessage =
     }
   | { type: 'failed'; message: string };
 
-/** Delivery times, ms. */
-export interface Quantiles {
-  p50: number;
-  p99: number;
-  max: number;
-}
-
 // Frames are searched as bytes, never decoded: 100 clients get 880 MB, and one thread reads them.
 const OUTPUT_PREFIX = Buffer.from('{"type":"event","event":{"kind":"node-output"');
 const FIRST = Buffer.from('"first":');
 const LAST = Buffer.from('"last":');
 const LINES = Buffer.from('"lines":["');
 const AT = Buffer.from('"at":');
-/** Delivery times are counted in 1 ms buckets up to this; slower ones land in the last. */
-const MAX_MS = 600_000;
-
-/** Counts of delivery times in 1 ms buckets: 100 clients x 80,000 lines would not fit a list. */
-class Histogram {
-  private readonly counts = new Uint32Array(MAX_MS + 1);
-  private total = 0;
-
-  /** Counts `times` deliveries of `ms`. */
-  add(ms: number, times = 1): void {
-    if (!Number.isFinite(ms)) return;
-    this.counts[Math.min(MAX_MS, Math.max(0, Math.round(ms)))]! += times;
-    this.total += times;
-  }
-
-  quantiles(): Quantiles {
-    return { p50: this.at(0.5), p99: this.at(0.99), max: this.at(1) };
-  }
-
-  private at(q: number): number {
-    if (this.total === 0) return NaN;
-    const rank = Math.max(1, Math.ceil(q * this.total));
-    let seen = 0;
-    for (let ms = 0; ms < this.counts.length; ms++) {
-      seen += this.counts[ms]!;
-      if (seen >= rank) return ms;
-    }
-    return MAX_MS;
-  }
-}
 
 /** The digits that start at `from` in `b`, as a number; NaN when there are none. */
 function numberAt(b: Buffer, from: number): number {
@@ -414,8 +381,8 @@ async function runClients(job: ClientsJob, port: NonNullable<typeof parentPort>)
     opened.push(
       openClient(
         job.url,
-        job.tokens[Math.floor(i / 15) % job.tokens.length]!,
-        job.addresses[Math.floor(i / 60) % job.addresses.length]!,
+        job.tokens[Math.floor((job.first + i) / 15) % job.tokens.length]!,
+        job.addresses[Math.floor((job.first + i) / 60) % job.addresses.length]!,
         job.deflate,
         onOutput,
         onClose,
@@ -435,9 +402,9 @@ async function runClients(job: ClientsJob, port: NonNullable<typeof parentPort>)
   for (const s of sockets) s.destroy();
   port.postMessage({
     type: 'done',
-    printed: printed.quantiles(),
-    hostRead: hostRead.quantiles(),
-    floodP99: floodPrinted.map((hist) => hist.quantiles().p99),
+    printed: printed.sparse(),
+    hostRead: hostRead.sparse(),
+    floodPrinted: floodPrinted.map((hist) => hist.sparse()),
     loopDelay: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     complete,
     dropped,

@@ -1,19 +1,20 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { call, triggerRun } from './api-client.js';
+import { ClientThreads } from './client-threads.js';
 import { makeTempDir, removeTempDir } from './cleanup.js';
 import { startCliHost, type CliHost } from './cli-host.js';
 import { within } from './deadline.js';
 import { pick, TOKEN, type BenchContext, type Group } from './group.js';
 import { makeRow, type Row } from './row.js';
+import { Histogram } from './histogram.js';
 import { quantile } from './stats.js';
 import type { ClientsJob, ClientsMessage } from './ws-fanout-clients.js';
 
 /*
- * 100 websocket clients (on a worker thread) hear 4 runs each printing 20,000 lines of 100
+ * 100 websocket clients (on two worker threads) hear 4 runs each printing 20,000 lines of 100
  * characters, five such floods one after the other, while this thread times GET /health every
  * 10 ms: the API's p99 during the floods, against its p99 on the same host idle just before.
  * Delivery: when a client got a line, less the time its task printed it (the line starts with
@@ -32,6 +33,8 @@ const PROBE_GAP_MS = 10;
  * give ~300 probes, a p99 that is one (the third or fourth slowest); the slowest is kept beside it.
  */
 const FLOODS = 5;
+/** Threads the clients are spread over (client-threads.ts). */
+const CLIENT_THREADS = 2;
 
 /**
  * The task: `n` lines of 100 characters, each starting with the epoch ms it is written at.
@@ -81,6 +84,22 @@ async function probeUntil(host: CliHost, stop: Promise<void>, out: number[]): Pr
   }
 }
 
+/** The threads' `done` messages as one: histograms merged, counts summed, the worst loop delay. */
+function doneOf(said: readonly ClientsMessage[], floods: number) {
+  const done = said.flatMap((m) => (m.type === 'done' ? [m] : []));
+  if (done.length !== said.length || done.length === 0)
+    throw new Error(`websocket clients said ${JSON.stringify(said.map((m) => m.type))}, not done`);
+  return {
+    printed: Histogram.merged(done.map((d) => d.printed)).quantiles(),
+    hostRead: Histogram.merged(done.map((d) => d.hostRead)).quantiles(),
+    floodP99: Array.from({ length: floods }, (_, k) => Histogram.merged(done.map((d) => d.floodPrinted[k] ?? [])).quantiles().p99),
+    loopDelay: { p99: Math.max(...done.map((d) => d.loopDelay.p99)), max: Math.max(...done.map((d) => d.loopDelay.max)) },
+    complete: done.reduce((n, d) => n + d.complete, 0),
+    dropped: done.reduce((n, d) => n + d.dropped, 0),
+    closeCodes: done.flatMap((d) => d.closeCodes),
+  };
+}
+
 function round1(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
@@ -125,7 +144,7 @@ export const wsFanout: Group = {
     const floods = pick(ctx, FLOODS, 1);
     const atTargetScale = clients === 100 && lines === 20_000;
     const dir = await makeTempDir('ws');
-    let worker: Worker | undefined;
+    let clientThreads: ClientThreads | undefined;
     let nonReader: WebSocket | undefined;
     let host: CliHost | undefined;
     try {
@@ -151,11 +170,10 @@ export const wsFanout: Group = {
         idle.push(await healthMs(h));
         await new Promise((r) => setTimeout(r, PROBE_GAP_MS));
       }
-      const job: ClientsJob = {
+      const job: Omit<ClientsJob, 'clients' | 'first'> = {
         url: h.ws,
         tokens: await sessionTokens(h, Math.ceil(clients / 15)),
         addresses: ['127.0.0.2', '127.0.0.3'],
-        clients,
         warmLines: RUNS * warmLines,
         lines: RUNS * lines,
         floods,
@@ -163,28 +181,13 @@ export const wsFanout: Group = {
         // for all of them (server/event-frames.ts).
         deflate: true,
       };
-      const w = new Worker(new URL('./ws-fanout-clients.js', import.meta.url), { workerData: job });
-      worker = w;
-      const messages: ClientsMessage[] = [];
-      let next: () => void = () => {};
-      w.on('message', (m: ClientsMessage) => {
-        messages.push(m);
-        next();
-      });
-      const message = async (): Promise<ClientsMessage> => {
-        while (messages.length === 0) await new Promise<void>((r) => (next = r));
-        const m = messages.shift()!;
-        if (m.type === 'failed') throw new Error(`websocket clients: ${m.message}`);
-        return m;
-      };
-      w.on('error', (err) => {
-        messages.push({ type: 'failed', message: err.message });
-        next();
-      });
-      await within(message(), 60_000, `${clients} websocket clients connecting`);
+      const threads = new ClientThreads(job, clients, CLIENT_THREADS);
+      clientThreads = threads;
+      await threads.next(60_000, `${clients} websocket clients connecting`);
       for (let i = 0; i < RUNS; i++) await triggerRun(h.api, TOKEN, 'warm');
-      const warmed = await within(message(), 120_000, 'the websocket clients hearing the warm-up');
-      if (warmed.type !== 'warm') throw new Error(`websocket clients said ${warmed.type} after the warm-up`);
+      const warmed = await threads.next(120_000, 'the websocket clients hearing the warm-up');
+      if (warmed.some((m) => m.type !== 'warm'))
+        throw new Error(`websocket clients said ${JSON.stringify(warmed.map((m) => m.type))} after the warm-up`);
       // Connected now, or the warm-up would have dropped it already.
       nonReader = await connectNonReader(h.ws);
       const dropsBefore = await tooSlowDrops(h);
@@ -202,16 +205,16 @@ export const wsFanout: Group = {
       const probes = probeUntil(h, probeStop, api);
       probes.catch(() => {}); // awaited below
       try {
-        let result: ClientsMessage | undefined;
+        let said: ClientsMessage[] = [];
         for (let k = 1; k <= floods; k++) {
           floodFrom.push(api.length);
           for (let i = 0; i < RUNS; i++) await triggerRun(h.api, TOKEN, 'print');
-          result = await within(message(), 600_000, `the websocket clients getting every line of flood ${k}`);
+          said = await threads.next(600_000, `the websocket clients getting every line of flood ${k}`);
           const want = k < floods ? 'flood' : 'done';
-          if (result.type !== want || (result.type === 'flood' && result.flood !== k))
-            throw new Error(`websocket clients said ${JSON.stringify(result)} after flood ${k}, not ${want}`);
+          if (said.some((m) => m.type !== want || (m.type === 'flood' && m.flood !== k)))
+            throw new Error(`websocket clients said ${JSON.stringify(said)} after flood ${k}, not ${want}`);
         }
-        if (result?.type !== 'done') throw new Error('websocket clients never said done');
+        const result = doneOf(said, floods);
         stopProbing();
         await probes;
         const benchCpu = process.cpuUsage(cpuBefore.bench);
@@ -312,7 +315,7 @@ export const wsFanout: Group = {
       }
     } finally {
       nonReader?.terminate();
-      await worker?.terminate();
+      await clientThreads?.terminate();
       await host?.stop();
       await removeTempDir(dir);
     }
