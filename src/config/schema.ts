@@ -22,6 +22,8 @@ export interface CommonConfig {
   users: UserConfig[];
   /** How long a login session lasts, in seconds. Default 43200 (12 hours). */
   sessionTtlSec: number;
+  /** Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client. Default none. */
+  trustedProxies: string[];
 }
 
 /** admin and user may change things (trigger, cancel, rerun); viewer may only read. */

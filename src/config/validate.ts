@@ -15,6 +15,7 @@ import type { PlacedNode } from './flow-nodes.js';
 import { readTrigger } from './triggers.js';
 import { DEFAULT_SESSION_TTL_SEC, MAX_SESSION_TTL_SEC, readUsers } from './users.js';
 import { exclusiveWaits, judgeTag, unreachableNodes } from './tags.js';
+import { proxyEntryError } from './trusted-proxies.js';
 import type { EndsRun } from './tags.js';
 
 export { TASK_KEYS, MERGE_KEYS, MERGE_TYPES, NODE_CLASSES } from './flow-nodes.js';
@@ -33,6 +34,7 @@ export const COMMON_KEYS = [
   'git-key',
   'users',
   'session-ttl',
+  'trusted-proxies',
 ] as const;
 export const FLOW_KEYS = [
   'id',
@@ -160,7 +162,15 @@ function readCommon(r: FieldReader, map: TreeMap): CommonConfig {
       `session-ttl must be at most ${MAX_SESSION_TTL_SEC} seconds (a year), got ${sessionTtlSec}`,
     );
   }
-  const common: CommonConfig = { hosts, baseUrl, storeType, users, sessionTtlSec };
+  const trustedProxies = r.strList(map, path, 'trusted-proxies') ?? [];
+  const proxiesEntry = entryOf(map, 'trusted-proxies');
+  trustedProxies.forEach((p, i) => {
+    const error = proxyEntryError(p);
+    if (error === undefined) return;
+    const at = proxiesEntry?.value.kind === 'seq' ? (proxiesEntry.value.items[i] ?? proxiesEntry.value) : proxiesEntry!.value;
+    r.error(at.pos, childPath(childPath(path, 'trusted-proxies'), i), `trusted-proxies entry ${quoteValue(p)} ${error}`);
+  });
+  const common: CommonConfig = { hosts, baseUrl, storeType, users, sessionTtlSec, trustedProxies };
   const configPath = r.str(map, path, 'config-path');
   const storeRoot = r.str(map, path, 'store-root');
   const workspaceRoot = r.str(map, path, 'workspace-root');

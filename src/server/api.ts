@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Router, RouterContext } from '@koa/router';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -21,6 +22,8 @@ export interface ApiDeps {
   auth: Auth;
   /** Backoff for failed logins and bad tokens. */
   limits: LoginLimits;
+  /** Where a request comes from, for what is counted per address: its peer, or behind a trusted proxy the client it names (client-address.ts). */
+  clientAddress(req: Pick<IncomingMessage, 'socket' | 'headers'>): string | undefined;
   config: Config;
   host: HostSelf;
   log: Logger;

@@ -80,7 +80,7 @@ export function createApp(deps: ApiDeps, roles: readonly BindRole[]): Koa<ApiSta
     const checked = checkToken(deps.auth, token);
     // Bad tokens are counted and throttled here alone, where access depends on the token: a
     // public route ignores a stale cookie, and a login's 401 is no token guess.
-    deps.limits.admitToken(ctx.req.socket.remoteAddress, token, checked);
+    deps.limits.admitToken(deps.clientAddress(ctx.req), token, checked);
     if ('error' in checked) throw new FloeError('unauthorized', checked.error);
     if (access === 'write' && checked.session.role === 'viewer') {
       throw new FloeError('forbidden', `user ${checked.session.user} has role viewer, which may only read`);

@@ -2,10 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Hub } from '../hub/hub.js';
+import type { ApiDeps } from './api.js';
 import { Auth } from './auth.js';
 import { createApp } from './app.js';
 import { closeAll, listen, type BindRole, type BindSpec } from './listen.js';
 import { LoginLimits } from './login-limits.js';
+import { clientAddress, TrustedProxies } from './client-address.js';
 import { Metrics } from './metrics.js';
 import { WEBAPP_DIST } from './webapp/bundle.js';
 import { webappFiles, type WebappFiles } from './webapp/files.js';
@@ -66,7 +68,19 @@ export async function serveHost(opts: ServeOptions): Promise<Serving> {
   const self = { name: opts.hostName, tags: opts.tags, url: undefined as string | undefined };
   const clusterToken = opts.clusterToken ?? opts.adminToken;
   const webapp = opts.webapp ?? webappFiles(WEBAPP_DIST, true);
-  const deps = { hub: host.hub, auth, limits, config: host.config, host: self, log, metrics, clusterToken, webapp };
+  const proxies = new TrustedProxies(common.trustedProxies);
+  const deps: ApiDeps = {
+    hub: host.hub,
+    auth,
+    limits,
+    clientAddress: (req) => clientAddress(req, proxies),
+    config: host.config,
+    host: self,
+    log,
+    metrics,
+    clusterToken,
+    webapp,
+  };
   const handlerFor = (roles: BindRole[]) => {
     const handle = createApp(deps, roles).callback();
     // Koa's handler settles every request itself (errors go to ctx.onerror), so its promise never rejects.

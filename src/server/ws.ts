@@ -250,12 +250,13 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       const checkedAt = deps.auth.revision;
       const checked = checkToken(deps.auth, token);
       // Token guesses here count and wait as they do over HTTP (issue 7); a live session is served.
-      const refusal = deps.limits.tokenRefusal(req.socket.remoteAddress, token, checked);
+      const client = deps.clientAddress(req);
+      const refusal = deps.limits.tokenRefusal(client, token, checked);
       if (refusal) return refuse(socket, 429, refusal.message);
       if ('error' in checked) return refuse(socket, 401, checked.error);
       if (!isWs) return refuse(socket, 404, `no route ${req.method ?? 'GET'} ${path}`);
       const sessionToken = checked.session.token;
-      const address = clientKey(req.socket.remoteAddress);
+      const address = clientKey(client);
       if ((byToken.get(sessionToken) ?? 0) >= MAX_SOCKETS_PER_TOKEN)
         return refuse(socket, 429, `too many websockets for this session (${MAX_SOCKETS_PER_TOKEN} open)`);
       if ((byAddress.get(address) ?? 0) >= MAX_SOCKETS_PER_ADDRESS)

@@ -58,7 +58,14 @@ runTable([
 test('common gets its defaults', () => {
   const r = check(flowWith(minimalTask));
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.config?.common, { hosts: [], baseUrl: '/build/api', storeType: 'local', users: [], sessionTtlSec: 43200 });
+  assert.deepEqual(r.config?.common, {
+    hosts: [],
+    baseUrl: '/build/api',
+    storeType: 'local',
+    users: [],
+    sessionTtlSec: 43200,
+    trustedProxies: [],
+  });
 });
 
 test('common fields are read as written', () => {
@@ -72,6 +79,7 @@ test('common fields are read as written', () => {
       workspace-root: /var/floe/ws
       git-key: /home/ci/.ssh/id_rsa
       session-ttl: 600
+      trusted-proxies: [10.0.0.7, 10.1.0.0/16, 'fd00::/8', '::1']
   `);
   assert.deepEqual(
     r.problems.filter((p) => p.severity === 'error'),
@@ -87,7 +95,28 @@ test('common fields are read as written', () => {
     gitKey: '/home/ci/.ssh/id_rsa',
     users: [],
     sessionTtlSec: 600,
+    trustedProxies: ['10.0.0.7', '10.1.0.0/16', 'fd00::/8', '::1'],
   });
+});
+
+test('a trusted-proxies entry that is not an address or a CIDR range is an error at its line and column', () => {
+  const r = check(yaml`
+    common:
+      trusted-proxies:
+        - 10.0.0.1
+        - proxy.local
+        - 10.0.0.0/33
+        - 'fd00::/129'
+        - 10.0.0.0/8/1
+        - 10.0.0.0/x
+  `);
+  assert.deepEqual(r.errors, [
+    'floe.yml:4:7: error: common.trusted-proxies[1]: trusted-proxies entry "proxy.local" must be an IP address or a CIDR range, like 10.0.0.1, 10.0.0.0/8 or fd00::/8',
+    'floe.yml:5:7: error: common.trusted-proxies[2]: trusted-proxies entry "10.0.0.0/33" must have a prefix length from 0 to 32 after "/"',
+    'floe.yml:6:7: error: common.trusted-proxies[3]: trusted-proxies entry "fd00::/129" must have a prefix length from 0 to 128 after "/"',
+    'floe.yml:7:7: error: common.trusted-proxies[4]: trusted-proxies entry "10.0.0.0/8/1" must be an IP address or a CIDR range, like 10.0.0.1, 10.0.0.0/8 or fd00::/8',
+    'floe.yml:8:7: error: common.trusted-proxies[5]: trusted-proxies entry "10.0.0.0/x" must have a prefix length from 0 to 32 after "/"',
+  ]);
 });
 
 test('every problem is collected, not just the first', () => {

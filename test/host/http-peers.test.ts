@@ -62,6 +62,7 @@ async function servePeer(t: TestContext, answer: (req: PeerRequest) => PeerReply
     hub: hub as unknown as Hub,
     auth: new Auth({ adminToken: 'admin-token', sessionTtlMs: 60_000, now: Date.now }),
     limits: new LoginLimits({ now: Date.now, log }),
+    clientAddress: (req) => req.socket.remoteAddress,
     config: { common: { baseUrl: '/build/api', hosts: [] } } as unknown as Config,
     host: { name: 'h2', tags: [] },
     log,

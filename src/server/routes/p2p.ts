@@ -48,7 +48,7 @@ function admitPeer(deps: ApiDeps, ctx: ApiContext): void {
   const checked: AuthCheck = ok
     ? { session: { user: 'cluster', role: 'admin', token, expires: Number.POSITIVE_INFINITY } }
     : { error: 'invalid session' };
-  deps.limits.admitToken(ctx.req.socket.remoteAddress, token, checked);
+  deps.limits.admitToken(deps.clientAddress(ctx.req), token, checked);
   if (token === undefined) throw new FloeError('unauthorized', MISSING_CLUSTER_TOKEN);
   if (!ok) throw new FloeError('unauthorized', INVALID_CLUSTER_TOKEN);
 }

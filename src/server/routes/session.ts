@@ -18,7 +18,7 @@ export function registerSession(router: ApiRouter, deps: ApiDeps): void {
     // Not body.string: its message quotes the value, and this one is a password.
     const password = body.raw('password');
     if (typeof password !== 'string' || password === '') throw new FloeError('bad-request', 'body.password must be a non-empty string');
-    const attempt = deps.limits.admitLogin(ctx.req.socket.remoteAddress, user, { isUser: isConfiguredUser(deps.config, user) });
+    const attempt = deps.limits.admitLogin(deps.clientAddress(ctx.req), user, { isUser: isConfiguredUser(deps.config, user) });
     const session = await deps.auth.login(user, password);
     if (!session) {
       deps.limits.loginFailed(attempt);
