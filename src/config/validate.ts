@@ -15,7 +15,7 @@ import type { PlacedNode } from './flow-nodes.js';
 import { readTrigger } from './triggers.js';
 import { DEFAULT_SESSION_TTL_SEC, MAX_SESSION_TTL_SEC, readUsers } from './users.js';
 import { exclusiveWaits, judgeTag, unreachableNodes } from './tags.js';
-import { proxyEntryError } from './trusted-proxies.js';
+import { proxyEntryError, proxyEntryWarning } from './trusted-proxies.js';
 import type { EndsRun } from './tags.js';
 
 export { TASK_KEYS, MERGE_KEYS, MERGE_TYPES, NODE_CLASSES } from './flow-nodes.js';
@@ -165,10 +165,12 @@ function readCommon(r: FieldReader, map: TreeMap): CommonConfig {
   const trustedProxies = r.strList(map, path, 'trusted-proxies') ?? [];
   const proxiesEntry = entryOf(map, 'trusted-proxies');
   trustedProxies.forEach((p, i) => {
-    const error = proxyEntryError(p);
-    if (error === undefined) return;
     const at = proxiesEntry?.value.kind === 'seq' ? (proxiesEntry.value.items[i] ?? proxiesEntry.value) : proxiesEntry!.value;
-    r.error(at.pos, childPath(childPath(path, 'trusted-proxies'), i), `trusted-proxies entry ${quoteValue(p)} ${error}`);
+    const itemPath = childPath(childPath(path, 'trusted-proxies'), i);
+    const error = proxyEntryError(p);
+    if (error !== undefined) return r.error(at.pos, itemPath, `trusted-proxies entry ${quoteValue(p)} ${error}`);
+    const warning = proxyEntryWarning(p);
+    if (warning !== undefined) r.warn(at.pos, itemPath, `trusted-proxies entry ${quoteValue(p)} ${warning}`);
   });
   const common: CommonConfig = { hosts, baseUrl, storeType, users, sessionTtlSec, trustedProxies };
   const configPath = r.str(map, path, 'config-path');

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { parseProxyEntry } from '../config/trusted-proxies.js';
+import { mappedIPv4 } from '../ip-address.js';
 
 /*
  * Where a request comes from, for what is counted per address: failed logins and bad tokens
@@ -37,13 +38,12 @@ export class TrustedProxies {
 
 /**
  * The address as compared and counted: an IPv4 address mapped into IPv6 (`::ffff:10.0.0.1`, as
- * a dual-stack socket reports it) as IPv4; undefined when it is not an IP address.
+ * a dual-stack socket reports it, or any other spelling of it) as IPv4; undefined when it is
+ * not an IP address.
  */
 export function plainAddress(address: string | undefined): string | undefined {
-  if (address === undefined) return undefined;
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1];
-  const plain = mapped ?? address;
-  return isIP(plain) === 0 ? undefined : plain;
+  if (address === undefined || isIP(address) === 0) return undefined;
+  return mappedIPv4(address) ?? address;
 }
 
 /** One hop of X-Forwarded-For as an address: some proxies add a port (`10.0.0.1:4711`, `[fd00::1]:4711`). */

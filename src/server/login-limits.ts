@@ -84,8 +84,9 @@ export interface LoginAttempt {
  * The per-user limit is what stops many addresses guessing one password. It would also let them
  * keep that user locked out everywhere, so it does not apply to a client that has logged in as
  * that user before (since the host started), and its waits are short (USER_MAX_WAIT_MS).
- * Neither does the per-client limit: behind a proxy every client has the proxy's address, which
- * anyone can keep waiting; such a client is held by the per-(client, user) limit alone.
+ * Neither does the per-client limit: behind a shared address (a NAT, a proxy not listed in
+ * common.trusted-proxies) every client has that address, which anyone can keep waiting; such a
+ * client is held by the per-(client, user) limit alone.
  *
  * Names that are no configured user count under one key in the per-user and per-pair limits:
  * made up by the thousand, each its own key, they would push real users' counts out.

@@ -275,9 +275,18 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       wss.handleUpgrade(req, socket, head, (ws) => connect(ws, checked.session, checkedAt, req));
     } catch (err) {
       // Neither headers nor the url go to the log: they may carry a token.
-      deps.log.error({ err, remote: req.socket.remoteAddress }, 'websocket upgrade failed');
+      deps.log.error({ err, remote: req.socket.remoteAddress, client: safeClientAddress(req) }, 'websocket upgrade failed');
       if (upgraded) socket.destroy();
       else refuse(socket, 500, 'internal error');
+    }
+  };
+
+  /** For the log of a failure, which must not fail itself. */
+  const safeClientAddress = (req: IncomingMessage): string | undefined => {
+    try {
+      return deps.clientAddress(req);
+    } catch {
+      return undefined;
     }
   };
 
@@ -299,7 +308,8 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     // While any client is connected, peers forward their runs' events here (issue 8).
     const unwatch = deps.hub.watch();
     ws.on('pong', () => (c.alive = true));
-    ws.on('error', (err) => deps.log.debug({ err, remote: req.socket.remoteAddress }, 'websocket error'));
+    const client = deps.clientAddress(req);
+    ws.on('error', (err) => deps.log.debug({ err, remote: req.socket.remoteAddress, client }, 'websocket error'));
     ws.on('close', () => {
       c.replay = undefined;
       clients.delete(c);

@@ -119,6 +119,23 @@ test('a trusted-proxies entry that is not an address or a CIDR range is an error
   ]);
 });
 
+test('a trusted-proxies range that trusts everyone, or more than it says, is warned of at its line and column', () => {
+  const r = check(yaml`
+    common:
+      trusted-proxies: [10.0.0.0/24, 0.0.0.0/0, 10.0.0.7/8, 'fe80::1%eth0']
+  `);
+  assert.deepEqual(
+    r.warnings.filter((w) => w.includes('trusted-proxies')),
+    [
+      'floe.yml:2:34: warning: common.trusted-proxies[1]: trusted-proxies entry "0.0.0.0/0" trusts every client to name the address it is counted as: list only your proxies',
+      'floe.yml:2:45: warning: common.trusted-proxies[2]: trusted-proxies entry "10.0.0.7/8" has bits set past its prefix, so it trusts all of 10.0.0.0/8: list the proxy alone, or write the range as that',
+    ],
+  );
+  assert.deepEqual(r.errors, [
+    'floe.yml:2:57: error: common.trusted-proxies[3]: trusted-proxies entry "fe80::1%eth0" must not have a zone id (the part from "%")',
+  ]);
+});
+
 test('every problem is collected, not just the first', () => {
   const r = check(yaml`
     common:
