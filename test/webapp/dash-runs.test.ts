@@ -4,29 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { transform } from 'esbuild';
 import type { PublishedEvent } from '../../src/model/events.js';
 import type { RunStatus, RunSummary } from '../../src/model/run.js';
-
-interface DashRuns {
-  pending: RunSummary[];
-  active: RunSummary[];
-  archive: RunSummary[];
-  hasOlder: boolean;
-  unreachable: Array<{ host: string; reason: string }>;
-}
-interface RunList {
-  pending: RunSummary[];
-  active: RunSummary[];
-  archive: RunSummary[];
-  next?: number | string;
-  unreachable: Array<{ host: string; reason: string }>;
-}
-interface DashRunsModule {
-  fromPage(page: RunList): DashRuns;
-  mergePage(prev: DashRuns, page: RunList): DashRuns | undefined;
-  applyRunEvent(s: DashRuns, e: PublishedEvent): DashRuns | 'reload';
-  inboxOf(s: DashRuns): Array<{ run: RunSummary; ask: { node: string } }>;
-  recentRunsByFlow(s: DashRuns, older: ReadonlyMap<string, RunSummary[]>): Map<string, RunSummary[]>;
-  RECENT_RUNS: number;
-}
+import type { DashRuns, DashRunsModule, RunList } from './modules.js';
 
 /** The dashboard's run state, from its TypeScript source as the bundle takes it (it imports only types). */
 async function load(): Promise<DashRunsModule> {

@@ -3,14 +3,13 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { transform } from 'esbuild';
 import type { FormField } from '../../src/model/form.js';
-
-type ErrorsByField = (message: string, fields: FormField[]) => Record<string, string>;
+import type { ErrorsByField, FormErrorsModule } from './modules.js';
 
 /** The dashboard's errorsByField, from its TypeScript source as the bundle takes it (it imports only types). */
 async function loadErrorsByField(): Promise<ErrorsByField> {
   const source = await readFile(new URL('../../../webapp/src/parts/form-errors.ts', import.meta.url), 'utf8');
   const { code } = await transform(source, { loader: 'ts', format: 'esm' });
-  const mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as { errorsByField: ErrorsByField };
+  const mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as FormErrorsModule;
   return mod.errorsByField;
 }
 

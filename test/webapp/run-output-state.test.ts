@@ -5,31 +5,7 @@ import { build } from 'esbuild';
 import fc from 'fast-check';
 import type { PublishedEvent } from '../../src/model/events.js';
 import type { OutputLine } from '../../src/model/output.js';
-
-type OutputQuery = { tail: number } | { from: number; limit: number };
-interface OutputPage {
-  lines: OutputLine[];
-  next?: number;
-}
-interface Held {
-  lines: { lines: OutputLine[]; heldFrom: number };
-  loaded: boolean;
-}
-interface RunOutput {
-  view(node: string | undefined): Held;
-  onEvent(e: PublishedEvent): void;
-  catchUp(): void;
-  stop(): void;
-}
-interface RunOutputModule {
-  RunOutput: new (
-    run: string,
-    read: (q: OutputQuery, node: string | undefined) => Promise<OutputPage>,
-    opts?: { tailLines?: number; retryMs?: number },
-  ) => RunOutput;
-  shownLines(held: Held): readonly OutputLine[];
-  TAIL_LINES: number;
-}
+import type { OutputPage, OutputQuery, RunOutput, RunOutputModule } from './modules.js';
 
 let loaded: Promise<RunOutputModule> | undefined;
 /** The run page's output state, bundled from its TypeScript source with what it imports (no DOM, no fetch). */
