@@ -6,7 +6,7 @@
 import type * as dashRuns from './src/pages/dash-runs.js';
 import type * as formErrors from './src/parts/form-errors.js';
 import type * as runOutputState from './src/parts/run-output-state.js';
-import type { DashRunsModule, FormErrorsModule, RunOutputModule } from '../test/webapp/modules.js';
+import type { DashRunsModule, FormErrorsModule, RunOutputModule, RunOutputOptions } from '../test/webapp/modules.js';
 
 /** `Real` where it can stand for `Declared`; a compile error where it cannot. */
 type Fits<Real extends Declared, Declared> = [Real, Declared];
@@ -15,4 +15,6 @@ export type Contracts = [
   Fits<typeof dashRuns, DashRunsModule>,
   Fits<typeof formErrors, FormErrorsModule>,
   Fits<typeof runOutputState, RunOutputModule>,
+  // Options are all optional, so a renamed one would still fit: every name the tests pass must exist.
+  Fits<keyof RunOutputOptions, keyof runOutputState.RunOutputOptions>,
 ];

@@ -5,6 +5,7 @@ import { FloeError } from '../errors.js';
 import type { AuthCheck } from './auth.js';
 import { Backoff, type BackoffPolicy } from './backoff.js';
 import { RecentMap } from './recent-map.js';
+import { mappedIPv4 } from '../ip-address.js';
 
 /** Answered 429 with Retry-After: the client or user must wait before trying again. */
 export class TooManyFailures extends FloeError {
@@ -227,7 +228,8 @@ export class LoginLimits {
 /** The key of a client address: IPv4 as is (also when IPv4-mapped), IPv6 by its /64. */
 export function clientKey(address: string | undefined): string {
   if (!address) return '?';
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1];
+  // In any spelling (`::ffff:a00:1` too), or every such client would share one /64.
+  const mapped = mappedIPv4(address);
   if (mapped !== undefined) return mapped;
   const unscoped = address.replace(/%.*$/s, '');
   if (!isIPv6(unscoped)) return address;

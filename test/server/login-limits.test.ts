@@ -46,6 +46,7 @@ test('clientKey: IPv4 as is, IPv4-mapped as IPv4, IPv6 by its /64, nothing as ?'
   const rows: Array<[string | undefined, string]> = [
     ['127.0.0.1', '127.0.0.1'],
     ['::ffff:10.1.2.3', '10.1.2.3'],
+    ['::ffff:a01:203', '10.1.2.3'],
     ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
     ['2001:db8:1:2:ffff::9', '2001:db8:1:2::/64'],
     ['2001:0db8::1', '2001:db8:0:0::/64'],

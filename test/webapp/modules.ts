@@ -18,18 +18,25 @@ export interface Held {
   lines: { lines: OutputLine[]; heldFrom: number };
   loaded: boolean;
 }
+// Members are written as properties, not methods: TypeScript compares a method's parameters
+// both ways, so a real module that narrowed one would still fit.
 export interface RunOutput {
-  view(node: string | undefined): Held;
-  onEvent(e: PublishedEvent): void;
-  catchUp(): void;
-  stop(): void;
+  view: (node: string | undefined) => Held;
+  onEvent: (e: PublishedEvent) => void;
+  catchUp: () => void;
+  stop: () => void;
+}
+export interface RunOutputOptions {
+  tailLines?: number;
+  retryMs?: number;
 }
 export interface RunOutputModule {
   RunOutput: new (
     run: string,
     read: (q: OutputQuery, node: string | undefined) => Promise<OutputPage>,
-    opts?: { tailLines?: number; retryMs?: number },
+    opts?: RunOutputOptions,
   ) => RunOutput;
+  // A method: it takes back what `view` gave, whose real `lines` (a class) the tests need not spell.
   shownLines(held: Held): readonly OutputLine[];
   TAIL_LINES: number;
 }
@@ -50,11 +57,11 @@ export interface RunList {
   unreachable: Array<{ host: string; reason: string }>;
 }
 export interface DashRunsModule {
-  fromPage(page: RunList): DashRuns;
-  mergePage(prev: DashRuns, page: RunList): DashRuns | undefined;
-  applyRunEvent(s: DashRuns, e: PublishedEvent): DashRuns | 'reload';
-  inboxOf(s: DashRuns): Array<{ run: RunSummary; ask: { node: string } }>;
-  recentRunsByFlow(s: DashRuns, older: ReadonlyMap<string, RunSummary[]>): Map<string, RunSummary[]>;
+  fromPage: (page: RunList) => DashRuns;
+  mergePage: (prev: DashRuns, page: RunList) => DashRuns | undefined;
+  applyRunEvent: (s: DashRuns, e: PublishedEvent) => DashRuns | 'reload';
+  inboxOf: (s: DashRuns) => Array<{ run: RunSummary; ask: { node: string } }>;
+  recentRunsByFlow: (s: DashRuns, older: ReadonlyMap<string, RunSummary[]>) => Map<string, RunSummary[]>;
   RECENT_RUNS: number;
 }
 
