@@ -32,6 +32,9 @@ A host stops on SIGINT or SIGTERM: it takes no new runs, gives running tasks a g
 period, persists its state and exits 0.
 `;
 
+// The flow-file parser thread loads this module (the host's bundle) for it (host/flow-file-thread.ts).
+export { serveFlowFileParsing } from '../host/flow-file-thread.js';
+
 export interface Io {
   out(s: string): void;
   err(s: string): void;

@@ -3,7 +3,7 @@ import { mkdtemp, open, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config, FlowConfig } from '../config/schema.js';
-import { parseFlowFile } from '../config/validate.js';
+import { FlowFileThread } from './flow-file-thread.js';
 import { formatProblem } from '../errors.js';
 import type { FlowFileLoader } from '../hub/deps.js';
 import type { Values } from '../model/values.js';
@@ -25,8 +25,9 @@ export function classifyFlowFile(ref: string): FlowFileRef {
 }
 
 /**
- * Flow-files hold kilobytes of tasks; this bounds the time the hub's thread spends parsing and
- * checking one (1 MiB of YAML takes 1-5 s on a 2-core machine) and what a download may cost.
+ * Flow-files hold kilobytes of tasks; this bounds the time spent parsing and checking one (1 MiB
+ * of YAML takes 1-5 s on a 2-core machine; large ones are parsed off the hub's thread,
+ * flow-file-thread.ts) and what a download may cost.
  */
 export const MAX_FLOW_FILE = 1024 * 1024;
 const TOO_LARGE = 'is larger than 1 MiB, the limit for a flow-file';
@@ -37,6 +38,8 @@ const LOAD_TIMEOUT_MS = 60_000;
 
 /** Reads and validates a flow's flow-file when one of its runs starts. */
 export class LocalFlowFiles implements FlowFileLoader {
+  private readonly thread = new FlowFileThread();
+
   constructor(
     private readonly registry: NodeRegistry,
     private readonly configDir: string,
@@ -46,7 +49,7 @@ export class LocalFlowFiles implements FlowFileLoader {
   async load(flow: FlowConfig, values: Values, config: Config): Promise<FlowConfig> {
     const ref = classifyFlowFile(flow.flowFile ?? '');
     const { text, file } = await this.read(ref, values, config);
-    const { flow: loaded, problems } = parseFlowFile(text, file, flow, this.registry);
+    const { flow: loaded, problems } = await this.thread.parse(text, file, flow, this.registry);
     const errors = problems.filter((p) => p.severity === 'error');
     if (!loaded || errors.length > 0) throw new Error(describeErrors(errors.map(formatProblem)));
     return loaded;

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OFF_THREAD_CHARS } from '../../src/host/flow-file-thread.js';
 import { freePorts } from '../e2e/cluster-harness.js';
 import { call } from '../server/harness.js';
 import { startEvalHost } from './eval-host.js';
@@ -21,7 +22,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const RUN_BUNDLE = `const { main } = await import(${JSON.stringify(bundle)}); process.exit(await main(process.argv.slice(1)));`;
 const ADMIN = 'admin-token-bundle-test';
 
-test('the bundled host finds what lies beside it: the dashboard, the spawner helper, the trim addon and its version', async (t) => {
+test('the bundled host finds what lies beside it: the dashboard, the spawner helper, the trim addon, its version, and itself for the flow-file thread', async (t) => {
   assert.ok(existsSync(bundle), `${bundle} is missing: npm run build makes it`);
   const launcher = await readFile(path.join(root, 'bin/floe.js'), 'utf8');
   assert.match(launcher, /dist\/src\/floe\.bundle\.mjs/, 'bin/floe.js runs the bundle');
@@ -32,8 +33,13 @@ test('the bundled host finds what lies beside it: the dashboard, the spawner hel
   const self = `http://127.0.0.1:${port}`;
   await writeFile(
     path.join(dir, 'floe.yml'),
-    `common:\n  store-type: memory\n  hosts: [${self}]\nflows:\n  - id: f\n    triggers: [{ name: start, type: data }]\n    tasks: [{ name: a, listen: trigger.good, type: exec, opts: { cmd: 'true' } }]\n`,
+    `common:\n  store-type: memory\n  hosts: [${self}]\nflows:\n  - id: f\n    triggers: [{ name: start, type: data }]\n    tasks: [{ name: a, listen: trigger.good, type: exec, opts: { cmd: 'true' } }]\n` +
+      `  - id: big\n    triggers: [{ name: start, type: data }]\n    flow-file: big.yml\n`,
   );
+  // Large enough to be parsed on the flow-file thread, which loads the bundle itself.
+  const bigTasks =
+    "tasks:\n  - { name: a, listen: trigger.good, type: exec, opts: { cmd: 'true' } }\n  - { name: done, listen: task.a.good, type: end }\n";
+  await writeFile(path.join(dir, 'big.yml'), `${bigTasks}# ${'x'.repeat(OFF_THREAD_CHARS)}\n`);
   const { output: log } = await startEvalHost(t, dir, RUN_BUNDLE, ['-conf=floe.yml', `-admin=${ADMIN}`, `-pub_bind=127.0.0.1:${port}`]);
 
   const app = await call(undefined, `${self}/app/dash`, 'GET');
@@ -49,6 +55,31 @@ test('the bundled host finds what lies beside it: the dashboard, the spawner hel
     { 'X-Floe-Auth': ADMIN },
   );
   assert.equal(hosts.body.payload.hosts.find((h) => h.self)?.version, pkg.version, 'the version read from package.json');
+
+  const auth = { 'X-Floe-Auth': ADMIN };
+  const started = await call<{ payload: { runs: string[] } }>(
+    undefined,
+    `${self}/build/api/push/data`,
+    'POST',
+    { ref: { id: 'big' } },
+    auth,
+  );
+  assert.equal(started.status, 200, started.text);
+  const runId = started.body.payload.runs[0]!;
+  let status = '';
+  for (let i = 0; i < 300 && status !== 'good' && status !== 'bad'; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 100));
+    const run = await call<{ payload: { status: string; reason?: string } }>(
+      undefined,
+      `${self}/build/api/flows/big/runs/${runId}`,
+      'GET',
+      undefined,
+      auth,
+    );
+    status = run.body.payload.status;
+    assert.notEqual(status, 'bad', run.body.payload.reason);
+  }
+  assert.equal(status, 'good', 'the run of the large flow-file ended good');
 
   // npm install builds both where there is a C compiler; the bundle must find those binaries.
   const helperUsed = existsSync(path.join(root, 'native/build/floe-spawner')) && process.env.FLOE_SPAWNER !== 'node';
