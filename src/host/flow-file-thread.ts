@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parentPort, Worker } from 'node:worker_threads';
 import { parseFlowFile, type FlowFileResult } from '../config/validate.js';
 import type { FlowConfig } from '../config/schema.js';
@@ -11,11 +13,14 @@ import type { NodeRegistry } from '../nodes/node-type.js';
  * thread would cost more than the parse.
  *
  * The worker loads the module this code is in (the host's bundle, or dist/src in tests), which
- * exports `serveFlowFileParsing`, and checks with the host's own node types. It is started on
- * the first large flow-file and ends after IDLE_MS without one; it never keeps the host running.
+ * exports `serveFlowFileParsing`, and checks with the host's own node types. Starting it costs
+ * ~220 ms and ~26 MB while it lives: it starts on the first large flow-file and ends after
+ * IDLE_MS without one, and never keeps the host running. Should it not start (the module was
+ * replaced on disk since the host loaded it, say by a rebuild), the flow-file is parsed in
+ * place, as a small one is.
  */
 
-/** Flow-files this long (characters) or longer are parsed on the worker. */
+/** Flow-files this long (UTF-16 characters, as JavaScript counts them) or longer are parsed on the worker. */
 export const OFF_THREAD_CHARS = 32 * 1024;
 /** The worker ends after this long without a flow-file to parse. */
 const IDLE_MS = 30_000;
@@ -27,37 +32,62 @@ interface ParseRequest {
   base: FlowConfig;
 }
 
-type ParseReply = { id: number; result: FlowFileResult } | { id: number; error: string };
+type WorkerMessage = { ready: true } | { id: number; result: FlowFileResult } | { id: number; error: string };
 
 interface Waiting {
   resolve(r: FlowFileResult): void;
   reject(err: Error): void;
+  /** In place, should the worker fail before it was ready. */
+  inPlace(): void;
 }
 
-/** Parses flow-files (`parseFlowFile` with the host's node types), large ones off the hub's thread. */
+export interface FlowFileThreadOptions {
+  /** Default OFF_THREAD_CHARS. */
+  offThreadChars?: number;
+  /** The module the worker loads for `serveFlowFileParsing`; default this one (tests point elsewhere). */
+  moduleUrl?: string;
+}
+
+/** Parses flow-files (`parseFlowFile`), large ones off the hub's thread. */
 export class FlowFileThread {
   private worker: Worker | undefined;
+  private ready = false;
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
   private idle: NodeJS.Timeout | undefined;
+  private readonly offThreadChars: number;
+  private readonly moduleUrl: string;
+  /** The module's size and time on disk when the host loaded it. */
+  private readonly moduleStamp: string | undefined;
 
-  constructor(private readonly offThreadChars = OFF_THREAD_CHARS) {}
+  constructor(opts: FlowFileThreadOptions = {}) {
+    this.offThreadChars = opts.offThreadChars ?? OFF_THREAD_CHARS;
+    this.moduleUrl = opts.moduleUrl ?? import.meta.url;
+    this.moduleStamp = stampOf(this.moduleUrl);
+  }
 
   /**
    * What `parseFlowFile` answers. A small flow-file is checked in place with `registry`, a large
-   * one on the worker with the node types of `createNodeRegistry` (the host's: `registry` is
-   * code, and cannot be sent). Rejects only if the worker failed; the next parse starts another.
+   * one on the worker with the node types of `createNodeRegistry`, the host's (`registry` is
+   * code, and cannot be sent). Rejects only if the worker failed in the middle of the parse.
    */
   parse(text: string, file: string, base: FlowConfig, registry: NodeRegistry): Promise<FlowFileResult> {
-    if (text.length < this.offThreadChars) return Promise.resolve(parseFlowFile(text, file, base, registry));
+    const inPlace = () => parseFlowFile(text, file, base, registry);
+    if (text.length < this.offThreadChars) return Promise.resolve(inPlace());
     const worker = this.started();
+    if (!worker) return Promise.resolve(inPlace());
     const id = this.nextId++;
     clearTimeout(this.idle);
-    // Held while it parses: a host waiting only for this must not exit.
-    worker.ref();
     return new Promise<FlowFileResult>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, text, file, base } satisfies ParseRequest);
+      this.waiting.set(id, { resolve, reject, inPlace: () => resolve(inPlace()) });
+      // Held while it parses: a host waiting only for this must not exit.
+      worker.ref();
+      try {
+        worker.postMessage({ id, text, file, base } satisfies ParseRequest);
+      } catch (err) {
+        this.settled(id, worker);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 
@@ -66,34 +96,51 @@ export class FlowFileThread {
     clearTimeout(this.idle);
     const w = this.worker;
     this.worker = undefined;
-    this.failAll(new Error('the host is stopping'));
+    this.failAll(new Error('the host is stopping'), false);
     await w?.terminate();
   }
 
-  private started(): Worker {
+  /** The worker, started if need be; undefined when the module it would load is not the host's. */
+  private started(): Worker | undefined {
     if (this.worker) return this.worker;
-    const code = `import(${JSON.stringify(import.meta.url)}).then((m) => m.serveFlowFileParsing())`;
-    const w = new Worker(code, { eval: true });
-    w.on('message', (reply: ParseReply) => {
-      const waiting = this.waiting.get(reply.id);
-      if (!waiting) return;
-      this.waiting.delete(reply.id);
-      if ('error' in reply) waiting.reject(new Error(`flow-file check failed: ${reply.error}`));
-      else waiting.resolve(reply.result);
-      if (this.waiting.size === 0) {
-        w.unref();
-        this.idleSoon(w);
+    if (this.moduleStamp === undefined || stampOf(this.moduleUrl) !== this.moduleStamp) return undefined;
+    const code = `import(${JSON.stringify(this.moduleUrl)}).then((m) => m.serveFlowFileParsing())`;
+    // No execArgv: the host's preloads (the bench's leash, which ends the host when its stdin
+    // closes) are not for this thread, whose stdin is closed.
+    const w = new Worker(code, { eval: true, execArgv: [] });
+    this.ready = false;
+    w.on('message', (m: WorkerMessage) => {
+      if ('ready' in m) {
+        if (this.worker === w) this.ready = true;
+        return;
       }
+      const waiting = this.settled(m.id, w);
+      if (!waiting) return;
+      if ('error' in m) waiting.reject(new Error(`could not check it: ${m.error}`));
+      else waiting.resolve(m.result);
     });
     const gone = (why: string) => {
       if (this.worker !== w) return;
       this.worker = undefined;
-      this.failAll(new Error(`the flow-file parser thread ${why}`));
+      clearTimeout(this.idle);
+      // Before it was ready the thread, not a flow-file, failed: those waiting are parsed in place.
+      this.failAll(new Error(`the flow-file parser thread ${why}`), !this.ready);
     };
     w.on('error', (err) => gone(`failed: ${err.message}`));
     w.on('exit', (code) => gone(`exited with code ${code}`));
     this.worker = w;
     return w;
+  }
+
+  /** Forgets parse `id`, letting the worker go idle when it was the last; answers who waited for it. */
+  private settled(id: number, w: Worker): Waiting | undefined {
+    const waiting = this.waiting.get(id);
+    this.waiting.delete(id);
+    if (this.waiting.size === 0) {
+      w.unref();
+      if (this.worker === w) this.idleSoon(w);
+    }
+    return waiting;
   }
 
   private idleSoon(w: Worker): void {
@@ -106,10 +153,23 @@ export class FlowFileThread {
     this.idle.unref();
   }
 
-  private failAll(err: Error): void {
+  private failAll(err: Error, inPlace: boolean): void {
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
-    for (const w of waiting) w.reject(err);
+    for (const w of waiting) {
+      if (inPlace) w.inPlace();
+      else w.reject(err);
+    }
+  }
+}
+
+/** The size and modification time of the file at `url`; undefined when there is none to read. */
+function stampOf(url: string): string | undefined {
+  try {
+    const s = statSync(fileURLToPath(url));
+    return `${s.size}:${s.mtimeMs}`;
+  } catch {
+    return undefined;
   }
 }
 
@@ -120,9 +180,10 @@ export function serveFlowFileParsing(): void {
   const registry = createNodeRegistry();
   port.on('message', ({ id, text, file, base }: ParseRequest) => {
     try {
-      port.postMessage({ id, result: parseFlowFile(text, file, base, registry) } satisfies ParseReply);
+      port.postMessage({ id, result: parseFlowFile(text, file, base, registry) } satisfies WorkerMessage);
     } catch (err) {
-      port.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies ParseReply);
+      port.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies WorkerMessage);
     }
   });
+  port.postMessage({ ready: true } satisfies WorkerMessage);
 }

@@ -40,6 +40,7 @@ const LOAD_TIMEOUT_MS = 60_000;
 export class LocalFlowFiles implements FlowFileLoader {
   private readonly thread = new FlowFileThread();
 
+  /** `registry` checks the flow-files parsed in place; large ones are checked with the host's own node types (flow-file-thread.ts). */
   constructor(
     private readonly registry: NodeRegistry,
     private readonly configDir: string,
@@ -53,6 +54,11 @@ export class LocalFlowFiles implements FlowFileLoader {
     const errors = problems.filter((p) => p.severity === 'error');
     if (!loaded || errors.length > 0) throw new Error(describeErrors(errors.map(formatProblem)));
     return loaded;
+  }
+
+  /** Ends the parser thread, if one runs. */
+  close(): Promise<void> {
+    return this.thread.stop();
   }
 
   private async read(ref: FlowFileRef, values: Values, config: Config): Promise<{ text: string; file: string }> {

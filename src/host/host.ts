@@ -85,6 +85,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const log = opts.log.child({ host: opts.hostName });
   const cluster = opts.cluster && (await clusterDeps(config.common.hosts, opts.cluster, log));
   await chooseSpawner(log);
+  const flowFiles = new LocalFlowFiles(registry, configDir);
   const hub = new Hub(config, {
     hostName: opts.hostName,
     hostTags: opts.tags,
@@ -95,7 +96,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     cacheDir: path.join(storeRoot, 'cache'),
     baseEnv: hostEnv(),
     log,
-    flowFiles: new LocalFlowFiles(registry, configDir),
+    flowFiles,
     gitPoller,
     reaper: processReaper,
     graceMs: opts.graceMs,
@@ -108,6 +109,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   try {
     await hub.start();
   } catch (err) {
+    await flowFiles.close();
     forwarder?.close();
     cluster?.peers.close();
     await store.close();
@@ -123,6 +125,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     stop: () =>
       (stopping ??= (async () => {
         await hub.stop();
+        await flowFiles.close();
         forwarder?.close();
         cluster?.peers.close();
         await store.close();
