@@ -46,6 +46,10 @@ export interface FlowFileThreadOptions {
   offThreadChars?: number;
   /** The module the worker loads for `serveFlowFileParsing`; default this one (tests point elsewhere). */
   moduleUrl?: string;
+  /** The thread is ready to parse. */
+  onStart?: () => void;
+  /** Large flow-files are parsed in place after all, and why. */
+  onInPlace?: (why: string) => void;
 }
 
 /** Parses flow-files (`parseFlowFile`), large ones off the hub's thread. */
@@ -60,7 +64,7 @@ export class FlowFileThread {
   /** The module's size and time on disk when the host loaded it. */
   private readonly moduleStamp: string | undefined;
 
-  constructor(opts: FlowFileThreadOptions = {}) {
+  constructor(private readonly opts: FlowFileThreadOptions = {}) {
     this.offThreadChars = opts.offThreadChars ?? OFF_THREAD_CHARS;
     this.moduleUrl = opts.moduleUrl ?? import.meta.url;
     this.moduleStamp = stampOf(this.moduleUrl);
@@ -103,7 +107,10 @@ export class FlowFileThread {
   /** The worker, started if need be; undefined when the module it would load is not the host's. */
   private started(): Worker | undefined {
     if (this.worker) return this.worker;
-    if (this.moduleStamp === undefined || stampOf(this.moduleUrl) !== this.moduleStamp) return undefined;
+    if (this.moduleStamp === undefined || stampOf(this.moduleUrl) !== this.moduleStamp) {
+      this.opts.onInPlace?.(`${fileURLToPath(this.moduleUrl)} is not the file the host loaded (replaced since it started?)`);
+      return undefined;
+    }
     const code = `import(${JSON.stringify(this.moduleUrl)}).then((m) => m.serveFlowFileParsing())`;
     // No execArgv: the host's preloads (the bench's leash, which ends the host when its stdin
     // closes) are not for this thread, whose stdin is closed.
@@ -111,7 +118,9 @@ export class FlowFileThread {
     this.ready = false;
     w.on('message', (m: WorkerMessage) => {
       if ('ready' in m) {
-        if (this.worker === w) this.ready = true;
+        if (this.worker !== w) return;
+        this.ready = true;
+        this.opts.onStart?.();
         return;
       }
       const waiting = this.settled(m.id, w);
@@ -124,6 +133,7 @@ export class FlowFileThread {
       this.worker = undefined;
       clearTimeout(this.idle);
       // Before it was ready the thread, not a flow-file, failed: those waiting are parsed in place.
+      if (!this.ready) this.opts.onInPlace?.(`the thread ${why} before it was ready`);
       this.failAll(new Error(`the flow-file parser thread ${why}`), !this.ready);
     };
     w.on('error', (err) => gone(`failed: ${err.message}`));

@@ -3,6 +3,7 @@ import { mkdtemp, open, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config, FlowConfig } from '../config/schema.js';
+import type { Logger } from 'pino';
 import { FlowFileThread } from './flow-file-thread.js';
 import { formatProblem } from '../errors.js';
 import type { FlowFileLoader } from '../hub/deps.js';
@@ -38,14 +39,20 @@ const LOAD_TIMEOUT_MS = 60_000;
 
 /** Reads and validates a flow's flow-file when one of its runs starts. */
 export class LocalFlowFiles implements FlowFileLoader {
-  private readonly thread = new FlowFileThread();
+  private readonly thread: FlowFileThread;
 
   /** `registry` checks the flow-files parsed in place; large ones are checked with the host's own node types (flow-file-thread.ts). */
   constructor(
     private readonly registry: NodeRegistry,
     private readonly configDir: string,
     private readonly gitKey?: string,
-  ) {}
+    log?: Pick<Logger, 'info' | 'warn'>,
+  ) {
+    this.thread = new FlowFileThread({
+      onStart: () => log?.info('flow-file parser thread started'),
+      onInPlace: (why) => log?.warn({ why }, 'large flow-files are parsed on the hub thread'),
+    });
+  }
 
   async load(flow: FlowConfig, values: Values, config: Config): Promise<FlowConfig> {
     const ref = classifyFlowFile(flow.flowFile ?? '');

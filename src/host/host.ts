@@ -85,7 +85,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const log = opts.log.child({ host: opts.hostName });
   const cluster = opts.cluster && (await clusterDeps(config.common.hosts, opts.cluster, log));
   await chooseSpawner(log);
-  const flowFiles = new LocalFlowFiles(registry, configDir);
+  const flowFiles = new LocalFlowFiles(registry, configDir, undefined, log);
   const hub = new Hub(config, {
     hostName: opts.hostName,
     hostTags: opts.tags,

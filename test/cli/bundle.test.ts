@@ -80,6 +80,9 @@ test('the bundled host finds what lies beside it: the dashboard, the spawner hel
     assert.notEqual(status, 'bad', run.body.payload.reason);
   }
   assert.equal(status, 'good', 'the run of the large flow-file ended good');
+  const text = log.join('');
+  assert.match(text, /flow-file parser thread started/, 'it was parsed on the thread, the bundle loaded there');
+  assert.doesNotMatch(text, /parsed on the hub thread/);
 
   // npm install builds both where there is a C compiler; the bundle must find those binaries.
   const helperUsed = existsSync(path.join(root, 'native/build/floe-spawner')) && process.env.FLOE_SPAWNER !== 'node';
