@@ -48,7 +48,7 @@ export interface FlowFileThreadOptions {
   moduleUrl?: string;
   /** The thread is ready to parse. */
   onStart?: () => void;
-  /** Large flow-files are parsed in place after all, and why. */
+  /** From now on large flow-files are parsed in place after all, and why; called once. */
   onInPlace?: (why: string) => void;
 }
 
@@ -61,8 +61,11 @@ export class FlowFileThread {
   private idle: NodeJS.Timeout | undefined;
   private readonly offThreadChars: number;
   private readonly moduleUrl: string;
-  /** The module's size and time on disk when the host loaded it. */
+  /** The module's file on disk (inode, size, times) when the host loaded it. */
   private readonly moduleStamp: string | undefined;
+  /** Why the thread is not used (it failed to start, or its module changed): parses stay in place. */
+  private unusable: string | undefined;
+  private closed = false;
 
   constructor(private readonly opts: FlowFileThreadOptions = {}) {
     this.offThreadChars = opts.offThreadChars ?? OFF_THREAD_CHARS;
@@ -76,6 +79,7 @@ export class FlowFileThread {
    * code, and cannot be sent). Rejects only if the worker failed in the middle of the parse.
    */
   parse(text: string, file: string, base: FlowConfig, registry: NodeRegistry): Promise<FlowFileResult> {
+    if (this.closed) return Promise.reject(new Error('the host is stopping'));
     const inPlace = () => parseFlowFile(text, file, base, registry);
     if (text.length < this.offThreadChars) return Promise.resolve(inPlace());
     const worker = this.started();
@@ -95,7 +99,13 @@ export class FlowFileThread {
     });
   }
 
-  /** Ends the worker; what it was parsing is rejected. */
+  /** Ends the worker for good: what it was parsing, and any later parse, is rejected. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.stop();
+  }
+
+  /** Ends the worker; what it was parsing is rejected. A later parse starts another. */
   async stop(): Promise<void> {
     clearTimeout(this.idle);
     const w = this.worker;
@@ -107,8 +117,9 @@ export class FlowFileThread {
   /** The worker, started if need be; undefined when the module it would load is not the host's. */
   private started(): Worker | undefined {
     if (this.worker) return this.worker;
+    if (this.unusable !== undefined) return undefined;
     if (this.moduleStamp === undefined || stampOf(this.moduleUrl) !== this.moduleStamp) {
-      this.opts.onInPlace?.(`${fileURLToPath(this.moduleUrl)} is not the file the host loaded (replaced since it started?)`);
+      this.giveUp(`${fileURLToPath(this.moduleUrl)} is not the file the host loaded (replaced since it started?)`);
       return undefined;
     }
     const code = `import(${JSON.stringify(this.moduleUrl)}).then((m) => m.serveFlowFileParsing())`;
@@ -132,14 +143,21 @@ export class FlowFileThread {
       if (this.worker !== w) return;
       this.worker = undefined;
       clearTimeout(this.idle);
-      // Before it was ready the thread, not a flow-file, failed: those waiting are parsed in place.
-      if (!this.ready) this.opts.onInPlace?.(`the thread ${why} before it was ready`);
+      // Before it was ready the thread, not a flow-file, failed: those waiting are parsed in
+      // place, and so is every later one, rather than paying for a thread that fails each time.
+      if (!this.ready) this.giveUp(`the thread ${why} before it was ready`);
       this.failAll(new Error(`the flow-file parser thread ${why}`), !this.ready);
     };
     w.on('error', (err) => gone(`failed: ${err.message}`));
     w.on('exit', (code) => gone(`exited with code ${code}`));
     this.worker = w;
     return w;
+  }
+
+  /** From now on large flow-files are parsed in place; said once. */
+  private giveUp(why: string): void {
+    this.unusable = why;
+    this.opts.onInPlace?.(why);
   }
 
   /** Forgets parse `id`, letting the worker go idle when it was the last; answers who waited for it. */
@@ -173,11 +191,15 @@ export class FlowFileThread {
   }
 }
 
-/** The size and modification time of the file at `url`; undefined when there is none to read. */
+/**
+ * What tells the file at `url` from a replacement: inode, size and times (npm sets every file's
+ * mtime to one date, but a rewrite changes the ctime, which cannot be set back); undefined
+ * when there is none to read.
+ */
 function stampOf(url: string): string | undefined {
   try {
     const s = statSync(fileURLToPath(url));
-    return `${s.size}:${s.mtimeMs}`;
+    return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
   } catch {
     return undefined;
   }

@@ -50,7 +50,7 @@ export class LocalFlowFiles implements FlowFileLoader {
   ) {
     this.thread = new FlowFileThread({
       onStart: () => log?.info('flow-file parser thread started'),
-      onInPlace: (why) => log?.warn({ why }, 'large flow-files are parsed on the hub thread'),
+      onInPlace: (why) => log?.warn({ why }, 'large flow-files are parsed on the hub thread from now on'),
     });
   }
 
@@ -63,9 +63,9 @@ export class LocalFlowFiles implements FlowFileLoader {
     return loaded;
   }
 
-  /** Ends the parser thread, if one runs. */
+  /** Ends the parser thread, if one runs; a load still reading its flow-file then fails. */
   close(): Promise<void> {
-    return this.thread.stop();
+    return this.thread.close();
   }
 
   private async read(ref: FlowFileRef, values: Values, config: Config): Promise<{ text: string; file: string }> {

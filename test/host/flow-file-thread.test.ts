@@ -74,9 +74,13 @@ test('a thread that cannot start, or a module changed on disk since, leaves larg
   // A module without the entry: the worker fails before it is ready.
   const lacking = path.join(dir, 'lacking.mjs');
   await writeFile(lacking, 'export const nothing = 1;\n');
-  const broken = new FlowFileThread({ moduleUrl: pathToFileURL(lacking).href });
+  const said: string[] = [];
+  const broken = new FlowFileThread({ moduleUrl: pathToFileURL(lacking).href, onInPlace: (why) => said.push(why) });
   t.after(() => broken.stop());
   assert.deepEqual(await broken.parse(big, 'big.yml', base, registry), want);
+  assert.equal(await turnsDuring(broken, big), 0, 'and later ones at once, without another thread that fails');
+  assert.equal(said.length, 1, said.join('; '));
+  assert.match(said[0]!, /before it was ready/);
 
   // The host's module, rewritten after the host loaded it (a rebuild under a running host).
   const real = new URL('../../src/host/flow-file-thread.js', import.meta.url);
@@ -119,6 +123,12 @@ test('a process whose large flow-file was parsed exits by itself: an idle thread
   });
   assert.equal(out, '301');
   assert.equal(code, 0, 'it exited by itself, well before the thread would have ended');
+});
+
+test('once closed, as the host stops, a parse is refused rather than starting another thread', async () => {
+  const thread = new FlowFileThread();
+  await thread.close();
+  await assert.rejects(thread.parse(flowFile(300, OFF_THREAD_CHARS), 'big.yml', base, registry), /the host is stopping/);
 });
 
 test('stopping the thread rejects what it was parsing, and a later parse starts another', async () => {
