@@ -76,11 +76,11 @@ const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const NO_BYTES = Buffer.alloc(0);
 
 /**
- * Distinct compressed messages whose inflation is kept: more than a flood's events (about 500),
- * so a client that fell behind the others still finds each frame inflated. At 256, one that
- * fell that far behind inflated every frame itself and so fell further behind.
+ * Distinct messages of each kind kept read: more than a flood's events (about 500), so a client
+ * that fell behind the others still finds each frame read. At 256, one that fell that far
+ * behind inflated every frame itself and so fell further behind.
  */
-const INFLATED_KEPT = 4096;
+const MESSAGES_KEPT = 4096;
 
 /** A distinct message, read once for all the clients that get it. */
 interface Distinct {
@@ -121,7 +121,7 @@ class DistinctMessages {
     if (same) same.push(entry);
     else this.byLength.set(bytes.length, [entry]);
     this.order.push(entry);
-    if (this.order.length > INFLATED_KEPT) {
+    if (this.order.length > MESSAGES_KEPT) {
       const old = this.order.shift()!;
       old.next = undefined;
       const list = this.byLength.get(old.key.length)!;

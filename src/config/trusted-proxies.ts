@@ -1,15 +1,15 @@
 import { isIP } from 'node:net';
 import { addressBytes, hasHostBits, networkOf, samePrefix } from '../ip-address.js';
 
-/** ::ffff:0:0, where IPv4 addresses are mapped into IPv6. */
-const MAPPED_IPV4 = addressBytes('::ffff:0:0')!;
-
 /*
  * `common.trusted-proxies`: the reverse proxies whose X-Forwarded-For a host believes
  * (server/client-address.ts). Each entry is an address or a CIDR range. Every address listed
  * may name any client it likes, so a range wider than the proxies lets the machines in it pick
  * the address they are counted as.
  */
+
+/** ::ffff:0:0, where IPv4 addresses are mapped into IPv6. */
+const MAPPED_IPV4 = addressBytes('::ffff:0:0')!;
 
 export interface ProxyRange {
   address: string;

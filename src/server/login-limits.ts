@@ -1,11 +1,10 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { FloeError } from '../errors.js';
 import type { AuthCheck } from './auth.js';
 import { Backoff, type BackoffPolicy } from './backoff.js';
 import { RecentMap } from './recent-map.js';
-import { mappedIPv4 } from '../ip-address.js';
+import { addressBytes, mappedIPv4 } from '../ip-address.js';
 
 /** Answered 429 with Retry-After: the client or user must wait before trying again. */
 export class TooManyFailures extends FloeError {
@@ -231,17 +230,11 @@ export function clientKey(address: string | undefined): string {
   // In any spelling (`::ffff:a00:1` too), or every such client would share one /64.
   const mapped = mappedIPv4(address);
   if (mapped !== undefined) return mapped;
-  const unscoped = address.replace(/%.*$/s, '');
-  if (!isIPv6(unscoped)) return address;
-  const [head, tail] = unscoped.split('::');
-  const groups = (s: string | undefined) => (s ? s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
-  const h = groups(head);
-  const t = groups(tail);
-  const all = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return `${all
-    .slice(0, 4)
-    .map((g) => parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
+  const bytes = addressBytes(address);
+  if (bytes?.length !== 16) return address;
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return `${groups.join(':')}::/64`;
 }
 
 /** Short and fixed-size: user names and tokens of any length cost the same memory. */

@@ -272,7 +272,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
       upgraded = true;
       const offers = req.headers['sec-websocket-extensions'];
       if (offers !== undefined && !plainDeflateOffers(offers)) delete req.headers['sec-websocket-extensions'];
-      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, checked.session, checkedAt, req));
+      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, checked.session, checkedAt, client, req));
     } catch (err) {
       // Neither headers nor the url go to the log: they may carry a token.
       deps.log.error({ err, remote: req.socket.remoteAddress, client: safeClientAddress(req) }, 'websocket upgrade failed');
@@ -290,7 +290,7 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     }
   };
 
-  const connect = (ws: WebSocket, session: Session, checkedAt: number, req: IncomingMessage): void => {
+  const connect = (ws: WebSocket, session: Session, checkedAt: number, client: string | undefined, req: IncomingMessage): void => {
     const c: Client = {
       ws,
       token: session.token,
@@ -308,7 +308,6 @@ export function attachWebsocket(servers: HttpServer[], deps: ApiDeps, opts: Webs
     // While any client is connected, peers forward their runs' events here (issue 8).
     const unwatch = deps.hub.watch();
     ws.on('pong', () => (c.alive = true));
-    const client = deps.clientAddress(req);
     ws.on('error', (err) => deps.log.debug({ err, remote: req.socket.remoteAddress, client }, 'websocket error'));
     ws.on('close', () => {
       c.replay = undefined;

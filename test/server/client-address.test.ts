@@ -9,6 +9,7 @@ import { clientKey } from '../../src/server/login-limits.js';
 import { hashPassword } from '../../src/server/password.js';
 import { call, type Reply } from './harness.js';
 import { startLoggedHost, type LoggedHost } from './logged-host.js';
+import { upgradeFrom } from './raw-http.js';
 
 /** What clientAddress sees of a request. */
 function req(peer: string | undefined, xff?: string | string[]) {
@@ -202,30 +203,7 @@ test('from a peer that is not a trusted proxy, X-Forwarded-For is ignored: the p
 
 /** A websocket upgrade through the proxy for `forwardedFor` with `token`: its status, 101 when it upgraded. */
 function upgrade(forwardedFor: string, token: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const r = request(new URL(`${host.api}/ws`), {
-      localAddress: '127.0.0.50',
-      agent: false,
-      headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        'X-Floe-Auth': token,
-        'X-Forwarded-For': forwardedFor,
-      },
-    });
-    r.on('upgrade', (_res, socket) => {
-      socket.destroy();
-      resolve(101);
-    });
-    r.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    r.on('error', reject);
-    r.end();
-  });
+  return upgradeFrom(`${host.api}/ws`, '127.0.0.50', { 'X-Floe-Auth': token, 'X-Forwarded-For': forwardedFor });
 }
 
 test('bad tokens at the websocket upgrade count per forwarded client too', async () => {

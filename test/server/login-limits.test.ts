@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { AuthCheck } from '../../src/server/auth.js';
@@ -8,6 +8,7 @@ import { clientKey, DEFAULT_LOGIN_LIMITS, LoginLimits, TooManyFailures } from '.
 import { hashPassword } from '../../src/server/password.js';
 import { ADMIN, call, type Reply } from './harness.js';
 import { startLoggedHost, type LogEntry, type LoggedHost } from './logged-host.js';
+import { upgradeFrom } from './raw-http.js';
 import { itemAt } from '../items.js';
 
 const MIN = 60_000;
@@ -339,32 +340,9 @@ function from(
   return call<Envelope>(agent, `${host.api}${path}`, method, body, headers);
 }
 
-/** A websocket upgrade from local address `from` with `token`: its status, 101 when it upgraded. */
+/** A websocket upgrade from local address `address` with `token`: its status, 101 when it upgraded. */
 function upgrade(address: string, token: string): Promise<number> {
-  const url = new URL(`${host.api}/ws`);
-  return new Promise((resolve, reject) => {
-    const req = request(url, {
-      localAddress: address,
-      agent: false,
-      headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        'X-Floe-Auth': token,
-      },
-    });
-    req.on('upgrade', (_res, socket) => {
-      socket.destroy();
-      resolve(101);
-    });
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return upgradeFrom(`${host.api}/ws`, address, { 'X-Floe-Auth': token });
 }
 
 function login(address: string, user: string, password: string): Promise<Reply<Envelope>> {

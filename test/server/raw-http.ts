@@ -50,6 +50,36 @@ export function upgradeRaw(port: number, path: string, headers: Record<string, s
   return sendRaw(port, 'GET', path, { ...upgrade, ...headers }, undefined, signal);
 }
 
+/**
+ * A websocket upgrade of `url` from local address `localAddress` (any 127.x.y.z, which counts as
+ * its own client) with `headers`: its status, 101 when it upgraded (the socket is then closed).
+ */
+export function upgradeFrom(url: string, localAddress: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(new URL(url), {
+      localAddress,
+      agent: false,
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        ...headers,
+      },
+    });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      resolve(101);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 export interface ExchangeOptions {
   /** Any 127.x.y.z to connect from. */
   localAddress?: string;
